@@ -1,0 +1,46 @@
+/**
+ * High-availability store: the role ZooKeeper / Kubernetes ConfigMaps play for Flink.
+ * One lease per job with a fencing token, and the pointer to the latest completed checkpoint.
+ * All writes are conditional so that a stalled old instance cannot overwrite a newer one.
+ */
+
+export interface Lease {
+  readonly jobName: string;
+  /** Unique id of this instance (host:pid:random). */
+  readonly owner: string;
+  /** Strictly increasing per job across all holders; compare to fence stale holders. */
+  readonly fencingToken: bigint;
+  /** Epoch millis after which others may take the lease unless renewed. */
+  readonly expiresAt: number;
+}
+
+export interface CheckpointPointer {
+  readonly checkpointId: number;
+  /** Printable location of the checkpoint (as CompletedCheckpoint.location). */
+  readonly location: string;
+  readonly fencingToken: bigint;
+}
+
+export interface HaStore {
+  /** Printable description, e.g. `dynamodb://table` or `file:///…`. */
+  readonly uri: string;
+  /**
+   * Takes the lease if it is free or expired (bumping the fencing token), or returns undefined
+   * when another live owner holds it.
+   */
+  tryAcquire(jobName: string, owner: string, ttlMs: number): Promise<Lease | undefined>;
+  /** Extends the lease; throws LeaseLostError when someone else took it meanwhile. */
+  renew(lease: Lease, ttlMs: number): Promise<Lease>;
+  /** Gives the lease up (graceful stop) so a standby can take over at once. */
+  release(lease: Lease): Promise<void>;
+  /** Current pointer, if any checkpoint was ever published. */
+  readPointer(jobName: string): Promise<CheckpointPointer | undefined>;
+  /**
+   * Publishes a newer checkpoint. Conditional: only the current lease holder (token match) and
+   * only a higher checkpoint id; throws LeaseLostError / FencedError otherwise.
+   */
+  publishPointer(lease: Lease, pointer: Omit<CheckpointPointer, 'fencingToken'>): Promise<void>;
+  /** Highest fencing token ever issued for the job (used to fence commits elsewhere). */
+  currentToken(jobName: string): Promise<bigint>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,55 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric the framework exports, defined once so names, help texts and label sets stay
+ * consistent (Prometheus conventions: `_total`, `_seconds`, `_bytes`). Label values are bounded:
+ * job, operator (step id), topic, partition, reason — never record contents.
+ */
+export class MetricsRegistry {
+  readonly registry = new Registry();
+
+  readonly recordsIn = this.counter('streamline_records_in_total', 'Records received by an operator.', ['job', 'operator']);
+  readonly recordsOut = this.counter('streamline_records_out_total', 'Records emitted by an operator.', ['job', 'operator']);
+  readonly deadLetters = this.counter('streamline_dead_letters_total', 'Records sent to the dead-letter destination.', ['job', 'operator', 'reason']);
+  readonly backpressureSeconds = this.counter('streamline_backpressure_seconds_total', 'Time sources waited for pipeline capacity.', ['job', 'operator']);
+
+  readonly consumerLag = this.gauge('streamline_kafka_consumer_lag_records', 'High watermark minus the next offset to read.', ['job', 'topic', 'partition']);
+  readonly watermarkLagSeconds = this.gauge('streamline_watermark_lag_seconds', 'Wall clock minus the current watermark.', ['job', 'operator']);
+
+  readonly checkpointsStarted = this.counter('streamline_checkpoints_started_total', 'Checkpoints triggered.', ['job']);
+  readonly checkpointsCompleted = this.counter('streamline_checkpoints_completed_total', 'Checkpoints completed (metadata durable).', ['job']);
+  readonly checkpointsFailed = this.counter('streamline_checkpoints_failed_total', 'Checkpoints that failed or timed out.', ['job']);
+  readonly checkpointDuration = this.histogram('streamline_checkpoint_duration_seconds', 'Trigger to metadata durable.', ['job'], [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
+  readonly checkpointSize = this.gauge('streamline_checkpoint_size_bytes', 'State bytes of the last completed checkpoint.', ['job']);
+  readonly lastCheckpointId = this.gauge('streamline_checkpoint_last_completed_id', 'Id of the last completed checkpoint.', ['job']);
+  readonly lastCheckpointTimestamp = this.gauge('streamline_checkpoint_last_completed_timestamp_seconds', 'Unix time of the last completed checkpoint (age = time() - this).', ['job']);
+
+  readonly sinkFiles = this.counter('streamline_sink_files_total', 'Data files written by a sink.', ['job', 'operator']);
+  readonly sinkBytes = this.counter('streamline_sink_bytes_total', 'Bytes of data files written by a sink.', ['job', 'operator']);
+  readonly sinkRows = this.counter('streamline_sink_rows_total', 'Rows written into data files by a sink.', ['job', 'operator']);
+  readonly sinkCommits = this.counter('streamline_sink_commits_total', 'Commits published (e.g. Iceberg snapshots).', ['job', 'operator']);
+  readonly sinkCommitDuration = this.histogram('streamline_sink_commit_duration_seconds', 'Latency of one sink commit including retries.', ['job', 'operator'], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+  readonly sinkCommitConflicts = this.counter('streamline_sink_commit_conflicts_total', 'Optimistic-concurrency conflicts retried by a sink.', ['job', 'operator']);
+  readonly fencedCommits = this.counter('streamline_fenced_commits_total', 'Commits refused because this instance lost its lease.', ['job', 'kind']);
+
+  readonly restores = this.counter('streamline_restores_total', 'Times the job restored from a checkpoint.', ['job']);
+  readonly starts = this.counter('streamline_job_starts_total', 'Times the job started in this process.', ['job']);
+  readonly ready = this.gauge('streamline_job_ready', '1 when the job is restored and consuming.', ['job']);
+  readonly leaseHeld = this.gauge('streamline_ha_lease_held', '1 while this instance holds the job lease.', ['job']);
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
+    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+  }
+}

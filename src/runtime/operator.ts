@@ -1,7 +1,7 @@
 import type { DeadLetterSink } from './dead-letter.js';
 import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics-registry.js';
-import type { KeyedStateBackend } from './state/keyed-state-backend.js';
+import type { KeyedStateBackend, StateKey } from './state/keyed-state-backend.js';
 
 /** Receives an operator's output. Output is batched: emit arrays, not single records. */
 export interface Collector<T> {
@@ -20,6 +20,8 @@ export interface OperatorContext {
   readonly deadLetters: DeadLetterSink;
   /** Present for operators applied on a keyed stream; partitioned by key group. */
   readonly keyedState: KeyedStateBackend | undefined;
+  /** The stream's key selector (from `keyBy`) for operators on a keyed stream. */
+  readonly keySelector: ((record: unknown) => StateKey) | undefined;
   /** Event-time now (the last watermark seen), or -Infinity before the first one. */
   currentWatermark(): number;
   /** Processing-time now; injectable so tests are deterministic. */

@@ -1,0 +1,206 @@
+import { CheckpointError } from '../errors.js';
+import type { CheckpointStore, CompletedCheckpoint, StateHandle } from '../checkpoint-store.js';
+import type { DeadLetterSink } from '../dead-letter.js';
+import type { Logger } from '../logger.js';
+import type { MetricsRegistry } from '../metrics-registry.js';
+import { barrier } from '../stream-element.js';
+import type { CompiledCheckpointOptions } from './checkpoint-options.js';
+import type { TaskSnapshot } from './task-snapshot.js';
+
+/** What the coordinator drives; implemented by the job runner over its sources and sinks. */
+export interface CheckpointParticipants {
+  /** Ids of every task that must acknowledge a checkpoint (sources, stateful operators, sinks). */
+  readonly taskIds: readonly string[];
+  injectBarriers(checkpointId: number, timestamp: number, thenStop: boolean): void;
+  /** Fencing: throws when this instance may no longer complete checkpoints (lease lost). */
+  assertMayCommit(): void;
+  /** After `_metadata` is durable: publish the pointer (HA), commit sinks, tell sources. */
+  onCompleted(checkpoint: CompletedCheckpoint): Promise<void>;
+  readonly deadLetters: DeadLetterSink;
+}
+
+interface PendingCheckpoint {
+  readonly id: number;
+  readonly triggeredAt: number;
+  readonly awaiting: Set<string>;
+  readonly writes: Map<string, Promise<StateHandle>>;
+  readonly settled: Promise<CompletedCheckpoint | undefined>;
+  resolve(result: CompletedCheckpoint | undefined): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Triggers checkpoints (one in flight, interval + minimum pause, timeout), collects every task's
+ * snapshot as barriers pass, writes each snapshot as soon as it arrives, and writes `_metadata`
+ * last — only then is the checkpoint complete and are sinks allowed to commit.
+ */
+export class CheckpointCoordinator {
+  private nextId: number;
+  private current: PendingCheckpoint | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private consecutiveFailures = 0;
+  private lastCompletedAt = 0;
+  private stopped = false;
+  private failed = false;
+  private readonly labels: { job: string };
+
+  constructor(
+    private readonly jobName: string,
+    private readonly store: CheckpointStore,
+    private readonly options: CompiledCheckpointOptions,
+    private readonly participants: CheckpointParticipants,
+    private readonly metrics: MetricsRegistry,
+    private readonly logger: Logger,
+    private readonly fencingToken: () => bigint,
+    /** First id to use: above every id this job ever used, so ids never repeat. */
+    firstCheckpointId: number,
+    /** Called when failures exceed `tolerableFailures`. */
+    private readonly failJob: (error: Error) => void,
+  ) {
+    this.nextId = firstCheckpointId;
+    this.labels = { job: jobName };
+  }
+
+  /** Starts periodic checkpoints. */
+  start(): void {
+    this.schedule(this.options.intervalMs);
+  }
+
+  /** The job failed: nothing may complete any more, not even an in-flight checkpoint. */
+  abortAll(): void {
+    this.failed = true;
+    this.stop();
+    if (this.current) clearTimeout(this.current.timer);
+  }
+
+  /** Stops scheduling; an in-flight checkpoint may still complete. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  get inFlight(): number | undefined {
+    return this.current?.id;
+  }
+
+  /**
+   * Triggers a checkpoint now (waiting for an in-flight one first). With `thenStop` the sources
+   * stop after the barrier: the final checkpoint of a graceful stop or of bounded input.
+   */
+  async trigger(thenStop = false): Promise<CompletedCheckpoint | undefined> {
+    while (this.current !== undefined) await this.current.settled;
+    const id = this.nextId++;
+    const triggeredAt = Date.now();
+    let resolve!: (r: CompletedCheckpoint | undefined) => void;
+    const settled = new Promise<CompletedCheckpoint | undefined>((r) => (resolve = r));
+    const pending: PendingCheckpoint = {
+      id,
+      triggeredAt,
+      awaiting: new Set(this.participants.taskIds),
+      writes: new Map(),
+      settled,
+      resolve,
+      timer: setTimeout(() => this.abort(pending, new CheckpointError(id, `timed out after ${this.options.timeoutMs} ms`)), this.options.timeoutMs),
+    };
+    pending.timer.unref();
+    this.current = pending;
+    this.metrics.checkpointsStarted.inc(this.labels);
+    this.logger.debug({ checkpoint: id, thenStop }, 'checkpoint triggered');
+    this.participants.injectBarriers(id, triggeredAt, thenStop);
+    return settled;
+  }
+
+  /** A task's snapshot for a checkpoint; starts writing it at once. */
+  acknowledge(snapshot: TaskSnapshot): void {
+    const pending = this.current;
+    if (pending === undefined || pending.id !== snapshot.checkpointId) return; // late ack of an aborted checkpoint
+    if (!pending.awaiting.delete(snapshot.taskId)) return;
+    const write = this.store.writeState(this.jobName, pending.id, `${snapshot.taskId}.state`, snapshot.bytes);
+    write.catch(() => undefined);
+    pending.writes.set(snapshot.taskId, write);
+    if (pending.awaiting.size === 0) void this.complete(pending);
+  }
+
+  private async complete(pending: PendingCheckpoint): Promise<void> {
+    try {
+      const operators: Record<string, StateHandle> = {};
+      for (const [taskId, write] of pending.writes) operators[taskId] = await write;
+      // Dead letters for everything before the barriers are durable before the offsets that skip them.
+      await this.participants.deadLetters.flush();
+      this.participants.assertMayCommit();
+      if (this.current !== pending) return; // aborted (timeout) while writing
+      if (this.failed) throw new CheckpointError(pending.id, 'the job failed while it was in flight');
+      const completedAt = Date.now();
+      const checkpoint = await this.store.commitMetadata({
+        formatVersion: 1,
+        jobName: this.jobName,
+        checkpointId: pending.id,
+        triggeredAt: pending.triggeredAt,
+        completedAt,
+        operators,
+        fencingToken: this.fencingToken().toString(),
+      });
+      clearTimeout(pending.timer);
+      this.current = undefined;
+      this.consecutiveFailures = 0;
+      this.lastCompletedAt = completedAt;
+      const bytes = Object.values(operators).reduce((n, h) => n + h.bytes, 0);
+      this.metrics.checkpointsCompleted.inc(this.labels);
+      this.metrics.checkpointDuration.observe(this.labels, (completedAt - pending.triggeredAt) / 1000);
+      this.metrics.checkpointSize.set(this.labels, bytes);
+      this.metrics.lastCheckpointId.set(this.labels, pending.id);
+      this.metrics.lastCheckpointTimestamp.set(this.labels, completedAt / 1000);
+      this.logger.info({ checkpoint: pending.id, ms: completedAt - pending.triggeredAt, bytes }, 'checkpoint complete');
+      if (!this.failed) await this.participants.onCompleted(checkpoint);
+      pending.resolve(checkpoint);
+      this.pruneQuietly();
+    } catch (error) {
+      this.abort(pending, error instanceof Error ? error : new Error(String(error)));
+    } finally {
+      this.scheduleNext();
+    }
+  }
+
+  private abort(pending: PendingCheckpoint, error: Error): void {
+    if (this.current !== pending) {
+      // Already completed: a failure after `_metadata` (e.g. a sink commit) is not a failed checkpoint.
+      if (pending.writes.size > 0 && error) this.logger.warn({ checkpoint: pending.id, err: error.message }, 'post-checkpoint action failed; pending commits retry on the next checkpoint');
+      pending.resolve(undefined);
+      return;
+    }
+    clearTimeout(pending.timer);
+    this.current = undefined;
+    this.consecutiveFailures++;
+    this.metrics.checkpointsFailed.inc(this.labels);
+    this.logger.warn({ checkpoint: pending.id, err: error.message, consecutiveFailures: this.consecutiveFailures }, 'checkpoint failed');
+    void this.store.discard(this.jobName, pending.id).catch(() => undefined);
+    pending.resolve(undefined);
+    if (this.consecutiveFailures > this.options.tolerableFailures) {
+      this.failJob(new CheckpointError(pending.id, `${this.consecutiveFailures} consecutive checkpoints failed (tolerable: ${this.options.tolerableFailures}); last: ${error.message}`));
+    } else if (error.name === 'LeaseLostError' || error.name === 'FencedError') {
+      this.failJob(error);
+    }
+    this.scheduleNext();
+  }
+
+  private scheduleNext(): void {
+    if (this.stopped || this.current !== undefined) return;
+    const sinceLast = Date.now() - this.lastCompletedAt;
+    this.schedule(Math.max(this.options.intervalMs, this.options.minPauseMs - sinceLast));
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (!this.stopped && this.current === undefined) void this.trigger(false);
+    }, delayMs);
+    this.timer.unref?.();
+  }
+
+  private pruneQuietly(): void {
+    this.store.prune(this.jobName, this.options.retain).catch((error: unknown) => {
+      this.logger.warn({ err: (error as Error).message }, 'pruning old checkpoints failed; will retry after the next checkpoint');
+    });
+  }
+}

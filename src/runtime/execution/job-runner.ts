@@ -1,0 +1,340 @@
+import type { Observable } from 'rxjs';
+import type { CheckpointStore, CompletedCheckpoint } from '../checkpoint-store.js';
+import type { DeadLetter, DeadLetterSink } from '../dead-letter.js';
+import { StreamlineError } from '../errors.js';
+import type { Dataflow } from '../graph/dataflow.js';
+import type { GraphNode } from '../graph/graph-node.js';
+import type { Logger } from '../logger.js';
+import type { MetricsRegistry } from '../metrics-registry.js';
+import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
+import type { StreamElement } from '../stream-element.js';
+import { CheckpointCoordinator } from './checkpoint-coordinator.js';
+import { compileCheckpointOptions, type CheckpointOptions } from './checkpoint-options.js';
+import { OperatorStage } from './operator-stage.js';
+import { PipelineCapacity } from './pipeline-capacity.js';
+import { SinkStage } from './sink-stage.js';
+import { SourceDriver } from './source-driver.js';
+import { UnionStage } from './union-stage.js';
+import { decodeStateEnvelope, type StateSection } from './state-envelope.js';
+
+/** Which checkpoint a run starts from. */
+export type RestoreSelection = 'latest' | 'none' | number;
+
+export interface JobRunnerOptions {
+  readonly flow: Dataflow;
+  readonly store: CheckpointStore;
+  readonly checkpoint?: CheckpointOptions;
+  readonly restoreFrom?: RestoreSelection;
+  /** Latest checkpoint id published in the HA store, if one is used (preferred over listing). */
+  readonly haLatestCheckpointId?: () => Promise<number | undefined>;
+  /** Max elements waiting in the pipeline before sources pause. Default 16 batches. */
+  readonly capacity?: number;
+  readonly metrics: MetricsRegistry;
+  readonly logger: Logger;
+  readonly deadLetters: DeadLetterSink;
+  readonly createKeyedState: (stepId: string) => KeyedStateBackend;
+  readonly fencingToken?: () => bigint;
+  /** Throws when this instance lost its lease; checked before every checkpoint completes and commit. */
+  readonly assertMayCommit?: () => void;
+  /** After `_metadata` of a checkpoint is durable and before sinks commit (e.g. publish the HA pointer). */
+  readonly onCheckpointDurable?: (checkpoint: CompletedCheckpoint) => Promise<void>;
+  readonly now?: () => number;
+}
+
+/** What a finished run reports. */
+export interface JobRunResult {
+  readonly restoredFrom: number | undefined;
+  readonly lastCheckpoint: number | undefined;
+}
+
+/**
+ * Runs a dataflow in this process: restores, wires the stages over RxJS subjects, starts the
+ * sources and the checkpoint coordinator, and ends after a final checkpoint (bounded input or
+ * `stop()`), or rejects when anything fails — without committing partial state.
+ */
+export class JobRunner {
+  private readonly capacity: PipelineCapacity;
+  private readonly drivers: SourceDriver[] = [];
+  private readonly sinks: SinkStage[] = [];
+  private readonly operators: OperatorStage[] = [];
+  private coordinator: CheckpointCoordinator | undefined;
+  private failure: Error | undefined;
+  private rejectRun: ((error: Error) => void) | undefined;
+  private stopping: Promise<void> | undefined;
+  private lastCheckpoint: number | undefined;
+  private readonly jobName: string;
+  private started = false;
+
+  constructor(private readonly options: JobRunnerOptions) {
+    options.flow.validate();
+    this.jobName = options.flow.name;
+    this.capacity = new PipelineCapacity(options.capacity ?? 16);
+  }
+
+  /** Restores and runs until the job finishes or fails. */
+  async run(): Promise<JobRunResult> {
+    if (this.started) throw new StreamlineError('A JobRunner runs once; create a new one to run again.');
+    this.started = true;
+    const { options } = this;
+    const checkpointOptions = compileCheckpointOptions(options.checkpoint);
+    const restored = await this.selectCheckpoint();
+    const states = restored ? await this.readStates(restored) : new Map<string, Map<string, StateSection>>();
+    const completedIds = (await options.store.listCompleted(this.jobName)).map((c) => c.metadata.checkpointId);
+    const firstId = Math.max(0, restored?.metadata.checkpointId ?? 0, ...completedIds) + 1;
+    await options.store.discard(this.jobName, firstId).catch(() => undefined);
+
+    const failed = new Promise<never>((_, reject) => (this.rejectRun = reject));
+    failed.catch(() => undefined);
+
+    this.coordinator = new CheckpointCoordinator(
+      this.jobName,
+      options.store,
+      checkpointOptions,
+      {
+        taskIds: this.taskIds(),
+        injectBarriers: (id, ts, thenStop) => {
+          for (const d of this.drivers) d.injectBarrier({ kind: 'barrier', checkpointId: id, timestamp: ts, thenStop });
+        },
+        assertMayCommit: () => options.assertMayCommit?.(),
+        onCompleted: (checkpoint) => this.onCheckpointCompleted(checkpoint),
+        deadLetters: options.deadLetters,
+      },
+      options.metrics,
+      options.logger,
+      options.fencingToken ?? (() => 0n),
+      firstId,
+      (error) => this.fail(error),
+    );
+
+    await this.wire(states);
+    for (const sink of this.sinks) {
+      const pending = sink.restorePending(states.get(sink.taskId));
+      if (pending.length > 0) {
+        options.logger.info({ sink: sink.taskId, checkpoints: pending.map((p) => p.checkpointId) }, 're-committing pending commits from the restored checkpoint');
+        options.assertMayCommit?.();
+        await sink.commitUpTo(Number.MAX_SAFE_INTEGER);
+      }
+    }
+    if (restored) {
+      options.metrics.restores.inc({ job: this.jobName });
+      options.logger.info({ checkpoint: restored.metadata.checkpointId, location: restored.location }, 'restored');
+    }
+    options.metrics.ready.set({ job: this.jobName }, 1);
+
+    const running = Promise.all(this.drivers.map((d) => d.run()));
+    this.coordinator.start();
+    try {
+      await Promise.race([Promise.all([running, ...this.sinks.map((s) => s.done)]), failed]);
+      await this.stopping;
+      if (this.failure) throw this.failure;
+    } catch (error) {
+      this.fail(error);
+      throw this.failure ?? error;
+    } finally {
+      this.coordinator.stop();
+      options.metrics.ready.set({ job: this.jobName }, 0);
+      await this.closeAll();
+    }
+    return { restoredFrom: restored?.metadata.checkpointId, lastCheckpoint: this.lastCheckpoint };
+  }
+
+  /**
+   * Graceful stop (stop-with-savepoint): a final checkpoint whose barrier also stops the sources;
+   * resolves when it completed and the sinks committed.
+   */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      const coordinator = this.coordinator;
+      if (coordinator === undefined) return;
+      coordinator.stop();
+      const completed = await coordinator.trigger(true);
+      if (completed === undefined && !this.failure) {
+        this.fail(new StreamlineError('The final checkpoint of the graceful stop failed; the next start restores from the previous checkpoint.'));
+      }
+    })();
+    return this.stopping;
+  }
+
+  /** Stops at once without a final checkpoint (second signal, fatal error). */
+  abort(error: Error): void {
+    this.fail(error);
+  }
+
+  private fail(error: unknown): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    if (this.failure) return;
+    this.failure = err;
+    this.options.logger.error({ err }, 'job failed');
+    this.coordinator?.abortAll();
+    for (const d of this.drivers) d.abort();
+    this.rejectRun?.(err);
+  }
+
+  private taskIds(): string[] {
+    return this.options.flow
+      .graph()
+      .filter((n) => n.kind === 'source' || n.kind === 'sink' || (n.kind === 'operator' && (n.stateful || n.keySelector !== undefined)))
+      .map((n) => n.id);
+  }
+
+  private async selectCheckpoint(): Promise<CompletedCheckpoint | undefined> {
+    const { store, restoreFrom = 'latest', logger } = this.options;
+    if (restoreFrom === 'none') return undefined;
+    if (typeof restoreFrom === 'number') return store.load(this.jobName, restoreFrom);
+    const pointed = await this.options.haLatestCheckpointId?.();
+    if (pointed !== undefined) {
+      try {
+        return await store.load(this.jobName, pointed);
+      } catch (error) {
+        logger.warn({ checkpoint: pointed, err: (error as Error).message }, 'checkpoint named by the HA pointer is unreadable; falling back to the newest readable one');
+      }
+    }
+    const completed = await store.listCompleted(this.jobName, (id, reason) => logger.warn({ checkpoint: id, reason }, 'skipping unusable checkpoint'));
+    return completed[0];
+  }
+
+  private async readStates(checkpoint: CompletedCheckpoint): Promise<Map<string, Map<string, StateSection>>> {
+    const states = new Map<string, Map<string, StateSection>>();
+    const known = new Set(this.options.flow.graph().map((n) => n.id));
+    for (const [taskId, handle] of Object.entries(checkpoint.metadata.operators)) {
+      if (!known.has(taskId)) {
+        this.options.logger.warn({ step: taskId, checkpoint: checkpoint.metadata.checkpointId }, 'checkpoint has state for a step this job no longer has; ignoring it');
+        continue;
+      }
+      const bytes = await this.options.store.readState(this.jobName, checkpoint.metadata.checkpointId, handle);
+      states.set(taskId, decodeStateEnvelope(bytes, taskId));
+    }
+    return states;
+  }
+
+  private async wire(states: Map<string, Map<string, StateSection>>): Promise<void> {
+    const { options } = this;
+    const streams = new Map<string, Observable<StreamElement<unknown>>>();
+    const operatorStages = new Map<string, OperatorStage>();
+    const sideConsumers = new Set(options.flow.graph().flatMap((n) => (n.kind === 'side-output' ? [`${n.input.id}#${n.tag}`] : [])));
+    const ack = (s: Parameters<CheckpointCoordinator['acknowledge']>[0]) => this.coordinator!.acknowledge(s);
+    const input = (node: GraphNode): Observable<StreamElement<unknown>> => {
+      const stream = streams.get(node.id);
+      if (stream === undefined) throw new StreamlineError(`internal: ${node.id} wired before its input`);
+      return stream;
+    };
+    const endedSources = new Set<string>();
+
+    for (const node of options.flow.graph()) {
+      switch (node.kind) {
+        case 'source': {
+          const reader = node.source.createReader();
+          const section = states.get(node.id)?.get('position');
+          const position = section ? node.source.positionSerializer.deserialize(section.version, section.bytes) : undefined;
+          const driver = new SourceDriver(node.id, reader, node.source.positionSerializer, this.capacity, ack, options.metrics, options.logger, this.jobName, (id) => {
+            endedSources.add(id);
+            if (endedSources.size === this.drivers.length) void this.stop();
+          });
+          await reader.open(
+            { jobName: this.jobName, stepId: node.id, logger: options.logger.child({ step: node.id }), metrics: options.metrics, deadLetters: options.deadLetters, signal: new AbortController().signal },
+            position,
+          );
+          this.drivers.push(driver);
+          streams.set(node.id, driver.output);
+          break;
+        }
+        case 'operator': {
+          const stage = new OperatorStage(input(node.input), {
+            taskId: node.id,
+            jobName: this.jobName,
+            operator: node.createOperator(),
+            keyedState: node.keySelector ? options.createKeyedState(node.id) : undefined,
+            keySelector: node.keySelector,
+            stateful: node.stateful || node.keySelector !== undefined,
+            restored: states.get(node.id),
+            ack,
+            metrics: options.metrics,
+            logger: options.logger,
+            deadLetters: options.deadLetters,
+            now: options.now ?? Date.now,
+            fail: (error) => this.fail(error),
+          });
+          stage.onUnconsumedSide((tag, records) => this.unconsumedSide(node.id, tag, records, sideConsumers));
+          operatorStages.set(node.id, stage);
+          this.operators.push(stage);
+          streams.set(node.id, stage.output);
+          break;
+        }
+        case 'union': {
+          streams.set(node.id, new UnionStage(node.inputs.map(input), this.capacity).output);
+          break;
+        }
+        case 'side-output':
+          streams.set(node.id, operatorStages.get(node.input.id)!.side(node.tag));
+          break;
+        case 'sink': {
+          const ctx = {
+            jobName: this.jobName,
+            stepId: node.id,
+            logger: options.logger.child({ step: node.id }),
+            metrics: options.metrics,
+            deadLetters: options.deadLetters,
+            fencingToken: options.fencingToken ?? (() => 0n),
+          };
+          const writer = await node.sink.createWriter(ctx);
+          const committer = await node.sink.createCommitter(ctx);
+          const stage = new SinkStage(input(node.input), node.id, this.jobName, writer, committer, node.sink.committableSerializer, this.capacity, ack, options.metrics, options.logger);
+          stage.done.catch((error: unknown) => this.fail(error));
+          this.sinks.push(stage);
+          break;
+        }
+      }
+    }
+  }
+
+  /** Side records nobody consumes: late records are dead letters (never dropped silently); others are counted. */
+  private unconsumedSide(stepId: string, tag: string, records: readonly unknown[], consumers: Set<string>): void {
+    if (consumers.has(`${stepId}#${tag}`)) return;
+    if (tag === 'late') {
+      const letters: DeadLetter[] = records.map((r) => ({ reason: 'late_record', detail: `record behind the watermark at step '${stepId}'`, step: stepId, payload: JSON.stringify(r) }));
+      this.options.deadLetters.send(letters);
+      this.options.metrics.deadLetters.inc({ job: this.jobName, operator: stepId, reason: 'late_record' }, records.length);
+    } else {
+      this.options.metrics.recordsOut.inc({ job: this.jobName, operator: `${stepId}#${tag}` }, records.length);
+    }
+  }
+
+  private async onCheckpointCompleted(checkpoint: CompletedCheckpoint): Promise<void> {
+    const id = checkpoint.metadata.checkpointId;
+    this.lastCheckpoint = id;
+    await this.options.onCheckpointDurable?.(checkpoint);
+    for (const sink of this.sinks) {
+      if (this.failure) return;
+      try {
+        this.options.assertMayCommit?.();
+        await sink.commitUpTo(id);
+      } catch (error) {
+        const err = error as Error;
+        if (err.name === 'LeaseLostError' || err.name === 'FencedError') {
+          this.fail(err);
+          return;
+        }
+        this.options.logger.warn({ sink: sink.taskId, checkpoint: id, err: err.message }, 'sink commit failed; it stays pending and is retried after the next checkpoint');
+      }
+    }
+    await Promise.all(
+      this.drivers.map((d) =>
+        d.notifyCheckpointComplete(id).catch((error: unknown) => this.options.logger.warn({ source: d.taskId, err: (error as Error).message }, 'source could not acknowledge the checkpoint')),
+      ),
+    );
+  }
+
+  private async closeAll(): Promise<void> {
+    const close = async (what: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (error) {
+        this.options.logger.warn({ what, err: (error as Error).message }, 'close failed');
+      }
+    };
+    for (const d of this.drivers) await close(d.taskId, () => d.close());
+    for (const s of this.sinks) await close(s.taskId, () => s.close());
+    await close('dead letters', () => this.options.deadLetters.close());
+  }
+}

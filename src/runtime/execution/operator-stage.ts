@@ -1,0 +1,152 @@
+import { Subject, type Observable } from 'rxjs';
+import type { DeadLetterSink } from '../dead-letter.js';
+import type { Logger } from '../logger.js';
+import type { MetricsRegistry } from '../metrics-registry.js';
+import type { Collector, Operator, OperatorContext } from '../operator.js';
+import type { KeyedStateBackend, StateKey } from '../state/keyed-state-backend.js';
+import { dataBatch, type StreamElement } from '../stream-element.js';
+import { encodeStateEnvelope, type StateSection } from './state-envelope.js';
+import type { SnapshotAck } from './task-snapshot.js';
+
+/** Everything an operator stage needs besides its input. */
+export interface OperatorStageOptions {
+  readonly taskId: string;
+  readonly jobName: string;
+  readonly operator: Operator<unknown, unknown>;
+  readonly keyedState: KeyedStateBackend | undefined;
+  readonly keySelector: ((record: unknown) => StateKey) | undefined;
+  readonly stateful: boolean;
+  /** Sections of this task's restored snapshot, if any. */
+  readonly restored: Map<string, StateSection> | undefined;
+  readonly ack: SnapshotAck;
+  readonly metrics: MetricsRegistry;
+  readonly logger: Logger;
+  readonly deadLetters: DeadLetterSink;
+  readonly now: () => number;
+  /** Called when the operator throws outside per-record handling: the job fails. */
+  readonly fail: (error: unknown) => void;
+}
+
+export const OPERATOR_STATE_VERSION = 1;
+
+/**
+ * Runs one single-input operator: applies it per micro-batch, forwards control elements in
+ * order, and on a barrier snapshots operator + keyed state before forwarding the barrier.
+ * Side outputs receive every control element too, so sinks behind them see barriers.
+ */
+export class OperatorStage {
+  readonly output = new Subject<StreamElement<unknown>>();
+  private readonly sides = new Map<string, Subject<StreamElement<unknown>>>();
+  private unconsumedSide: ((tag: string, records: readonly unknown[]) => void) | undefined;
+  private watermarkNow = -Infinity;
+  private readonly recordsIn;
+  private readonly recordsOut;
+
+  constructor(
+    input: Observable<StreamElement<unknown>>,
+    private readonly options: OperatorStageOptions,
+  ) {
+    const labels = { job: options.jobName, operator: options.taskId };
+    this.recordsIn = options.metrics.recordsIn.labels(labels);
+    this.recordsOut = options.metrics.recordsOut.labels(labels);
+    const { operator, restored, keyedState } = options;
+    const keyedBytes = restored?.get('keyed');
+    if (keyedState !== undefined && keyedBytes !== undefined) keyedState.restore(keyedBytes.bytes);
+    const ctx: OperatorContext = {
+      jobName: options.jobName,
+      stepId: options.taskId,
+      logger: options.logger.child({ step: options.taskId }),
+      metrics: options.metrics,
+      deadLetters: options.deadLetters,
+      keyedState,
+      keySelector: options.keySelector,
+      currentWatermark: () => this.watermarkNow,
+      now: options.now,
+    };
+    operator.open(ctx, restored?.get('operator')?.bytes);
+    input.subscribe({
+      next: (element) => this.onElement(element),
+      error: (error) => this.output.error(error),
+      complete: () => this.onComplete(),
+    });
+  }
+
+  /** The stream of records the operator emits under `tag`. */
+  side(tag: string): Observable<StreamElement<unknown>> {
+    let subject = this.sides.get(tag);
+    if (subject === undefined) {
+      subject = new Subject();
+      this.sides.set(tag, subject);
+    }
+    return subject;
+  }
+
+  /** Where side records go for tags nobody consumes (the runtime routes them to dead letters or counts them). */
+  onUnconsumedSide(handler: (tag: string, records: readonly unknown[]) => void): void {
+    this.unconsumedSide = handler;
+  }
+
+  private readonly collector: Collector<unknown> = {
+    emit: (records) => {
+      if (records.length === 0) return;
+      this.recordsOut.inc(records.length);
+      this.output.next(dataBatch(records));
+    },
+    side: (tag, records) => {
+      if (records.length === 0) return;
+      const subject = this.sides.get(tag);
+      if (subject !== undefined) subject.next(dataBatch(records));
+      else this.unconsumedSide?.(tag, records);
+    },
+  };
+
+  private onElement(element: StreamElement<unknown>): void {
+    try {
+      switch (element.kind) {
+        case 'data':
+          this.recordsIn.inc(element.records.length);
+          this.options.operator.processBatch(element.records, this.collector);
+          return;
+        case 'watermark':
+          this.watermarkNow = element.timestamp;
+          this.options.operator.processWatermark?.(element.timestamp, this.collector);
+          this.forward(element);
+          return;
+        case 'barrier': {
+          if (this.options.stateful) this.snapshot(element.checkpointId);
+          this.forward(element);
+          return;
+        }
+        case 'end':
+          this.options.operator.endOfInput?.(this.collector);
+          this.forward(element);
+          return;
+      }
+    } catch (error) {
+      this.options.fail(error);
+    }
+  }
+
+  private snapshot(checkpointId: number): void {
+    const sections: StateSection[] = [];
+    const operatorBytes = this.options.operator.snapshot?.(checkpointId);
+    if (operatorBytes !== undefined) sections.push({ name: 'operator', version: OPERATOR_STATE_VERSION, bytes: operatorBytes });
+    if (this.options.keyedState !== undefined) sections.push({ name: 'keyed', version: OPERATOR_STATE_VERSION, bytes: this.options.keyedState.snapshot() });
+    this.options.ack({ taskId: this.options.taskId, checkpointId, bytes: encodeStateEnvelope(sections) });
+  }
+
+  private forward(element: StreamElement<unknown>): void {
+    this.output.next(element);
+    for (const subject of this.sides.values()) subject.next(element);
+  }
+
+  private onComplete(): void {
+    try {
+      this.options.operator.close?.();
+    } catch (error) {
+      this.options.logger.warn({ step: this.options.taskId, err: error }, 'operator close failed');
+    }
+    this.output.complete();
+    for (const subject of this.sides.values()) subject.complete();
+  }
+}

@@ -1,0 +1,138 @@
+import type { Observable } from 'rxjs';
+import { CorruptCheckpointError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { MetricsRegistry } from '../metrics-registry.js';
+import type { CommitRequest, Committer, SinkWriter } from '../sink.js';
+import type { VersionedSerializer } from '../serializer.js';
+import type { StreamElement } from '../stream-element.js';
+import type { PipelineCapacity } from './pipeline-capacity.js';
+import { encodeStateEnvelope, type StateSection } from './state-envelope.js';
+import type { SnapshotAck } from './task-snapshot.js';
+
+/**
+ * Drives a two-phase-commit sink. Elements queue here (holding pipeline capacity) and are
+ * handled one at a time because writes are asynchronous. On a barrier the writer pre-commits;
+ * the committables join the pending list, and the whole pending list is the sink's state — so a
+ * checkpoint that fails or a commit that fails leaves them pending for the next checkpoint, and
+ * a restore re-commits them (committers are idempotent).
+ */
+export class SinkStage {
+  private readonly queue: StreamElement<unknown>[] = [];
+  private draining = false;
+  private pending: CommitRequest<unknown>[] = [];
+  private finished!: () => void;
+  private failed!: (error: unknown) => void;
+  /** Resolves when the input completed and everything queued was handled. */
+  readonly done: Promise<void>;
+  private readonly recordsIn;
+
+  constructor(
+    input: Observable<StreamElement<unknown>>,
+    readonly taskId: string,
+    jobName: string,
+    private readonly writer: SinkWriter<unknown, unknown>,
+    private readonly committer: Committer<unknown>,
+    private readonly serializer: VersionedSerializer<unknown>,
+    private readonly capacity: PipelineCapacity,
+    private readonly ack: SnapshotAck,
+    metrics: MetricsRegistry,
+    private readonly logger: Logger,
+  ) {
+    this.recordsIn = metrics.recordsIn.labels({ job: jobName, operator: taskId });
+    this.done = new Promise((resolve, reject) => {
+      this.finished = resolve;
+      this.failed = reject;
+    });
+    this.done.catch(() => undefined);
+    let inputComplete = false;
+    input.subscribe({
+      next: (element) => {
+        this.queue.push(element);
+        this.capacity.acquire();
+        void this.drain(() => inputComplete);
+      },
+      error: (error) => this.failed(error),
+      complete: () => {
+        inputComplete = true;
+        void this.drain(() => inputComplete);
+      },
+    });
+  }
+
+  /** Committables restored from a checkpoint: they must be (re-)committed before anything else. */
+  restorePending(sections: Map<string, StateSection> | undefined): readonly CommitRequest<unknown>[] {
+    const section = sections?.get('pending');
+    if (section === undefined) return [];
+    let stored: { checkpointId: number; committables: string[] }[];
+    try {
+      stored = JSON.parse(new TextDecoder().decode(section.bytes));
+    } catch (error) {
+      throw new CorruptCheckpointError(`Pending commits of sink '${this.taskId}' are unreadable: ${(error as Error).message}`);
+    }
+    this.pending = stored.map((p) => ({
+      checkpointId: p.checkpointId,
+      committables: p.committables.map((c) => this.serializer.deserialize(section.version, Buffer.from(c, 'base64'))),
+    }));
+    return this.pending;
+  }
+
+  /** Publishes everything pending up to `checkpointId` (inclusive); on failure it stays pending. */
+  async commitUpTo(checkpointId: number): Promise<void> {
+    const due = this.pending.filter((p) => p.checkpointId <= checkpointId);
+    if (due.length === 0) return;
+    await this.committer.commit(due);
+    this.pending = this.pending.filter((p) => !due.includes(p));
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
+    await this.committer.close();
+  }
+
+  private async drain(inputComplete: () => boolean): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const element = this.queue.shift()!;
+        try {
+          await this.handle(element);
+        } finally {
+          this.capacity.release();
+        }
+      }
+      this.draining = false;
+      if (inputComplete() && this.queue.length === 0) this.finished();
+    } catch (error) {
+      this.draining = false;
+      this.logger.error({ sink: this.taskId, err: error }, 'sink failed');
+      this.failed(error);
+    }
+  }
+
+  private async handle(element: StreamElement<unknown>): Promise<void> {
+    switch (element.kind) {
+      case 'data':
+        this.recordsIn.inc(element.records.length);
+        await this.writer.write(element.records);
+        return;
+      case 'barrier': {
+        const committables = await this.writer.prepareCommit(element.checkpointId);
+        if (committables.length > 0) this.pending.push({ checkpointId: element.checkpointId, committables });
+        this.ack({ taskId: this.taskId, checkpointId: element.checkpointId, bytes: this.snapshotPending() });
+        return;
+      }
+      case 'watermark':
+      case 'end':
+        return;
+    }
+  }
+
+  private snapshotPending(): Uint8Array {
+    const stored = this.pending.map((p) => ({
+      checkpointId: p.checkpointId,
+      committables: p.committables.map((c) => Buffer.from(this.serializer.serialize(c)).toString('base64')),
+    }));
+    return encodeStateEnvelope([{ name: 'pending', version: this.serializer.version, bytes: new TextEncoder().encode(JSON.stringify(stored)) }]);
+  }
+}

@@ -1,0 +1,41 @@
+import type { DeadLetterSink } from './dead-letter.js';
+import type { CheckpointOptions } from './execution/checkpoint-options.js';
+import type { Dataflow } from './graph/dataflow.js';
+import type { Logger } from './logger.js';
+import type { MetricsRegistry } from './metrics-registry.js';
+
+/**
+ * A job module's default export: what `node dist/run.js jobs/<name>` loads. `build` is called
+ * once per run with the validated environment and returns the dataflow to execute.
+ */
+export interface Job {
+  readonly name: string;
+  readonly checkpoint: CheckpointOptions;
+  /** Sample input for the embedded generator and `produce.js`: same records for the same seed. */
+  readonly input?: {
+    readonly topic: string;
+    generate(index: number, random: () => number): unknown;
+  };
+  build(env: JobEnvironment): Promise<JobPlan> | JobPlan;
+}
+
+/** What a job needs from the process that runs it. */
+export interface JobEnvironment {
+  /** Environment variables merged with command-line flags (flags win). */
+  readonly settings: Readonly<Record<string, string | undefined>>;
+  /** Folder for local state of the embedded default (warehouse, dead letters). */
+  readonly workDir: string;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+}
+
+/** The dataflow to run, and where its dead letters go (default: a local JSON-lines file). */
+export interface JobPlan {
+  readonly flow: Dataflow;
+  readonly deadLetters?: DeadLetterSink;
+}
+
+/** Declares a job; a typed identity function so job modules read as declarations. */
+export function defineJob(job: Job): Job {
+  return job;
+}

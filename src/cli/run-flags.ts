@@ -1,0 +1,109 @@
+import { ConfigError } from '../runtime/errors.js';
+
+/**
+ * Every setting of `run.js`: each flag has an environment variable of the same meaning
+ * (`--checkpoint-uri` ⇔ `CHECKPOINT_URI`); flags win over the environment.
+ */
+export interface RunFlag {
+  readonly flag: string;
+  readonly env: string;
+  readonly help: string;
+  /** Value shown in --help; not applied here (the consumer applies its default). */
+  readonly default?: string;
+  readonly secret?: boolean;
+}
+
+export const RUN_FLAGS: readonly RunFlag[] = [
+  { flag: 'kafka-brokers', env: 'KAFKA_BROKERS', help: 'Comma-separated bootstrap brokers. When unset, the job reads its built-in generator (embedded default).' },
+  { flag: 'kafka-topic', env: 'KAFKA_TOPIC', help: "Input topic.", default: 'the job name' },
+  { flag: 'kafka-group-id', env: 'KAFKA_GROUP_ID', help: 'Consumer group id.', default: 'streamline-<job>' },
+  { flag: 'kafka-client-id', env: 'KAFKA_CLIENT_ID', help: 'Kafka client id.', default: 'streamline-<job>' },
+  { flag: 'kafka-start-from', env: 'KAFKA_START_FROM', help: 'Where to start without a checkpoint: earliest, latest or an ISO-8601 timestamp.', default: 'earliest' },
+  { flag: 'kafka-dlq-topic', env: 'KAFKA_DLQ_TOPIC', help: 'Dead-letter topic.', default: '<topic>.dlq' },
+  { flag: 'kafka-ssl', env: 'KAFKA_SSL', help: 'Use TLS (true/false).', default: 'false' },
+  { flag: 'kafka-ssl-ca-file', env: 'KAFKA_SSL_CA_FILE', help: 'PEM file with the CA that signed the brokers (implies TLS).' },
+  { flag: 'kafka-sasl-mechanism', env: 'KAFKA_SASL_MECHANISM', help: 'plain, scram-sha-256, scram-sha-512 or aws-msk-iam.' },
+  { flag: 'kafka-sasl-username', env: 'KAFKA_SASL_USERNAME', help: 'SASL user name.' },
+  { flag: 'kafka-sasl-password', env: 'KAFKA_SASL_PASSWORD', help: 'SASL password (prefer the environment variable).', secret: true },
+  { flag: 'table-bucket-arn', env: 'TABLE_BUCKET_ARN', help: 'S3 Tables table bucket ARN (arn:aws:s3tables:<region>:<account>:bucket/<name>). When unset, a local warehouse.' },
+  { flag: 'namespace', env: 'TABLE_NAMESPACE', help: 'Iceberg namespace.', default: 'sink' },
+  { flag: 'warehouse', env: 'WAREHOUSE', help: 'Local warehouse folder when no table bucket is set.', default: '<work dir>/warehouse' },
+  { flag: 'target-file-size-bytes', env: 'TARGET_FILE_SIZE_BYTES', help: 'Roll Parquet data files at about this size.', default: '134217728' },
+  { flag: 'checkpoint-uri', env: 'CHECKPOINT_URI', help: 'Checkpoint location: s3://bucket/prefix or file:///path.', default: 'file://<work dir>/checkpoints' },
+  { flag: 'checkpoint-interval-ms', env: 'CHECKPOINT_INTERVAL_MS', help: 'Time between checkpoints (overrides the job).' },
+  { flag: 'checkpoint-retain', env: 'CHECKPOINT_RETAIN', help: 'Completed checkpoints to keep (overrides the job).' },
+  { flag: 'from-checkpoint', env: 'FROM_CHECKPOINT', help: 'Restore from: latest, none, or a checkpoint id.', default: 'latest' },
+  { flag: 'dynamodb-table', env: 'DYNAMODB_TABLE', help: 'DynamoDB table for high availability (lease + checkpoint pointer). When unset, a local file store.' },
+  { flag: 'lease-ttl-ms', env: 'LEASE_TTL_MS', help: 'Lease timeout: a standby takes over this long after the active instance stops renewing.', default: '15000' },
+  { flag: 'aws-region', env: 'AWS_REGION', help: 'AWS region for S3, S3 Tables and DynamoDB.' },
+  { flag: 'metrics-port', env: 'METRICS_PORT', help: 'Port of /metrics, /healthz and /readyz (0 = off).', default: '9249' },
+  { flag: 'stop-timeout-ms', env: 'STOP_TIMEOUT_MS', help: 'On SIGTERM/SIGINT, how long the final checkpoint may take before exiting non-zero.', default: '60000' },
+  { flag: 'work-dir', env: 'STREAMLINE_WORK_DIR', help: 'Folder for local state of the embedded default.', default: './.streamline' },
+  { flag: 'generator-count', env: 'GENERATOR_COUNT', help: 'Embedded default: records to generate (unbounded when unset).' },
+  { flag: 'generator-rate', env: 'GENERATOR_RATE', help: 'Embedded default: records per second (flat out when unset).' },
+  { flag: 'log-level', env: 'LOG_LEVEL', help: 'trace, debug, info, warn or error.', default: 'info' },
+];
+
+export interface ParsedRunArgs {
+  readonly help: boolean;
+  readonly jobPath: string | undefined;
+  /** Environment merged with flags; flags win. */
+  readonly settings: Record<string, string | undefined>;
+}
+
+/** Thrown for unusable command lines; `run.js` prints it and exits with code 2. */
+export class UsageError extends ConfigError {}
+
+export function parseRunArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedRunArgs {
+  const settings: Record<string, string | undefined> = { ...env };
+  let jobPath: string | undefined;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    if (arg.startsWith('--')) {
+      const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+      const flag = RUN_FLAGS.find((f) => f.flag === name);
+      if (flag === undefined) throw new UsageError(`--${name}`, `unknown flag. Run with --help to list the flags.`);
+      const value = inline ?? argv[++i];
+      if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${name}`, 'needs a value');
+      settings[flag.env] = value;
+      continue;
+    }
+    if (jobPath !== undefined) throw new UsageError('job', `only one job per process (got '${jobPath}' and '${arg}')`);
+    jobPath = arg;
+  }
+  return { help, jobPath, settings };
+}
+
+export function runUsage(jobs: readonly string[]): string {
+  const width = Math.max(...RUN_FLAGS.map((f) => f.flag.length)) + 4;
+  const lines = RUN_FLAGS.map((f) => `  --${f.flag.padEnd(width)}${f.help}${f.default ? ` [default: ${f.default}]` : ''}\n  ${' '.repeat(width + 2)}env: ${f.env}`);
+  return [
+    'Usage: node dist/run.js <job> [flags]',
+    '',
+    `Jobs: ${jobs.join(', ') || '(none built)'} — or a path to a compiled job module (.js).`,
+    'Every flag can also be given as the environment variable shown; flags win.',
+    '',
+    'Flags:',
+    '  --help, -h',
+    ...lines,
+    '',
+    'Signals: SIGTERM/SIGINT stop gracefully with a final checkpoint; a second signal exits at once.',
+  ].join('\n');
+}
+
+/** Reads an integer setting, naming the env var and the flag when it is invalid. */
+export function intSetting(settings: Readonly<Record<string, string | undefined>>, env: string, fallback: number, min = 0): number {
+  const raw = settings[env];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    const flag = RUN_FLAGS.find((f) => f.env === env);
+    throw new ConfigError(`${env}${flag ? ` (--${flag.flag})` : ''}`, `must be an integer >= ${min}, got '${raw}'`);
+  }
+  return value;
+}

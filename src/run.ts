@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/**
+ * `node dist/run.js <job> [flags]` — runs one job in this process until it finishes (bounded
+ * input) or is stopped. Exit codes: 0 done/stopped gracefully, 1 the job failed, 2 bad usage or
+ * configuration.
+ */
+import { builtInJobs, loadJob } from './cli/job-loader.js';
+import { runJobProcess } from './cli/job-process.js';
+import { parseRunArgs, runUsage } from './cli/run-flags.js';
+import { ConfigError } from './runtime/errors.js';
+import { createLogger } from './runtime/logger.js';
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseRunArgs(process.argv.slice(2), process.env);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${runUsage(builtInJobs().map((j) => `jobs/${j}`))}\n`);
+    return 0;
+  }
+  if (parsed.jobPath === undefined) {
+    process.stderr.write(`Missing the job to run.\n\n${runUsage(builtInJobs().map((j) => `jobs/${j}`))}\n`);
+    return 2;
+  }
+  const logger = createLogger({ level: parsed.settings.LOG_LEVEL });
+  try {
+    const job = await loadJob(parsed.jobPath);
+    const exit = await runJobProcess(job, parsed.settings, logger.child({ job: job.name }));
+    if (exit.code === 1) {
+      logger.error({ err: exit.error }, `job failed: ${exit.error.message}`);
+      return exit.error instanceof ConfigError ? 2 : 1;
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    logger.error({ err: error }, `failed: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main();
+// Clients (Kafka, AWS) may keep sockets open; the job is over, so leave.
+setTimeout(() => process.exit(process.exitCode), 200).unref();

@@ -43,10 +43,10 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
     }
   }
 
-  const store = checkpointStoreFromUri(checkpointUri, { logger });
-  const plan = await job.build({ settings, workDir, logger, metrics });
+  const store = checkpointStoreFromUri(checkpointUri, { logger, env: settings });
+  const plan = await job.build({ jobName: job.name, settings, workDir, logger, metrics });
   const deadLetters = plan.deadLetters ?? new FileDeadLetterSink(join(workDir, 'dead-letters', `${job.name}.jsonl`));
-  const ha = await haStoreFromConfig(settings, { workDir, logger });
+  const ha = haStoreFromConfig({ localDir: join(workDir, 'ha'), env: settings, logger });
 
   let runner: JobRunner | undefined;
   let signals = 0;

@@ -1,3 +1,4 @@
+import { KAFKA_SETTINGS } from '../operators/kafka/kafka-config.js';
 import { ConfigError } from '../runtime/errors.js';
 
 /**
@@ -14,17 +15,7 @@ export interface RunFlag {
 }
 
 export const RUN_FLAGS: readonly RunFlag[] = [
-  { flag: 'kafka-brokers', env: 'KAFKA_BROKERS', help: 'Comma-separated bootstrap brokers. When unset, the job reads its built-in generator (embedded default).' },
-  { flag: 'kafka-topic', env: 'KAFKA_TOPIC', help: "Input topic.", default: 'the job name' },
-  { flag: 'kafka-group-id', env: 'KAFKA_GROUP_ID', help: 'Consumer group id.', default: 'streamline-<job>' },
-  { flag: 'kafka-client-id', env: 'KAFKA_CLIENT_ID', help: 'Kafka client id.', default: 'streamline-<job>' },
-  { flag: 'kafka-start-from', env: 'KAFKA_START_FROM', help: 'Where to start without a checkpoint: earliest, latest or an ISO-8601 timestamp.', default: 'earliest' },
-  { flag: 'kafka-dlq-topic', env: 'KAFKA_DLQ_TOPIC', help: 'Dead-letter topic.', default: '<topic>.dlq' },
-  { flag: 'kafka-ssl', env: 'KAFKA_SSL', help: 'Use TLS (true/false).', default: 'false' },
-  { flag: 'kafka-ssl-ca-file', env: 'KAFKA_SSL_CA_FILE', help: 'PEM file with the CA that signed the brokers (implies TLS).' },
-  { flag: 'kafka-sasl-mechanism', env: 'KAFKA_SASL_MECHANISM', help: 'plain, scram-sha-256, scram-sha-512 or aws-msk-iam.' },
-  { flag: 'kafka-sasl-username', env: 'KAFKA_SASL_USERNAME', help: 'SASL user name.' },
-  { flag: 'kafka-sasl-password', env: 'KAFKA_SASL_PASSWORD', help: 'SASL password (prefer the environment variable).', secret: true },
+  ...KAFKA_SETTINGS.map((k) => ({ flag: k.flag, env: k.env, help: k.description, ...(k.secret ? { secret: true } : {}) })),
   { flag: 'table-bucket-arn', env: 'TABLE_BUCKET_ARN', help: 'S3 Tables table bucket ARN (arn:aws:s3tables:<region>:<account>:bucket/<name>). When unset, a local warehouse.' },
   { flag: 'namespace', env: 'TABLE_NAMESPACE', help: 'Iceberg namespace.', default: 'sink' },
   { flag: 'warehouse', env: 'WAREHOUSE', help: 'Local warehouse folder when no table bucket is set.', default: '<work dir>/warehouse' },

@@ -52,6 +52,11 @@ export interface CheckpointStore {
   load(jobName: string, checkpointId: number): Promise<CompletedCheckpoint>;
   /** Deletes everything of a checkpoint (completed or aborted). */
   discard(jobName: string, checkpointId: number): Promise<void>;
+  /**
+   * Highest checkpoint id with anything stored (complete or not). New checkpoints start above it,
+   * so a partial checkpoint left by a crash is never written over.
+   */
+  highestCheckpointId(jobName: string): Promise<number | undefined>;
   /** Keeps the newest `retain` completed checkpoints, deletes older ones (and abandoned partial ones older than them). */
   prune(jobName: string, retain: number): Promise<void>;
 }

@@ -21,6 +21,7 @@ export interface Job {
 
 /** What a job needs from the process that runs it. */
 export interface JobEnvironment {
+  readonly jobName: string;
   /** Environment variables merged with command-line flags (flags win). */
   readonly settings: Readonly<Record<string, string | undefined>>;
   /** Folder for local state of the embedded default (warehouse, dead letters). */

@@ -79,9 +79,7 @@ export class JobRunner {
     const checkpointOptions = compileCheckpointOptions(options.checkpoint);
     const restored = await this.selectCheckpoint();
     const states = restored ? await this.readStates(restored) : new Map<string, Map<string, StateSection>>();
-    const completedIds = (await options.store.listCompleted(this.jobName)).map((c) => c.metadata.checkpointId);
-    const firstId = Math.max(0, restored?.metadata.checkpointId ?? 0, ...completedIds) + 1;
-    await options.store.discard(this.jobName, firstId).catch(() => undefined);
+    const firstId = Math.max(0, restored?.metadata.checkpointId ?? 0, (await options.store.highestCheckpointId(this.jobName)) ?? 0) + 1;
 
     const failed = new Promise<never>((_, reject) => (this.rejectRun = reject));
     failed.catch(() => undefined);

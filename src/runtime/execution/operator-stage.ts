@@ -3,6 +3,7 @@ import type { DeadLetterSink } from '../dead-letter.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import type { Collector, Operator, OperatorContext } from '../operator.js';
+import { isProcessingTimeAware } from '../../operators/processing-time-aware.js';
 import type { KeyedStateBackend, StateKey } from '../state/keyed-state-backend.js';
 import { dataBatch, type StreamElement } from '../stream-element.js';
 import { encodeStateEnvelope, type StateSection } from './state-envelope.js';
@@ -100,7 +101,35 @@ export class OperatorStage {
     },
   };
 
+  /** Processing-time callbacks (batch windows' max delay): run on the stage's own sequence. */
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private fireProcessingTime(): void {
+    const operator = this.options.operator;
+    if (!isProcessingTimeAware(operator) || this.closed) return;
+    try {
+      const now = this.options.now();
+      const due = operator.nextProcessingTime();
+      if (due !== undefined && due <= now) operator.onProcessingTime(now, this.collector);
+      const next = operator.nextProcessingTime();
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      if (next !== undefined) {
+        this.timer = setTimeout(() => this.fireProcessingTime(), Math.max(0, next - this.options.now()));
+        this.timer.unref();
+      }
+    } catch (error) {
+      this.options.fail(error);
+    }
+  }
+
   private onElement(element: StreamElement<unknown>): void {
+    this.dispatch(element);
+    if (element.kind === 'data') this.fireProcessingTime();
+  }
+
+  private dispatch(element: StreamElement<unknown>): void {
     try {
       switch (element.kind) {
         case 'data':
@@ -141,6 +170,8 @@ export class OperatorStage {
   }
 
   private onComplete(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
     try {
       this.options.operator.close?.();
     } catch (error) {

@@ -1,0 +1,66 @@
+/**
+ * A handle on one table of a catalog: its last known state, where data files go, and appends
+ * that rebase on conflicts. A convenience over {@link appendFiles} for sinks.
+ */
+import type { DataFile } from './data-file.js';
+import type { Catalog, LoadedTable, TableDefinition, TableIdentifier } from './catalog.js';
+import { appendFiles, type AppendFilesOptions, type AppendFilesResult } from './append-files.js';
+import type { PartitionSpec, Schema } from './schema.js';
+import { currentSchema, defaultPartitionSpec, type TableMetadata } from './table-metadata.js';
+
+export class IcebergTable {
+  private constructor(
+    readonly catalog: Catalog,
+    readonly identifier: TableIdentifier,
+    private loaded: LoadedTable,
+  ) {}
+
+  /** Loads the table, creating it with `definition` when missing. */
+  static async open(catalog: Catalog, identifier: TableIdentifier, definition?: TableDefinition): Promise<IcebergTable> {
+    const loaded = definition ? await catalog.ensureTable(identifier, definition) : await catalog.loadTable(identifier);
+    return new IcebergTable(catalog, identifier, loaded);
+  }
+
+  /** Last loaded or committed state (may be stale; {@link refresh} re-reads it). */
+  get state(): LoadedTable {
+    return this.loaded;
+  }
+
+  get metadata(): TableMetadata {
+    return this.loaded.metadata;
+  }
+
+  get location(): string {
+    return this.loaded.metadata.location;
+  }
+
+  get schema(): Schema {
+    return currentSchema(this.loaded.metadata);
+  }
+
+  get spec(): PartitionSpec {
+    return defaultPartitionSpec(this.loaded.metadata);
+  }
+
+  /** Where new data files go: `write.data.path` or `<location>/data`. */
+  get dataLocation(): string {
+    return (this.loaded.metadata.properties['write.data.path'] ?? `${this.location}/data`).replace(/\/+$/, '');
+  }
+
+  async refresh(): Promise<LoadedTable> {
+    this.loaded = await this.catalog.loadTable(this.identifier);
+    return this.loaded;
+  }
+
+  /** Commits `files` as one append snapshot (see {@link appendFiles}); the handle then holds the new state. */
+  async append(files: readonly DataFile[], options: Omit<AppendFilesOptions, 'base'> = {}): Promise<AppendFilesResult> {
+    try {
+      const result = await appendFiles(this.catalog, this.identifier, files, { ...options, base: this.loaded });
+      this.loaded = result.table;
+      return result;
+    } catch (error) {
+      await this.refresh().catch(() => undefined);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Catalog over Amazon S3 Tables. `GetTable` gives the current `metadataLocation`, `versionToken`
+ * and `warehouseLocation`; a commit writes the next metadata file under the warehouse location and
+ * calls `UpdateTableMetadataLocation` with the token it read, so S3 Tables arbitrates concurrent
+ * writers (HTTP 409 ConflictException → CommitConflictError). Only GetTable, CreateNamespace,
+ * CreateTable and UpdateTableMetadataLocation are used — the subset moto also serves — and nothing
+ * is ever listed under a table's location (S3 Tables forbids ListObjects there).
+ */
+import {
+  CreateNamespaceCommand,
+  CreateTableCommand,
+  GetTableCommand,
+  S3TablesClient,
+  UpdateTableMetadataLocationCommand,
+  type S3TablesClientConfig,
+} from '@aws-sdk/client-s3tables';
+import type { Catalog, LoadedTable, TableDefinition, TableIdentifier } from './catalog.js';
+import { formatIdentifier } from './catalog.js';
+import { CommitConflictError, IcebergError, NoSuchTableError } from './catalog-errors.js';
+import type { FileIO } from './file-io.js';
+import { S3FileIO } from './s3-file-io.js';
+import { newTableMetadata, type TableMetadata } from './table-metadata.js';
+import { readTableMetadataFile, writeTableMetadataFile } from './table-metadata-file.js';
+
+export interface S3TablesCatalogOptions {
+  /** `arn:aws:s3tables:<region>:<account>:bucket/<name>`. */
+  readonly tableBucketArn: string;
+  readonly client?: S3TablesClient;
+  /** FileIO for the warehouse bucket; default: S3FileIO with an S3 client from the environment. */
+  readonly fileIO?: FileIO;
+  /** Used when `client` is not given (endpoint from AWS_ENDPOINT_URL is picked up by the SDK). */
+  readonly clientConfig?: S3TablesClientConfig;
+}
+
+const isName = (error: unknown, name: string) => (error as { name?: string })?.name === name;
+const isNotFound = (error: unknown) => isName(error, 'NotFoundException') || (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404;
+const isConflict = (error: unknown) => isName(error, 'ConflictException') || (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 409;
+
+/** An S3 Tables table bucket as an Iceberg catalog. */
+export class S3TablesCatalog implements Catalog {
+  readonly fileIO: FileIO;
+  readonly client: S3TablesClient;
+  readonly tableBucketArn: string;
+
+  constructor(options: S3TablesCatalogOptions) {
+    this.tableBucketArn = options.tableBucketArn;
+    this.client = options.client ?? new S3TablesClient(options.clientConfig ?? {});
+    this.fileIO = options.fileIO ?? new S3FileIO();
+  }
+
+  private async getTable(id: TableIdentifier) {
+    try {
+      return await this.client.send(new GetTableCommand({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name }));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async loadTable(id: TableIdentifier): Promise<LoadedTable> {
+    const table = await this.getTable(id);
+    if (!table) throw new NoSuchTableError(`table ${formatIdentifier(id)} does not exist in ${this.tableBucketArn}`);
+    if (!table.metadataLocation) throw new NoSuchTableError(`table ${formatIdentifier(id)} exists but has no metadata yet`);
+    const metadata = await readTableMetadataFile(this.fileIO, table.metadataLocation);
+    return { identifier: id, metadataLocation: table.metadataLocation, metadata, versionToken: table.versionToken! };
+  }
+
+  async ensureTable(id: TableIdentifier, definition: TableDefinition): Promise<LoadedTable> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let table = await this.getTable(id);
+      if (!table) {
+        await this.ignoreConflict(() => this.client.send(new CreateNamespaceCommand({ tableBucketARN: this.tableBucketArn, namespace: [id.namespace] })));
+        await this.ignoreConflict(() =>
+          this.client.send(new CreateTableCommand({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name, format: 'ICEBERG' })),
+        );
+        table = await this.getTable(id);
+        if (!table) continue;
+      }
+      if (table.metadataLocation) return this.loadTable(id);
+      // A new S3 Tables table has no metadata until a first UpdateTableMetadataLocation sets it.
+      const metadata = newTableMetadata({ location: table.warehouseLocation!, ...definition });
+      const location = await writeTableMetadataFile(this.fileIO, metadata, undefined);
+      try {
+        await this.client.send(
+          new UpdateTableMetadataLocationCommand({
+            tableBucketARN: this.tableBucketArn,
+            namespace: id.namespace,
+            name: id.name,
+            versionToken: table.versionToken,
+            metadataLocation: location,
+          }),
+        );
+      } catch (error) {
+        if (!isConflict(error)) throw error; // another writer initialized it first: use theirs
+      }
+    }
+    throw new IcebergError(`could not create or load table ${formatIdentifier(id)}`, { retriable: true });
+  }
+
+  async commitTable(base: LoadedTable, metadata: TableMetadata): Promise<LoadedTable> {
+    const id = base.identifier;
+    const location = await writeTableMetadataFile(this.fileIO, metadata, base.metadataLocation);
+    try {
+      const res = await this.client.send(
+        new UpdateTableMetadataLocationCommand({
+          tableBucketARN: this.tableBucketArn,
+          namespace: id.namespace,
+          name: id.name,
+          versionToken: base.versionToken,
+          metadataLocation: location,
+        }),
+      );
+      return { identifier: id, metadataLocation: location, metadata, versionToken: res.versionToken! };
+    } catch (error) {
+      if (isConflict(error)) throw new CommitConflictError(`table ${formatIdentifier(id)} changed since version ${base.versionToken}`, { cause: error });
+      throw error;
+    }
+  }
+
+  private async ignoreConflict(op: () => Promise<unknown>): Promise<void> {
+    try {
+      await op();
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+    }
+  }
+}

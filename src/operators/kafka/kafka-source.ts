@@ -1,0 +1,364 @@
+import { ConfigError, RecordRejectedError, type DeadLetterReason } from '../../runtime/errors.js';
+import type { DeadLetter } from '../../runtime/dead-letter.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { Source, SourceBatch, SourceContext, SourceReader } from '../../runtime/source.js';
+import type { ConsumedBatch, ConsumedMessage, KafkaClient, KafkaConsumerClient, TopicPartition, TopicPartitionOffset } from './kafka-client.js';
+import type { KafkaConfig } from './kafka-config.js';
+import { kafkaJsClient } from './kafkajs-client.js';
+import { jsonDeserializer, type JsonDeserializer, type RecordSchema } from './json-deserializer.js';
+import { kafkaPositionsSerializer, partitionKey, positionsByPartition, type KafkaPositions } from './kafka-positions.js';
+import { PartitionWatermarks, type WatermarkOptions } from './partition-watermarks.js';
+
+/** Options of `kafkaSource`. */
+export interface KafkaSourceOptions<T> {
+  /** Validated settings (see `loadKafkaConfig`). */
+  readonly config: KafkaConfig;
+  /** Topic to read; `config.topic` (KAFKA_TOPIC) overrides it. */
+  readonly topic?: string;
+  /** Validates each parsed record (e.g. a zod schema); failures become `schema_violation` dead letters. */
+  readonly schema?: RecordSchema<T>;
+  /** Larger records become `too_large` dead letters. Default 1 MiB. */
+  readonly maxRecordBytes?: number;
+  /** Event time of a record: a field of it, or the Kafka timestamp (default). Used for watermarks. */
+  readonly eventTime?: 'kafka-timestamp' | ((record: T) => number);
+  /** When set, each batch carries the source watermark. */
+  readonly watermarks?: WatermarkOptions;
+  /** Records buffered between the client and `poll`; beyond it partitions are paused. Default 20 000. */
+  readonly queueCapacityRecords?: number;
+  /** Most records returned by one `poll`. Default 5 000. */
+  readonly maxBatchRecords?: number;
+  /** How long `poll` waits for data before answering 'idle', ms. Default 100. */
+  readonly pollTimeoutMs?: number;
+  /** Fetch sizing handed to the client. */
+  readonly fetch?: { readonly maxBytes?: number; readonly maxBytesPerPartition?: number; readonly maxWaitTimeMs?: number };
+  /** Client factory; kafkajs by default. */
+  readonly client?: (config: KafkaConfig, logger: Logger) => KafkaClient;
+}
+
+/** A Kafka topic as a job source: parsed, validated records of type `T`; positions are offsets. */
+export function kafkaSource<T>(options: KafkaSourceOptions<T>): Source<T, KafkaPositions> {
+  const topic = options.config.topic ?? options.topic;
+  if (topic === undefined) throw new ConfigError('KAFKA_TOPIC', 'no topic configured and the job declares none');
+  return {
+    kind: 'kafka',
+    positionSerializer: kafkaPositionsSerializer,
+    createReader: () => new KafkaSourceReader<T>(options, topic),
+  };
+}
+
+interface QueuedBatch {
+  readonly key: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly ConsumedMessage[];
+  /** Index of the next message to hand out. */
+  next: number;
+  readonly highWatermark: number;
+}
+
+type Counter = { inc(value?: number): void };
+
+/**
+ * Adapts the client's push delivery to the runtime's pull: fetched batches wait in a bounded
+ * queue; when it is full every assigned partition is paused, and `poll` resumes them once the
+ * queue has drained to half. Positions advance only in `poll`, so `snapshot` matches the stream.
+ */
+export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
+  private readonly capacity: number;
+  private readonly maxBatch: number;
+  private readonly pollTimeoutMs: number;
+  private readonly deserialize: JsonDeserializer<T>;
+  private readonly watermarks: PartitionWatermarks | undefined;
+  private readonly eventTime: ((record: T, message: ConsumedMessage) => number) | undefined;
+
+  private ctx!: SourceContext;
+  private consumer: KafkaConsumerClient | undefined;
+  private readonly queue: QueuedBatch[] = [];
+  private queuedRecords = 0;
+  /** Next offset after the last record handed out by `poll` (what a snapshot stores). */
+  private readonly polled = new Map<string, number>();
+  /** Next offset after the last record queued: older deliveries are duplicates. */
+  private readonly fetched = new Map<string, number>();
+  private readonly startOffsets = new Map<string, number>();
+  private assignment: TopicPartition[] = [];
+  private assigned = new Set<string>();
+  private pausedSince: number | undefined;
+  private readonly pending = new Map<number, TopicPartitionOffset[]>();
+  private fatal: Error | undefined;
+  private wake: (() => void) | undefined;
+  private closed = false;
+
+  private recordsIn!: Counter;
+  private recordsOut!: Counter;
+  private backpressure!: Counter;
+  private readonly deadLetterCounters = new Map<DeadLetterReason, Counter>();
+  private readonly lagGauges = new Map<string, { set(value: number): void }>();
+
+  constructor(private readonly options: KafkaSourceOptions<T>, private readonly topic: string) {
+    this.capacity = positive('queueCapacityRecords', options.queueCapacityRecords ?? 20_000);
+    this.maxBatch = positive('maxBatchRecords', options.maxBatchRecords ?? 5_000);
+    this.pollTimeoutMs = positive('pollTimeoutMs', options.pollTimeoutMs ?? 100);
+    this.deserialize = jsonDeserializer<T>({ schema: options.schema, maxRecordBytes: options.maxRecordBytes });
+    this.watermarks = options.watermarks ? new PartitionWatermarks(options.watermarks) : undefined;
+    const eventTime = options.eventTime ?? 'kafka-timestamp';
+    this.eventTime = this.watermarks === undefined ? undefined : eventTime === 'kafka-timestamp' ? (_r, m) => Number(m.timestamp) : (r) => eventTime(r);
+  }
+
+  async open(ctx: SourceContext, restored: KafkaPositions | undefined): Promise<void> {
+    this.ctx = ctx;
+    const labels = { job: ctx.jobName, operator: ctx.stepId };
+    this.recordsIn = ctx.metrics.recordsIn.labels(labels);
+    this.recordsOut = ctx.metrics.recordsOut.labels(labels);
+    this.backpressure = ctx.metrics.backpressureSeconds.labels(labels);
+
+    const client = (this.options.client ?? kafkaJsClient)(this.options.config, ctx.logger);
+    for (const [key, offset] of positionsByPartition(restored)) this.polled.set(key, Number(offset));
+    await this.resolveStartOffsets(client);
+
+    const consumer = client.consumer({
+      groupId: this.options.config.groupId,
+      topics: [this.topic],
+      maxBytes: this.options.fetch?.maxBytes,
+      maxBytesPerPartition: this.options.fetch?.maxBytesPerPartition,
+      maxWaitTimeMs: this.options.fetch?.maxWaitTimeMs,
+    });
+    this.consumer = consumer;
+    ctx.signal.addEventListener('abort', () => this.wakeUp(), { once: true });
+    await consumer.start({
+      onAssignment: (assignment) => this.onAssignment(assignment),
+      onBatch: (batch) => this.onBatch(batch),
+      onFatal: (error) => {
+        this.fatal = error;
+        this.wakeUp();
+      },
+    });
+    ctx.logger.info({ topic: this.topic, groupId: this.options.config.groupId, restored: restored !== undefined }, 'kafka source started');
+  }
+
+  /** Where each partition starts when nothing was restored, and a guard against offsets lost to retention. */
+  private async resolveStartOffsets(client: KafkaClient): Promise<void> {
+    const admin = await client.admin();
+    try {
+      const bounds = await admin.partitionBounds(this.topic).catch((error: unknown) => {
+        throw new ConfigError('KAFKA_TOPIC', `cannot read topic '${this.topic}': ${error instanceof Error ? error.message : String(error)}`);
+      });
+      if (bounds.length === 0) throw new ConfigError('KAFKA_TOPIC', `topic '${this.topic}' does not exist`);
+      const start = this.options.config.startFrom;
+      const byTime = start.kind === 'timestamp' ? await admin.offsetsForTimestamp(this.topic, start.timestamp) : [];
+      for (const b of bounds) {
+        const key = partitionKey(this.topic, b.partition);
+        const low = Number(b.low);
+        const high = Number(b.high);
+        const offset =
+          start.kind === 'earliest' ? low : start.kind === 'latest' ? high : Number(byTime.find((o) => o.partition === b.partition)?.offset ?? low);
+        this.startOffsets.set(key, offset);
+        const restored = this.polled.get(key);
+        if (restored !== undefined && restored < low) {
+          // Retention removed records the checkpoint had not read yet; they are gone, say so loudly.
+          this.ctx.logger.error({ topic: this.topic, partition: b.partition, restored, low }, 'restored offset is below the log start; records were lost to retention');
+          this.polled.set(key, low);
+        }
+        this.watermarks?.assign(key, Date.now(), high - (this.polled.get(key) ?? offset));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private onAssignment(assignment: readonly TopicPartition[]): void {
+    const next = new Set(assignment.map((tp) => partitionKey(tp.topic, tp.partition)));
+    const revoked = [...this.assigned].filter((key) => !next.has(key));
+    if (revoked.length > 0) this.dropRevoked(new Set(revoked));
+    this.assignment = [...assignment];
+    this.assigned = next;
+    for (const tp of assignment) {
+      const key = partitionKey(tp.topic, tp.partition);
+      // Records already queued stay valid: continue after them; otherwise from the polled position.
+      let offset = this.fetched.get(key) ?? this.polled.get(key);
+      if (offset === undefined) {
+        // A partition that appeared after open: start at its beginning (as Flink does for new splits).
+        offset = this.startOffsets.get(key) ?? 0;
+        this.polled.set(key, offset);
+      }
+      this.fetched.set(key, offset);
+      this.consumer!.seek({ topic: tp.topic, partition: tp.partition, offset: String(offset) });
+      this.watermarks?.assign(key, Date.now());
+    }
+    if (this.pausedSince !== undefined) this.consumer!.pause(this.assignment);
+    this.ctx.logger.info({ assigned: [...next], revoked }, 'kafka partitions assigned');
+  }
+
+  private dropRevoked(revoked: Set<string>): void {
+    let dropped = 0;
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const batch = this.queue[i]!;
+      if (!revoked.has(batch.key)) continue;
+      dropped += batch.messages.length - batch.next;
+      this.queue.splice(i, 1);
+    }
+    this.queuedRecords -= dropped;
+    for (const key of revoked) {
+      this.fetched.delete(key);
+      this.watermarks?.remove(key);
+    }
+    // Positions of revoked partitions stay in `polled`: they are what the stream has seen so far.
+    this.ctx.logger.warn({ revoked: [...revoked], droppedQueuedRecords: dropped }, 'kafka partitions revoked; queued records dropped');
+  }
+
+  private onBatch(batch: ConsumedBatch): void {
+    const key = partitionKey(batch.topic, batch.partition);
+    if (!this.assigned.has(key) || batch.messages.length === 0) return;
+    const messages = batch.messages;
+    const expected = this.fetched.get(key) ?? 0;
+    let first = 0;
+    // A delivery may overlap what we already have (seek races, refetch after pause): skip it.
+    if (Number(messages[0]!.offset) < expected) {
+      while (first < messages.length && Number(messages[first]!.offset) < expected) first++;
+      if (first === messages.length) return;
+    }
+    this.fetched.set(key, Number(messages[messages.length - 1]!.offset) + 1);
+    this.queue.push({ key, topic: batch.topic, partition: batch.partition, messages, next: first, highWatermark: Number(batch.highWatermark) });
+    this.queuedRecords += messages.length - first;
+    if (this.queuedRecords >= this.capacity && this.pausedSince === undefined) {
+      this.pausedSince = performance.now();
+      this.consumer!.pause(this.assignment);
+    }
+    this.wakeUp();
+  }
+
+  async poll(): Promise<SourceBatch<T> | 'idle'> {
+    if (this.fatal) throw this.fatal;
+    if (this.queue.length === 0) {
+      if (this.closed || this.ctx.signal.aborted) return 'idle';
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.pollTimeoutMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+      if (this.fatal) throw this.fatal;
+      if (this.queue.length === 0) return 'idle';
+    }
+    return this.takeBatch();
+  }
+
+  private takeBatch(): SourceBatch<T> {
+    const records: T[] = [];
+    let letters: DeadLetter[] | undefined;
+    let taken = 0;
+    const now = Date.now();
+    while (taken < this.maxBatch && this.queue.length > 0) {
+      const batch = this.queue[0]!;
+      const messages = batch.messages;
+      const end = Math.min(messages.length, batch.next + (this.maxBatch - taken));
+      let maxEventTime = Number.NEGATIVE_INFINITY;
+      for (let i = batch.next; i < end; i++) {
+        const message = messages[i]!;
+        let record: T;
+        try {
+          record = this.deserialize(message.value);
+        } catch (error) {
+          (letters ??= []).push(this.deadLetter(batch, message, error));
+          continue;
+        }
+        records.push(record);
+        if (this.eventTime !== undefined) {
+          const ts = this.eventTime(record, message);
+          if (ts > maxEventTime) maxEventTime = ts;
+        }
+      }
+      taken += end - batch.next;
+      const nextOffset = Number(messages[end - 1]!.offset) + 1;
+      this.polled.set(batch.key, nextOffset);
+      const lag = Math.max(0, batch.highWatermark - nextOffset);
+      this.lagGauge(batch).set(lag);
+      this.watermarks?.observe(batch.key, maxEventTime, now, lag);
+      if (end === messages.length) this.queue.shift();
+      else batch.next = end;
+    }
+    this.queuedRecords -= taken;
+    this.recordsIn.inc(taken);
+    this.recordsOut.inc(records.length);
+    if (letters !== undefined) this.ctx.deadLetters.send(letters);
+    if (this.pausedSince !== undefined && this.queuedRecords <= this.capacity / 2) {
+      this.backpressure.inc((performance.now() - this.pausedSince) / 1000);
+      this.pausedSince = undefined;
+      this.consumer?.resume(this.assignment);
+    }
+    const watermark = this.watermarks?.current(now);
+    return watermark === undefined ? { records } : { records, watermark };
+  }
+
+  private deadLetter(batch: QueuedBatch, message: ConsumedMessage, error: unknown): DeadLetter {
+    const reason: DeadLetterReason = error instanceof RecordRejectedError ? error.reason : 'malformed_json';
+    let counter = this.deadLetterCounters.get(reason);
+    if (counter === undefined) {
+      counter = this.ctx.metrics.deadLetters.labels({ job: this.ctx.jobName, operator: this.ctx.stepId, reason });
+      this.deadLetterCounters.set(reason, counter);
+    }
+    counter.inc();
+    return {
+      reason,
+      detail: error instanceof Error ? error.message : String(error),
+      step: this.ctx.stepId,
+      payload: message.value ?? new Uint8Array(0),
+      origin: { topic: batch.topic, partition: batch.partition, offset: message.offset },
+      key: message.key,
+    };
+  }
+
+  private lagGauge(batch: QueuedBatch): { set(value: number): void } {
+    let gauge = this.lagGauges.get(batch.key);
+    if (gauge === undefined) {
+      gauge = this.ctx.metrics.consumerLag.labels({ job: this.ctx.jobName, topic: batch.topic, partition: String(batch.partition) });
+      this.lagGauges.set(batch.key, gauge);
+    }
+    return gauge;
+  }
+
+  snapshot(checkpointId: number): KafkaPositions {
+    const offsets: TopicPartitionOffset[] = [];
+    for (const [key, offset] of this.polled) {
+      const colon = key.lastIndexOf(':');
+      offsets.push({ topic: key.slice(0, colon), partition: Number(key.slice(colon + 1)), offset: String(offset) });
+    }
+    this.pending.set(checkpointId, offsets);
+    return { offsets };
+  }
+
+  async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    // A completed checkpoint subsumes earlier ones (their notifications may be late or skipped).
+    let latest: number | undefined;
+    for (const id of this.pending.keys()) if (id <= checkpointId && (latest === undefined || id > latest)) latest = id;
+    if (latest === undefined) return;
+    const offsets = this.pending.get(latest)!;
+    for (const id of [...this.pending.keys()]) if (id <= latest) this.pending.delete(id);
+    try {
+      await this.consumer?.commit(offsets);
+    } catch (error) {
+      // Only external lag monitoring reads these; the checkpoint holds the truth. The next one retries.
+      this.ctx.logger.warn({ checkpointId, err: error }, 'committing offsets to Kafka failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wakeUp();
+    this.queue.length = 0;
+    this.queuedRecords = 0;
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await consumer?.stop();
+  }
+
+  private wakeUp(): void {
+    this.wake?.();
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`kafkaSource option ${name} must be a positive number`);
+  return value;
+}

@@ -1,0 +1,20 @@
+import type { Catalog, TableIdentifier } from '../../../iceberg/catalog.js';
+import type { PartitionSpec, Schema } from '../../../iceberg/schema.js';
+
+/** How a job writes one Iceberg table. */
+export interface IcebergSinkOptions<T> {
+  /** Created lazily in the writer/committer so configuration errors surface at start. */
+  readonly catalog: () => Catalog;
+  readonly table: TableIdentifier;
+  /** Schema and partition spec used when the table has to be created. */
+  readonly schema: Schema;
+  readonly partitionSpec?: PartitionSpec;
+  /** Roll data files at about this many Parquet bytes (default 128 MiB). Files always close at a checkpoint. */
+  readonly targetFileSizeBytes?: number;
+  /** Table properties set at creation. */
+  readonly properties?: Readonly<Record<string, string>>;
+  /** Maps a record to the table row; default: the record itself. */
+  readonly toRow?: (record: T) => unknown;
+  /** Commit attempts on optimistic-concurrency conflicts before the commit fails (and stays pending). Default 10. */
+  readonly maxCommitAttempts?: number;
+}

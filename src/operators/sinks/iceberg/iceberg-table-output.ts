@@ -1,0 +1,36 @@
+import type { PartitionSpec, Schema } from '../../../iceberg/schema.js';
+import type { DataFile } from '../../../iceberg/data-file.js';
+import type { JobEnvironment } from '../../../runtime/job.js';
+import type { TwoPhaseCommitSink } from '../../../runtime/sink.js';
+import { intSetting } from '../../../cli/run-flags.js';
+import { catalogSetting, createCatalog } from './catalog-from-settings.js';
+import { icebergSink } from './iceberg-sink.js';
+
+/** A job's output table. */
+export interface IcebergTableOutputSpec<T> {
+  /** Table name in the namespace (`TABLE_NAMESPACE`, default `sink`). */
+  readonly name: string;
+  readonly schema: Schema;
+  readonly partitionSpec?: PartitionSpec;
+  /** Default 128 MiB; `TARGET_FILE_SIZE_BYTES` overrides. */
+  readonly targetFileSizeBytes?: number;
+  readonly toRow?: (record: T) => unknown;
+}
+
+/**
+ * The job's Iceberg table: in the S3 Tables bucket of `TABLE_BUCKET_ARN`, or in the local
+ * warehouse (embedded default). Settings are validated here, at start.
+ */
+export function icebergTableOutput<T>(env: JobEnvironment, spec: IcebergTableOutputSpec<T>): TwoPhaseCommitSink<T, DataFile> {
+  const setting = catalogSetting(env.settings, env.workDir);
+  const target = intSetting(env.settings, 'TARGET_FILE_SIZE_BYTES', spec.targetFileSizeBytes ?? 128 * 1024 * 1024, 1024);
+  let catalog: ReturnType<typeof createCatalog> | undefined;
+  return icebergSink<T>({
+    catalog: () => (catalog ??= createCatalog(setting)),
+    table: { namespace: env.settings.TABLE_NAMESPACE ?? 'sink', name: spec.name },
+    schema: spec.schema,
+    ...(spec.partitionSpec ? { partitionSpec: spec.partitionSpec } : {}),
+    targetFileSizeBytes: target,
+    ...(spec.toRow ? { toRow: spec.toRow } : {}),
+  });
+}

@@ -1,0 +1,242 @@
+/**
+ * Checkpoint store on a local (or mounted) filesystem — the embedded default.
+ * Every object is written to a temp file, fsynced, then hard-linked into place, which fails if
+ * the name already exists: a crash never leaves a half-written object under its real name, and
+ * two writers (a zombie and its successor) cannot overwrite each other's objects.
+ */
+import { randomUUID } from 'node:crypto';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { CheckpointMetadata, CheckpointStore, CompletedCheckpoint, StateHandle } from '../checkpoint-store.js';
+import { CheckpointError, CorruptCheckpointError } from '../errors.js';
+import {
+  assertCheckpointId,
+  assertJobName,
+  assertStateName,
+  checkpointDirName,
+  METADATA_NAME,
+  parseCheckpointDirName,
+} from './checkpoint-layout.js';
+import { decodeMetadata, encodeMetadata, validateMetadata } from './metadata-codec.js';
+import { sha256Hex, verifyState } from './state-checksum.js';
+import { planPrune, type CheckpointScan } from './retention-plan.js';
+
+/** Checkpoint store rooted at a local directory: `<root>/<job>/chk-<id>/…`. */
+export class LocalCheckpointStore implements CheckpointStore {
+  readonly uri: string;
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.uri = pathToFileURL(this.root).href;
+  }
+
+  async writeState(jobName: string, checkpointId: number, name: string, bytes: Uint8Array): Promise<StateHandle> {
+    assertJobName(jobName);
+    assertCheckpointId(checkpointId);
+    assertStateName(checkpointId, name);
+    const dir = await this.ensureCheckpointDir(jobName, checkpointId);
+    await writeObjectOnce(dir, name, bytes, checkpointId);
+    return { name, bytes: bytes.byteLength, sha256: sha256Hex(bytes) };
+  }
+
+  async commitMetadata(metadata: CheckpointMetadata): Promise<CompletedCheckpoint> {
+    assertJobName(metadata.jobName);
+    assertCheckpointId(metadata.checkpointId);
+    validateMetadata(metadata);
+    const dir = this.checkpointDir(metadata.jobName, metadata.checkpointId);
+    // Metadata must never point at objects that are not durable: check them before writing it.
+    for (const handle of Object.values(metadata.operators)) {
+      const size = await fileSize(join(dir, handle.name));
+      if (size !== handle.bytes) {
+        throw new CheckpointError(
+          metadata.checkpointId,
+          size === undefined ? `state object '${handle.name}' is missing` : `state object '${handle.name}' has ${size} bytes, expected ${handle.bytes}`,
+        );
+      }
+    }
+    await mkdir(dir, { recursive: true });
+    await writeObjectOnce(dir, METADATA_NAME, encodeMetadata(metadata), metadata.checkpointId);
+    return { metadata, location: dir };
+  }
+
+  async readState(jobName: string, checkpointId: number, handle: StateHandle): Promise<Uint8Array> {
+    assertJobName(jobName);
+    assertStateName(checkpointId, handle.name);
+    const path = join(this.checkpointDir(jobName, checkpointId), handle.name);
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(path);
+    } catch (err) {
+      if (isNotFound(err)) throw new CorruptCheckpointError(`checkpoint ${checkpointId} of job '${jobName}': state object ${path} is missing`);
+      throw err;
+    }
+    verifyState(jobName, checkpointId, handle, bytes, path);
+    return bytes;
+  }
+
+  async listCompleted(jobName: string, onSkip?: (checkpointId: number, reason: string) => void): Promise<CompletedCheckpoint[]> {
+    const scan = await this.scan(jobName);
+    for (const { checkpointId, reason } of scan.skipped) onSkip?.(checkpointId, reason);
+    return scan.completed;
+  }
+
+  async load(jobName: string, checkpointId: number): Promise<CompletedCheckpoint> {
+    assertJobName(jobName);
+    assertCheckpointId(checkpointId);
+    return this.inspect(jobName, checkpointId);
+  }
+
+  async discard(jobName: string, checkpointId: number): Promise<void> {
+    assertJobName(jobName);
+    assertCheckpointId(checkpointId);
+    await rm(this.checkpointDir(jobName, checkpointId), { recursive: true, force: true });
+  }
+
+  async prune(jobName: string, retain: number): Promise<void> {
+    const plan = planPrune(await this.scan(jobName), retain);
+    for (const checkpointId of plan) await this.discard(jobName, checkpointId);
+  }
+
+  /** Highest checkpoint id present in any state (complete or not); new ids must be above it. */
+  async highestCheckpointId(jobName: string): Promise<number | undefined> {
+    const ids = await this.checkpointIds(jobName);
+    return ids.length === 0 ? undefined : Math.max(...ids);
+  }
+
+  private checkpointDir(jobName: string, checkpointId: number): string {
+    return join(this.root, jobName, checkpointDirName(checkpointId));
+  }
+
+  private async ensureCheckpointDir(jobName: string, checkpointId: number): Promise<string> {
+    const dir = this.checkpointDir(jobName, checkpointId);
+    const created = await mkdir(dir, { recursive: true });
+    // A new directory entry is durable only once its parent is fsynced.
+    if (created !== undefined) {
+      await fsyncDir(join(this.root, jobName));
+      await fsyncDir(this.root);
+    }
+    return dir;
+  }
+
+  private async checkpointIds(jobName: string): Promise<number[]> {
+    assertJobName(jobName);
+    let entries: string[];
+    try {
+      entries = await readdir(join(this.root, jobName));
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+    return entries.map(parseCheckpointDirName).filter((id): id is number => id !== undefined);
+  }
+
+  private async scan(jobName: string): Promise<CheckpointScan> {
+    const ids = (await this.checkpointIds(jobName)).sort((a, b) => b - a);
+    const scan: CheckpointScan = { completed: [], skipped: [] };
+    for (const checkpointId of ids) {
+      try {
+        scan.completed.push(await this.inspect(jobName, checkpointId));
+      } catch (err) {
+        if (!(err instanceof CorruptCheckpointError)) throw err;
+        scan.skipped.push({ checkpointId, reason: err.message });
+      }
+    }
+    return scan;
+  }
+
+  // Cheap completeness check: metadata valid and every state object present with the right size.
+  // Content checksums are verified when the state is read.
+  private async inspect(jobName: string, checkpointId: number): Promise<CompletedCheckpoint> {
+    const dir = this.checkpointDir(jobName, checkpointId);
+    const where = `checkpoint ${checkpointId} of job '${jobName}' (${dir})`;
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(join(dir, METADATA_NAME));
+    } catch (err) {
+      if (isNotFound(err)) throw new CorruptCheckpointError(`${where} is incomplete: no _metadata (crashed or still in progress)`);
+      throw err;
+    }
+    const metadata = decodeMetadata(bytes, { jobName, checkpointId, location: dir });
+    for (const [stepId, handle] of Object.entries(metadata.operators)) {
+      const size = await fileSize(join(dir, handle.name));
+      if (size === undefined) throw new CorruptCheckpointError(`${where}: state object '${handle.name}' of step '${stepId}' is missing`);
+      if (size !== handle.bytes) {
+        throw new CorruptCheckpointError(`${where}: state object '${handle.name}' of step '${stepId}' has ${size} bytes, _metadata says ${handle.bytes}`);
+      }
+    }
+    return { metadata, location: dir };
+  }
+}
+
+// Writes temp → fsync → link (fails if the name exists) → fsync dir. An existing object with
+// identical content is accepted, so a retried write is idempotent; different content is a conflict.
+async function writeObjectOnce(dir: string, name: string, bytes: Uint8Array, checkpointId: number): Promise<void> {
+  const finalPath = join(dir, name);
+  const tempPath = join(dir, `.${name}.tmp-${randomUUID()}`);
+  const handle = await open(tempPath, 'wx');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  let existed = false;
+  try {
+    await link(tempPath, finalPath);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      existed = true;
+    } else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+      // Filesystems without hard links: fall back to check-then-rename (not race-free).
+      existed = (await fileSize(finalPath)) !== undefined;
+      if (!existed) {
+        await rename(tempPath, finalPath);
+        await fsyncDir(dir);
+        return;
+      }
+    } else {
+      await unlink(tempPath).catch(() => undefined);
+      throw err;
+    }
+  }
+  await unlink(tempPath).catch(() => undefined);
+  if (existed) {
+    const current = await readFile(finalPath);
+    if (sha256Hex(current) !== sha256Hex(bytes)) {
+      throw new CheckpointError(checkpointId, `${finalPath} already exists with different content (another writer used this checkpoint id)`);
+    }
+    return;
+  }
+  await fsyncDir(dir);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    // Some platforms cannot fsync a directory; durability then rests on the OS.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'ENOENT') throw err;
+  } finally {
+    await handle?.close();
+  }
+}
+
+async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}

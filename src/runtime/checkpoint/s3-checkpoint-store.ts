@@ -1,0 +1,386 @@
+/**
+ * Checkpoint store in a regular S3 bucket: `s3://bucket/prefix` → `<prefix>/<job>/chk-<id>/…`.
+ * Objects are written with `If-None-Match: *` so a zombie and its successor cannot overwrite each
+ * other's objects; a retried write whose first attempt landed is recognised by its content.
+ * Large state goes up as a multipart upload; transient errors are retried with backoff.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
+import type { CheckpointMetadata, CheckpointStore, CompletedCheckpoint, StateHandle } from '../checkpoint-store.js';
+import { CheckpointError, CorruptCheckpointError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import {
+  assertCheckpointId,
+  assertJobName,
+  assertStateName,
+  checkpointDirName,
+  METADATA_NAME,
+  parseCheckpointDirName,
+} from './checkpoint-layout.js';
+import { decodeMetadata, encodeMetadata, validateMetadata } from './metadata-codec.js';
+import { planPrune, type CheckpointScan } from './retention-plan.js';
+import { retryWithBackoff, type RetryPolicy } from './retry-with-backoff.js';
+import { sha256Hex, verifyState } from './state-checksum.js';
+import { httpStatusOf, isTransientAwsError } from './transient-aws-error.js';
+
+/**
+ * `auto`: send `If-None-Match: *`, fall back to check-then-put if the endpoint rejects the header;
+ * `required`: fail instead of falling back; `off`: check-then-put (not race-free).
+ */
+export type ConditionalWriteMode = 'auto' | 'required' | 'off';
+
+/** What a probe found out about the endpoint's support for `If-None-Match: *`. */
+export type ConditionalWriteSupport = 'enforced' | 'ignored' | 'rejected';
+
+/** Options of S3CheckpointStore. */
+export interface S3CheckpointStoreOptions {
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Key prefix without leading/trailing slashes ('' for the bucket root). */
+  readonly prefix?: string;
+  /** Objects at least this large are uploaded in parts. Default 8 MiB. */
+  readonly multipartThresholdBytes?: number;
+  /** Part size (S3 minimum 5 MiB except the last part). Default 8 MiB. */
+  readonly partSizeBytes?: number;
+  /** Parts uploaded at once. Default 4. */
+  readonly partConcurrency?: number;
+  readonly conditionalWrites?: ConditionalWriteMode;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly logger?: Logger;
+}
+
+const MiB = 1024 * 1024;
+
+/** CheckpointStore on S3 (or an S3-compatible endpoint such as moto). */
+export class S3CheckpointStore implements CheckpointStore {
+  readonly uri: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  private readonly client: S3Client;
+  private readonly multipartThreshold: number;
+  private readonly partSize: number;
+  private readonly partConcurrency: number;
+  private readonly retryPolicy: Partial<RetryPolicy> | undefined;
+  private readonly logger: Logger | undefined;
+  private conditionalMode: ConditionalWriteMode;
+
+  constructor(options: S3CheckpointStoreOptions) {
+    this.client = options.client;
+    this.bucket = options.bucket;
+    this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    this.uri = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ''}`;
+    this.multipartThreshold = options.multipartThresholdBytes ?? 8 * MiB;
+    this.partSize = Math.max(options.partSizeBytes ?? 8 * MiB, 5 * MiB);
+    this.partConcurrency = Math.max(1, options.partConcurrency ?? 4);
+    this.conditionalMode = options.conditionalWrites ?? 'auto';
+    this.retryPolicy = options.retry;
+    this.logger = options.logger;
+  }
+
+  /** True while writes carry `If-None-Match: *` (false after an `auto` fallback or with `off`). */
+  get conditionalWritesActive(): boolean {
+    return this.conditionalMode !== 'off';
+  }
+
+  async writeState(jobName: string, checkpointId: number, name: string, bytes: Uint8Array): Promise<StateHandle> {
+    assertJobName(jobName);
+    assertCheckpointId(checkpointId);
+    assertStateName(checkpointId, name);
+    await this.putOnce(this.key(jobName, checkpointId, name), bytes, checkpointId);
+    return { name, bytes: bytes.byteLength, sha256: sha256Hex(bytes) };
+  }
+
+  async commitMetadata(metadata: CheckpointMetadata): Promise<CompletedCheckpoint> {
+    assertJobName(metadata.jobName);
+    assertCheckpointId(metadata.checkpointId);
+    validateMetadata(metadata);
+    // One listing proves every state object is there before the metadata can point at it.
+    const objects = (await this.listObjects(metadata.jobName, metadata.checkpointId)).get(metadata.checkpointId) ?? new Map();
+    for (const handle of Object.values(metadata.operators)) {
+      const size = objects.get(handle.name);
+      if (size !== handle.bytes) {
+        throw new CheckpointError(
+          metadata.checkpointId,
+          size === undefined ? `state object '${handle.name}' is missing` : `state object '${handle.name}' has ${size} bytes, expected ${handle.bytes}`,
+        );
+      }
+    }
+    const key = this.key(metadata.jobName, metadata.checkpointId, METADATA_NAME);
+    await this.putOnce(key, encodeMetadata(metadata), metadata.checkpointId);
+    return { metadata, location: this.location(metadata.jobName, metadata.checkpointId) };
+  }
+
+  async readState(jobName: string, checkpointId: number, handle: StateHandle): Promise<Uint8Array> {
+    assertJobName(jobName);
+    assertStateName(checkpointId, handle.name);
+    const key = this.key(jobName, checkpointId, handle.name);
+    const bytes = await this.getObject(key);
+    if (bytes === undefined) throw new CorruptCheckpointError(`checkpoint ${checkpointId} of job '${jobName}': state object s3://${this.bucket}/${key} is missing`);
+    verifyState(jobName, checkpointId, handle, bytes, `s3://${this.bucket}/${key}`);
+    return bytes;
+  }
+
+  async listCompleted(jobName: string, onSkip?: (checkpointId: number, reason: string) => void): Promise<CompletedCheckpoint[]> {
+    const scan = await this.scan(jobName);
+    for (const { checkpointId, reason } of scan.skipped) onSkip?.(checkpointId, reason);
+    return scan.completed;
+  }
+
+  async load(jobName: string, checkpointId: number): Promise<CompletedCheckpoint> {
+    assertJobName(jobName);
+    assertCheckpointId(checkpointId);
+    const objects = (await this.listObjects(jobName, checkpointId)).get(checkpointId) ?? new Map<string, number>();
+    return this.inspect(jobName, checkpointId, objects);
+  }
+
+  async discard(jobName: string, checkpointId: number): Promise<void> {
+    assertJobName(jobName);
+    assertCheckpointId(checkpointId);
+    const objects = (await this.listObjects(jobName, checkpointId)).get(checkpointId);
+    if (objects === undefined) return;
+    const keys = [...objects.keys()].map((name) => this.key(jobName, checkpointId, name));
+    // `_metadata` first: a half-discarded checkpoint must read as incomplete, never as complete-but-broken.
+    const metadataKey = this.key(jobName, checkpointId, METADATA_NAME);
+    if (keys.includes(metadataKey)) await this.retry(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: metadataKey })));
+    const rest = keys.filter((key) => key !== metadataKey);
+    for (let i = 0; i < rest.length; i += 1000) {
+      const batch = rest.slice(i, i + 1000);
+      const result = await this.retry(() =>
+        this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })),
+      );
+      const failed = result.Errors ?? [];
+      if (failed.length > 0) {
+        throw new CheckpointError(checkpointId, `could not delete ${failed.length} object(s), e.g. ${failed[0]?.Key}: ${failed[0]?.Code} ${failed[0]?.Message}`);
+      }
+    }
+  }
+
+  async prune(jobName: string, retain: number): Promise<void> {
+    const plan = planPrune(await this.scan(jobName), retain);
+    for (const checkpointId of plan) await this.discard(jobName, checkpointId);
+  }
+
+  /** Highest checkpoint id with any object (complete or not); new ids must be above it. */
+  async highestCheckpointId(jobName: string): Promise<number | undefined> {
+    assertJobName(jobName);
+    const ids = [...(await this.listObjects(jobName)).keys()];
+    return ids.length === 0 ? undefined : Math.max(...ids);
+  }
+
+  /**
+   * Finds out whether the endpoint enforces `If-None-Match: *` by writing a probe object twice
+   * under the prefix (then deleting it). Real S3 enforces it; older emulators may ignore it.
+   */
+  async probeConditionalWrites(): Promise<ConditionalWriteSupport> {
+    const key = `${this.prefix ? `${this.prefix}/` : ''}.conditional-write-probe-${randomUUID()}`;
+    const put = (): Promise<unknown> => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: new Uint8Array([1]), IfNoneMatch: '*' }));
+    try {
+      await put();
+    } catch (err) {
+      if (isHeaderUnsupported(err)) return 'rejected';
+      throw err;
+    }
+    try {
+      await put();
+      return 'ignored';
+    } catch (err) {
+      if (isPreconditionFailed(err)) return 'enforced';
+      throw err;
+    } finally {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+    }
+  }
+
+  private jobPrefix(jobName: string): string {
+    return `${this.prefix ? `${this.prefix}/` : ''}${jobName}/`;
+  }
+
+  private key(jobName: string, checkpointId: number, name: string): string {
+    return `${this.jobPrefix(jobName)}${checkpointDirName(checkpointId)}/${name}`;
+  }
+
+  private location(jobName: string, checkpointId: number): string {
+    return `s3://${this.bucket}/${this.jobPrefix(jobName)}${checkpointDirName(checkpointId)}`;
+  }
+
+  private retry<T>(operation: () => Promise<T>): Promise<T> {
+    return retryWithBackoff(operation, {
+      policy: this.retryPolicy,
+      isRetriable: isTransientAwsError,
+      onRetry: (err, attempt, delayMs) => this.logger?.warn({ err, attempt, delayMs, store: this.uri }, 'S3 request failed; retrying'),
+    });
+  }
+
+  // Writes an object that must not exist yet. Identical existing content counts as success
+  // (the first attempt of a retried request landed); different content is a conflict.
+  private async putOnce(key: string, bytes: Uint8Array, checkpointId: number): Promise<void> {
+    if (this.conditionalMode === 'off') {
+      if (await this.sameOrConflict(key, bytes, checkpointId)) return;
+      await this.upload(key, bytes, false);
+      return;
+    }
+    try {
+      await this.upload(key, bytes, true);
+    } catch (err) {
+      if (isPreconditionFailed(err)) {
+        if (await this.sameOrConflict(key, bytes, checkpointId)) return;
+        throw new CheckpointError(checkpointId, `s3://${this.bucket}/${key} vanished after a conditional-write conflict`);
+      }
+      if (this.conditionalMode === 'auto' && isHeaderUnsupported(err)) {
+        this.conditionalMode = 'off';
+        this.logger?.warn({ err, store: this.uri }, 'endpoint rejects If-None-Match on writes; falling back to check-then-put (not race-free)');
+        await this.putOnce(key, bytes, checkpointId);
+        return;
+      }
+      throw new CheckpointError(checkpointId, `could not write s3://${this.bucket}/${key}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  // True when the object exists with the same bytes; throws when it exists with other bytes.
+  private async sameOrConflict(key: string, bytes: Uint8Array, checkpointId: number): Promise<boolean> {
+    const existing = await this.getObject(key);
+    if (existing === undefined) return false;
+    if (sha256Hex(existing) === sha256Hex(bytes)) return true;
+    throw new CheckpointError(checkpointId, `s3://${this.bucket}/${key} already exists with different content (another writer used this checkpoint id)`);
+  }
+
+  private async upload(key: string, bytes: Uint8Array, conditional: boolean): Promise<void> {
+    const ifNoneMatch = conditional ? '*' : undefined;
+    if (bytes.byteLength < this.multipartThreshold) {
+      const checksum = Buffer.from(sha256Hex(bytes), 'hex').toString('base64');
+      await this.retry(() =>
+        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, IfNoneMatch: ifNoneMatch, ChecksumSHA256: checksum })),
+      );
+      return;
+    }
+    await this.uploadMultipart(key, bytes, ifNoneMatch);
+  }
+
+  private async uploadMultipart(key: string, bytes: Uint8Array, ifNoneMatch: string | undefined): Promise<void> {
+    const created = await this.retry(() => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key })));
+    const uploadId = created.UploadId;
+    if (uploadId === undefined) throw new Error(`CreateMultipartUpload for ${key} returned no UploadId`);
+    try {
+      const partCount = Math.ceil(bytes.byteLength / this.partSize);
+      const etags: string[] = new Array<string>(partCount);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < partCount) {
+          const index = next++;
+          const body = bytes.subarray(index * this.partSize, Math.min(bytes.byteLength, (index + 1) * this.partSize));
+          const part = await this.retry(() =>
+            this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: index + 1, Body: body })),
+          );
+          if (part.ETag === undefined) throw new Error(`UploadPart ${index + 1} of ${key} returned no ETag`);
+          etags[index] = part.ETag;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.partConcurrency, partCount) }, worker));
+      await this.retry(() =>
+        this.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            IfNoneMatch: ifNoneMatch,
+            MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+          }),
+        ),
+      );
+    } catch (err) {
+      // Parts of an abandoned upload are billed until aborted.
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async getObject(key: string): Promise<Uint8Array | undefined> {
+    try {
+      return await this.retry(async () => {
+        const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        if (result.Body === undefined) throw new Error(`GetObject ${key} returned no body`);
+        return result.Body.transformToByteArray();
+      });
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchKey' || httpStatusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  // checkpoint id → (object name → size), for one checkpoint or the whole job.
+  private async listObjects(jobName: string, checkpointId?: number): Promise<Map<number, Map<string, number>>> {
+    const base = this.jobPrefix(jobName);
+    const prefix = checkpointId === undefined ? base : `${base}${checkpointDirName(checkpointId)}/`;
+    const byId = new Map<number, Map<string, number>>();
+    let token: string | undefined;
+    do {
+      const page = await this.retry(() =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
+      );
+      for (const object of page.Contents ?? []) {
+        const [dir, name, ...deeper] = (object.Key ?? '').slice(base.length).split('/');
+        const id = dir === undefined ? undefined : parseCheckpointDirName(dir);
+        if (id === undefined || name === undefined || name === '' || deeper.length > 0) continue;
+        let objects = byId.get(id);
+        if (objects === undefined) byId.set(id, (objects = new Map()));
+        objects.set(name, object.Size ?? 0);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return byId;
+  }
+
+  private async scan(jobName: string): Promise<CheckpointScan> {
+    assertJobName(jobName);
+    const byId = await this.listObjects(jobName);
+    const scan: CheckpointScan = { completed: [], skipped: [] };
+    for (const checkpointId of [...byId.keys()].sort((a, b) => b - a)) {
+      try {
+        scan.completed.push(await this.inspect(jobName, checkpointId, byId.get(checkpointId)!));
+      } catch (err) {
+        if (!(err instanceof CorruptCheckpointError)) throw err;
+        scan.skipped.push({ checkpointId, reason: err.message });
+      }
+    }
+    return scan;
+  }
+
+  // Metadata valid and every state object listed with the right size; contents are verified on read.
+  private async inspect(jobName: string, checkpointId: number, objects: Map<string, number>): Promise<CompletedCheckpoint> {
+    const location = this.location(jobName, checkpointId);
+    const where = `checkpoint ${checkpointId} of job '${jobName}' (${location})`;
+    const bytes = objects.has(METADATA_NAME) ? await this.getObject(this.key(jobName, checkpointId, METADATA_NAME)) : undefined;
+    if (bytes === undefined) throw new CorruptCheckpointError(`${where} is incomplete: no _metadata (crashed or still in progress)`);
+    const metadata = decodeMetadata(bytes, { jobName, checkpointId, location });
+    for (const [stepId, handle] of Object.entries(metadata.operators)) {
+      const size = objects.get(handle.name);
+      if (size === undefined) throw new CorruptCheckpointError(`${where}: state object '${handle.name}' of step '${stepId}' is missing`);
+      if (size !== handle.bytes) {
+        throw new CorruptCheckpointError(`${where}: state object '${handle.name}' of step '${stepId}' has ${size} bytes, _metadata says ${handle.bytes}`);
+      }
+    }
+    return { metadata, location };
+  }
+}
+
+function isPreconditionFailed(err: unknown): boolean {
+  return (err as Error | undefined)?.name === 'PreconditionFailed' || httpStatusOf(err) === 412;
+}
+
+// An endpoint that does not know the header answers 501 NotImplemented (or 400 naming the header).
+function isHeaderUnsupported(err: unknown): boolean {
+  const name = (err as Error | undefined)?.name ?? '';
+  const message = (err as Error | undefined)?.message ?? '';
+  return name === 'NotImplemented' || httpStatusOf(err) === 501 || (httpStatusOf(err) === 400 && /if-none-match/i.test(message));
+}

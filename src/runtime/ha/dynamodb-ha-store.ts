@@ -1,0 +1,294 @@
+/**
+ * HA store on DynamoDB (the production role of Flink's ZooKeeper / Kubernetes HA services).
+ *
+ * Items, keyed `pk = job#<name>`:
+ *   sk = 'lease'      owner, expiresAt (epoch ms), fencingToken (N, only ever incremented)
+ *   sk = 'checkpoint' checkpointId, location, fencingToken of the publisher
+ * Every write is conditional, so the table itself refuses a stale holder; the pointer update is a
+ * transaction that also checks the lease item, so "only the token holder" and "only forward"
+ * are decided atomically by DynamoDB.
+ */
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DescribeTableCommand,
+  GetItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { ConfigError, StreamlineError } from '../errors.js';
+import type { CheckpointPointer, HaStore, Lease } from '../ha-store.js';
+import type { Logger } from '../logger.js';
+import { assertJobName } from '../checkpoint/checkpoint-layout.js';
+import { retryWithBackoff, type RetryPolicy } from '../checkpoint/retry-with-backoff.js';
+import { isTransientAwsError } from '../checkpoint/transient-aws-error.js';
+import { leaseLost, pointerNotNewer, staleToken, type HolderView } from './ha-refusals.js';
+
+/** Options of DynamoDbHaStore. */
+export interface DynamoDbHaStoreOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** Create the table (on-demand billing) when it does not exist. Default true. */
+  readonly createTable?: boolean;
+  /** How long to wait for a new table to become ACTIVE. Default 120 s. */
+  readonly tableActiveTimeoutMs?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly logger?: Logger;
+  /** Wall clock for lease expiry (tests move it by hand). Hosts must keep clocks in sync (NTP). */
+  readonly clock?: () => number;
+}
+
+const NAMES = { '#owner': 'owner', '#exp': 'expiresAt', '#tok': 'fencingToken' };
+
+/** HaStore backed by one DynamoDB table (`pk`/`sk` string keys). */
+export class DynamoDbHaStore implements HaStore {
+  readonly uri: string;
+  readonly tableName: string;
+  private readonly client: DynamoDBClient;
+  private readonly clock: () => number;
+  private tableReady: Promise<void> | undefined;
+
+  constructor(private readonly options: DynamoDbHaStoreOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.uri = `dynamodb://${options.tableName}`;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  async tryAcquire(jobName: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
+    assertTtl(ttlMs);
+    await this.ensureTable();
+    const now = this.clock();
+    try {
+      const result = await this.retry(() =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: key(jobName, 'lease'),
+            // The same owner may re-acquire: a retried request whose first attempt landed then succeeds.
+            ConditionExpression: 'attribute_not_exists(pk) OR #exp <= :now OR #owner = :owner',
+            UpdateExpression: 'SET #owner = :owner, #exp = :exp, #tok = if_not_exists(#tok, :zero) + :one',
+            ExpressionAttributeNames: NAMES,
+            ExpressionAttributeValues: {
+              ':owner': { S: owner },
+              ':now': { N: String(now) },
+              ':exp': { N: String(now + ttlMs) },
+              ':zero': { N: '0' },
+              ':one': { N: '1' },
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      const item = result.Attributes ?? {};
+      return { jobName, owner, expiresAt: Number(item.expiresAt?.N), fencingToken: BigInt(item.fencingToken?.N ?? '0') };
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw this.wrap(err, `acquire the lease of job '${jobName}'`);
+    }
+  }
+
+  async renew(lease: Lease, ttlMs: number): Promise<Lease> {
+    assertTtl(ttlMs);
+    await this.ensureTable();
+    const expiresAt = this.clock() + ttlMs;
+    try {
+      await this.retry(() => this.client.send(this.holderUpdate(lease, expiresAt)));
+      return { ...lease, expiresAt };
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) throw leaseLost(lease, await this.readHolder(lease.jobName));
+      throw this.wrap(err, `renew the lease of job '${lease.jobName}'`);
+    }
+  }
+
+  async release(lease: Lease): Promise<void> {
+    await this.ensureTable();
+    try {
+      // Owner and token stay: the token must keep increasing after a release.
+      await this.retry(() => this.client.send(this.holderUpdate(lease, 0)));
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return; // already lost: nothing to give up
+      throw this.wrap(err, `release the lease of job '${lease.jobName}'`);
+    }
+  }
+
+  async readPointer(jobName: string): Promise<CheckpointPointer | undefined> {
+    const item = await this.getItem(jobName, 'checkpoint');
+    if (item?.checkpointId?.N === undefined) return undefined;
+    return { checkpointId: Number(item.checkpointId.N), location: item.location?.S ?? '', fencingToken: BigInt(item.fencingToken?.N ?? '0') };
+  }
+
+  async publishPointer(lease: Lease, pointer: Omit<CheckpointPointer, 'fencingToken'>): Promise<void> {
+    await this.ensureTable();
+    const token = { N: lease.fencingToken.toString() };
+    const command = new TransactWriteItemsCommand({
+      TransactItems: [
+        {
+          ConditionCheck: {
+            TableName: this.tableName,
+            Key: key(lease.jobName, 'lease'),
+            ConditionExpression: '#owner = :owner AND #tok = :tok',
+            ExpressionAttributeNames: { '#owner': 'owner', '#tok': 'fencingToken' },
+            ExpressionAttributeValues: { ':owner': { S: lease.owner }, ':tok': token },
+          },
+        },
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: key(lease.jobName, 'checkpoint'),
+            ConditionExpression: 'attribute_not_exists(#cid) OR #cid < :cid',
+            UpdateExpression: 'SET #cid = :cid, #loc = :loc, #tok = :tok',
+            ExpressionAttributeNames: { '#cid': 'checkpointId', '#loc': 'location', '#tok': 'fencingToken' },
+            ExpressionAttributeValues: { ':cid': { N: String(pointer.checkpointId) }, ':loc': { S: pointer.location }, ':tok': token },
+          },
+        },
+      ],
+    });
+    try {
+      await this.retry(() => this.client.send(command), isTransactionConflict);
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException) || isTransactionConflict(err)) {
+        throw this.wrap(err, `publish checkpoint ${pointer.checkpointId} of job '${lease.jobName}'`);
+      }
+      // Decide from the items themselves; cancellation reasons are not always reported.
+      const holder = await this.readHolder(lease.jobName);
+      if (holder?.owner !== lease.owner || holder.fencingToken !== lease.fencingToken) throw staleToken(lease, pointer.checkpointId, holder);
+      const published = await this.readPointer(lease.jobName);
+      if (published === undefined) throw this.wrap(err, `publish checkpoint ${pointer.checkpointId} of job '${lease.jobName}'`);
+      const retriedWrite = published.checkpointId === pointer.checkpointId && published.location === pointer.location &&
+        published.fencingToken === lease.fencingToken;
+      if (retriedWrite) return;
+      throw pointerNotNewer(lease, pointer.checkpointId, published.checkpointId);
+    }
+  }
+
+  async currentToken(jobName: string): Promise<bigint> {
+    return BigInt((await this.getItem(jobName, 'lease'))?.fencingToken?.N ?? '0');
+  }
+
+  async close(): Promise<void> {}
+
+  /** Creates the table if missing and waits until it is ACTIVE; later calls reuse the result. */
+  ensureTable(): Promise<void> {
+    this.tableReady ??= this.prepareTable().catch((err: unknown) => {
+      this.tableReady = undefined; // let the next call try again
+      throw err;
+    });
+    return this.tableReady;
+  }
+
+  private holderUpdate(lease: Lease, expiresAt: number): UpdateItemCommand {
+    return new UpdateItemCommand({
+      TableName: this.tableName,
+      Key: key(lease.jobName, 'lease'),
+      ConditionExpression: '#owner = :owner AND #tok = :tok',
+      UpdateExpression: 'SET #exp = :exp',
+      ExpressionAttributeNames: NAMES,
+      ExpressionAttributeValues: { ':owner': { S: lease.owner }, ':tok': { N: lease.fencingToken.toString() }, ':exp': { N: String(expiresAt) } },
+    });
+  }
+
+  private async readHolder(jobName: string): Promise<HolderView | undefined> {
+    const item = await this.getItem(jobName, 'lease');
+    if (item === undefined) return undefined;
+    return {
+      owner: item.owner?.S,
+      fencingToken: item.fencingToken?.N === undefined ? undefined : BigInt(item.fencingToken.N),
+      expiresAt: item.expiresAt?.N === undefined ? undefined : Number(item.expiresAt.N),
+    };
+  }
+
+  private async getItem(jobName: string, sk: string): Promise<Record<string, AttributeValue> | undefined> {
+    await this.ensureTable();
+    try {
+      const result = await this.retry(() =>
+        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key(jobName, sk), ConsistentRead: true })),
+      );
+      return result.Item;
+    } catch (err) {
+      throw this.wrap(err, `read the ${sk} item of job '${jobName}'`);
+    }
+  }
+
+  private async prepareTable(): Promise<void> {
+    let status = await this.describeTable();
+    if (status === undefined) {
+      if (this.options.createTable === false) throw new ConfigError('DYNAMODB_TABLE', `table '${this.tableName}' does not exist`);
+      this.options.logger?.info({ table: this.tableName }, 'creating DynamoDB HA table (on-demand billing)');
+      try {
+        await this.retry(() =>
+          this.client.send(
+            new CreateTableCommand({
+              TableName: this.tableName,
+              BillingMode: 'PAY_PER_REQUEST',
+              AttributeDefinitions: [
+                { AttributeName: 'pk', AttributeType: 'S' },
+                { AttributeName: 'sk', AttributeType: 'S' },
+              ],
+              KeySchema: [
+                { AttributeName: 'pk', KeyType: 'HASH' },
+                { AttributeName: 'sk', KeyType: 'RANGE' },
+              ],
+            }),
+          ),
+        );
+      } catch (err) {
+        // Another instance created it at the same moment.
+        if ((err as Error).name !== 'ResourceInUseException') throw this.wrap(err, `create table '${this.tableName}'`);
+      }
+      status = await this.describeTable();
+    }
+    const deadline = Date.now() + (this.options.tableActiveTimeoutMs ?? 120_000);
+    while (status !== 'ACTIVE') {
+      if (Date.now() > deadline) throw new StreamlineError(`DynamoDB table '${this.tableName}' is still ${status ?? 'missing'}; gave up waiting`, { retriable: true });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      status = await this.describeTable();
+    }
+  }
+
+  // Table status, or undefined when the table does not exist; checks the key schema.
+  private async describeTable(): Promise<string | undefined> {
+    try {
+      const { Table: table } = await this.retry(() => this.client.send(new DescribeTableCommand({ TableName: this.tableName })));
+      const keys = (table?.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).sort().join(',');
+      if (keys !== 'pk:HASH,sk:RANGE') {
+        throw new ConfigError('DYNAMODB_TABLE', `table '${this.tableName}' has key schema [${keys}]; the HA store needs string keys pk (HASH) and sk (RANGE)`);
+      }
+      return table?.TableStatus;
+    } catch (err) {
+      if ((err as Error).name === 'ResourceNotFoundException') return undefined;
+      if (err instanceof StreamlineError) throw err;
+      throw this.wrap(err, `describe table '${this.tableName}'`);
+    }
+  }
+
+  private retry<T>(operation: () => Promise<T>, alsoRetriable: (err: unknown) => boolean = () => false): Promise<T> {
+    return retryWithBackoff(operation, {
+      policy: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 1_000, ...this.options.retry },
+      isRetriable: (err) => isTransientAwsError(err) || alsoRetriable(err),
+      onRetry: (err, attempt, delayMs) => this.options.logger?.warn({ err, attempt, delayMs, store: this.uri }, 'DynamoDB request failed; retrying'),
+    });
+  }
+
+  private wrap(err: unknown, action: string): StreamlineError {
+    if (err instanceof StreamlineError) return err;
+    const retriable = isTransientAwsError(err) || isTransactionConflict(err);
+    return new StreamlineError(`HA store ${this.uri}: could not ${action}: ${(err as Error).message}`, { retriable, cause: err });
+  }
+}
+
+function key(jobName: string, sk: string): Record<string, AttributeValue> {
+  assertJobName(jobName);
+  return { pk: { S: `job#${jobName}` }, sk: { S: sk } };
+}
+
+function isTransactionConflict(err: unknown): boolean {
+  return err instanceof TransactionCanceledException && (err.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
+}
+
+function assertTtl(ttlMs: number): void {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StreamlineError(`lease TTL must be a positive number of milliseconds, got ${ttlMs}`);
+}

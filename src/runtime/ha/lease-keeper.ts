@@ -1,0 +1,132 @@
+/**
+ * Keeps a job's lease alive in the background and answers "may I still commit?".
+ * The local expiry is measured from the moment each renewal was *sent*, so it is never later
+ * than the store's own expiry — the coordinator calls `assertHeld()` before every commit.
+ */
+import { LeaseLostError } from '../errors.js';
+import type { HaStore, Lease } from '../ha-store.js';
+import type { Logger } from '../logger.js';
+
+/** Options of LeaseKeeper; only `store`, `lease`, `ttlMs` and `onLost` are required. */
+export interface LeaseKeeperOptions {
+  readonly store: HaStore;
+  /** A lease just returned by `tryAcquire`. */
+  readonly lease: Lease;
+  readonly ttlMs: number;
+  /** Called once when the store says another instance holds the lease; renewing stops. */
+  readonly onLost: (error: LeaseLostError) => void;
+  /** Default ttl/3. */
+  readonly renewIntervalMs?: number;
+  /** `assertHeld` fails this long before the local expiry (clock drift, commit latency). Default min(ttl/10, 1 s). */
+  readonly safetyMarginMs?: number;
+  readonly logger?: Logger;
+  readonly clock?: () => number;
+}
+
+/** Renews a lease every ttl/3 until stopped or lost. */
+export class LeaseKeeper {
+  private lease: Lease;
+  private localExpiry: number;
+  private lostError: LeaseLostError | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private stopped = false;
+  private readonly clock: () => number;
+  private readonly renewIntervalMs: number;
+  private readonly safetyMarginMs: number;
+
+  constructor(private readonly options: LeaseKeeperOptions) {
+    this.lease = options.lease;
+    this.localExpiry = options.lease.expiresAt;
+    this.clock = options.clock ?? Date.now;
+    this.renewIntervalMs = options.renewIntervalMs ?? Math.max(1, Math.floor(options.ttlMs / 3));
+    this.safetyMarginMs = options.safetyMarginMs ?? Math.min(options.ttlMs / 10, 1000);
+  }
+
+  /** Starts the renewal timer (unref'd: it never keeps the process alive by itself). */
+  start(): this {
+    if (!this.stopped && this.timer === undefined && this.lostError === undefined) this.schedule(this.renewIntervalMs);
+    return this;
+  }
+
+  /** The latest lease (its `fencingToken` goes into checkpoints and commits). */
+  current(): Lease {
+    return this.lease;
+  }
+
+  /** True once the store reported that another instance holds the lease. */
+  get lost(): boolean {
+    return this.lostError !== undefined;
+  }
+
+  /** Throws LeaseLostError when the lease was lost or may have expired; call before every commit. */
+  assertHeld(): void {
+    if (this.lostError !== undefined) throw this.lostError;
+    const now = this.clock();
+    if (now >= this.localExpiry - this.safetyMarginMs) {
+      throw new LeaseLostError(
+        `Job '${this.lease.jobName}': lease of '${this.lease.owner}' (fencing token ${this.lease.fencingToken}) ` +
+          `${now >= this.localExpiry ? 'expired' : 'is about to expire'} at ${new Date(this.localExpiry).toISOString()} without a confirmed renewal; refusing to commit`,
+      );
+    }
+  }
+
+  /** Renews now (also used by tests); resolves after the attempt, whatever its outcome. */
+  renewNow(): Promise<void> {
+    this.inFlight ??= this.renewOnce().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  /** Stops renewing; waits for a renewal in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
+  }
+
+  /** Stops and gives the lease up so a standby can take over at once (graceful shutdown). */
+  async release(): Promise<void> {
+    await this.stop();
+    if (this.lostError === undefined) await this.options.store.release(this.lease);
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.renewNow().then(() => {
+        if (!this.stopped && this.lostError === undefined) this.schedule(this.nextDelay());
+      });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  // After a failed renewal, retry sooner so the remaining lease time is not wasted.
+  private nextDelay(): number {
+    const remaining = this.localExpiry - this.clock();
+    return remaining > this.renewIntervalMs * 2 ? this.renewIntervalMs : Math.max(1, Math.min(this.renewIntervalMs, remaining / 4));
+  }
+
+  private async renewOnce(): Promise<void> {
+    if (this.stopped || this.lostError !== undefined) return;
+    const sentAt = this.clock();
+    try {
+      const renewed = await this.options.store.renew(this.lease, this.options.ttlMs);
+      if (this.lostError !== undefined) return;
+      this.lease = renewed;
+      this.localExpiry = sentAt + this.options.ttlMs;
+    } catch (err) {
+      if (err instanceof LeaseLostError) {
+        this.lostError = err;
+        this.stopped = true;
+        this.options.logger?.error({ err, jobName: this.lease.jobName }, 'lease lost');
+        this.options.onLost(err);
+        return;
+      }
+      // Transient store trouble: keep trying; assertHeld refuses commits once the local expiry passes.
+      this.options.logger?.warn({ err, jobName: this.lease.jobName, localExpiry: this.localExpiry }, 'lease renewal failed; retrying');
+    }
+  }
+}

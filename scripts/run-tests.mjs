@@ -71,7 +71,25 @@ function runGroup(name, files, extraArgs) {
   });
 }
 
+/**
+ * Points every integration test at the local services, whatever the shell exported: tests never
+ * reach AWS (an endpoint already on loopback, e.g. another moto port, is kept).
+ */
+function exportServiceEnvironment() {
+  const endpoint = process.env.AWS_ENDPOINT_URL ?? '';
+  if (!/^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/.test(endpoint)) {
+    process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${process.env.STREAMLINE_MOTO_PORT ?? 5055}`;
+  }
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID = 'test';
+  process.env.AWS_SECRET_ACCESS_KEY = 'test';
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+}
+
 const options = parseArgs(process.argv.slice(2));
+exportServiceEnvironment();
 const buildDir = resolve(repoRoot, options.buildDir);
 const results = [];
 let filesRun = 0;

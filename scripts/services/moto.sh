@@ -60,8 +60,9 @@ moto_up() {
       report_start_failure moto "$MOTO_LOG" "port $MOTO_PORT on 127.0.0.1 is taken by another process (set STREAMLINE_MOTO_PORT)"
       return 1
     fi
-    say "moto: starting moto_server on $(moto_endpoint) (log: $MOTO_LOG)"
-    spawn_service moto "$MOTO_LOG" "$VENV_DIR/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
+    say "moto: starting moto server on $(moto_endpoint) (log: $MOTO_LOG)"
+    # moto-server.py serialises requests so conditional writes are atomic, as on AWS.
+    spawn_service moto "$MOTO_LOG" "$VENV_DIR/bin/python" "$REPO_ROOT/scripts/services/moto-server.py" "$MOTO_PORT"
   fi
   local rc=0
   wait_healthy moto moto_healthy || rc=$?

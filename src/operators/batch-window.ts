@@ -1,7 +1,7 @@
 import type { Collector, Operator, OperatorContext } from '../runtime/operator.js';
 import { CorruptCheckpointError, JobDefinitionError } from '../runtime/errors.js';
 import { jsonSerializer, type VersionedSerializer } from '../runtime/serializer.js';
-import type { ProcessingTimeAware } from './processing-time-aware.js';
+import type { ProcessingTimeAware } from '../runtime/processing-time-aware.js';
 
 /** Options of {@link batchWindowOperator}; at least one trigger is required. */
 export interface BatchWindowOptions<T> {

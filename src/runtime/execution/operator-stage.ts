@@ -3,7 +3,7 @@ import type { DeadLetterSink } from '../dead-letter.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import type { Collector, Operator, OperatorContext } from '../operator.js';
-import { isProcessingTimeAware } from '../../operators/processing-time-aware.js';
+import { isProcessingTimeAware } from '../processing-time-aware.js';
 import type { KeyedStateBackend, StateKey } from '../state/keyed-state-backend.js';
 import { dataBatch, type StreamElement } from '../stream-element.js';
 import { encodeStateEnvelope, type StateSection } from './state-envelope.js';

@@ -40,7 +40,7 @@ test('large objects go up in parts and read back byte-identical', async () => {
   assert.equal(pending.Uploads?.length ?? 0, 0, 'no dangling multipart uploads');
 });
 
-test('a failing upload is aborted and surfaces the error', async () => {
+test('a write to a missing bucket fails fast with the S3 error (not retried as transient)', async () => {
   const io = new S3FileIO({ multipartThresholdBytes: 6 * 1024 * 1024, maxAttempts: 2, backoff: { baseDelayMs: 1, maxDelayMs: 2 } });
   await assert.rejects(io.write(`s3://${uniqueName('missing-bucket-')}/x`, new Uint8Array(7 * 1024 * 1024)), /NoSuchBucket|does not exist/);
 });

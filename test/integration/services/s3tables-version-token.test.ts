@@ -80,6 +80,31 @@ test('S3 Tables: create bucket, namespace and table; a stale version token is re
   assert.equal(pointer.versionToken, first.versionToken);
 });
 
+test('S3 Tables: of 16 commits racing with the same version token exactly one wins', async () => {
+  const { arn } = await tables.send(new CreateTableBucketCommand({ name: uniqueName('smoke-') }));
+  const tableBucketARN = arn!;
+  await tables.send(new CreateNamespaceCommand({ tableBucketARN, namespace: ['sink'] }));
+  await tables.send(new CreateTableCommand({ tableBucketARN, namespace: 'sink', name: 'raced', format: 'ICEBERG' }));
+  const table = await tables.send(new GetTableCommand({ tableBucketARN, namespace: 'sink', name: 'raced' }));
+  const locations = await Promise.all(
+    Array.from({ length: 16 }, (_, i) => putMetadata(table.warehouseLocation!, `0000${i}-racer.metadata.json`)),
+  );
+  const outcomes = await Promise.allSettled(
+    locations.map((metadataLocation) =>
+      tables.send(
+        new UpdateTableMetadataLocationCommand({
+          tableBucketARN, namespace: 'sink', name: 'raced', versionToken: table.versionToken!, metadataLocation,
+        }),
+      ),
+    ),
+  );
+  const winners = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [locations[i]] : []));
+  assert.equal(winners.length, 1, `winners: ${winners.join(', ')}`);
+  for (const o of outcomes) if (o.status === 'rejected') assert.ok(o.reason instanceof ConflictException, String(o.reason));
+  const after = await tables.send(new GetTableCommand({ tableBucketARN, namespace: 'sink', name: 'raced' }));
+  assert.equal(after.metadataLocation, winners[0]);
+});
+
 test('S3 Tables: the warehouse location accepts object writes but not listing (as on AWS)', async () => {
   const { arn } = await tables.send(new CreateTableBucketCommand({ name: uniqueName('smoke-') }));
   await tables.send(new CreateNamespaceCommand({ tableBucketARN: arn!, namespace: ['sink'] }));

@@ -174,7 +174,7 @@ test('small manifests are merged once a spec has min-count of them; entries keep
   assert.equal(merged.existingRowsCount, 6);
   const entries = decodeManifest(await catalog.fileIO.read(merged.manifestPath)).entries;
   assert.deepEqual(
-    entries.map((e) => [e.dataFile.filePath, e.status, e.sequenceNumber, e.fileSequenceNumber, e.snapshotId]),
+    entries.map((e) => [e.dataFile.filePath, e.status, e.sequenceNumber, e.fileSequenceNumber, e.snapshotId]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
     [1, 2, 3].map((i) => [`f${i}`, EntryStatus.EXISTING, BigInt(i), BigInt(i), results[i - 1]!.snapshot['snapshot-id']]),
   );
 });

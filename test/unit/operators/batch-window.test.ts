@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { batchWindowOperator, type BatchWindowOperator } from '../../../src/operators/batch-window.js';
-import { isProcessingTimeAware } from '../../../src/operators/processing-time-aware.js';
+import { isProcessingTimeAware } from '../../../src/runtime/processing-time-aware.js';
 import { OperatorHarness } from './operator-harness.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);

@@ -118,6 +118,7 @@ export function assertReadBack(read: IcebergReadResult, scenario: ScenarioResult
     assert.ok(Number(s.summary['added-records']) > 0);
   }
   assert.equal(new Set(read.snapshots.map((s) => s.summary['streamline.operator-id'])).size, writers);
+  assert.ok(read.snapshots.some((s) => Number(s.summary['manifests-replaced']) > 0), 'manifests were merged along the way');
   // partition values: days since epoch of 2024-01-15 and 2024-01-16
   const days = new Set(read.files!.map((f) => f.partition['created_at_day']));
   assert.deepEqual([...days].sort(), [19737, 19738]);

@@ -1,8 +1,8 @@
-import type { Collector, Operator } from '../runtime/operator.js';
+import type { Collector, Operator } from './operator.js';
 
 /**
- * An operator that also fires on processing time (e.g. a batch window's max delay). Proposed
- * runtime contract: after every `processBatch`, and from a timer armed at `nextProcessingTime()`,
+ * An operator that also fires on processing time (e.g. a batch window's max delay). The
+ * runtime's contract (OperatorStage): after every `processBatch`, and from a timer armed at `nextProcessingTime()`,
  * the operator stage calls `onProcessingTime(ctx.now(), out)` on the stage's own sequence (never
  * concurrently with, or between the halves of, another element), so output stays ordered with
  * barriers and the emitted records belong to the checkpoint in progress.

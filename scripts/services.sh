@@ -44,7 +44,16 @@ status=0
 case "$command" in
   up)
     start="$(now_ms)"
+    venv_job=""
+    if [[ "${services[*]}" == "kafka moto" ]] && ! venv_installed; then
+      # A cold start is mostly downloads: fetch the virtualenv while Maven and the broker work.
+      venv_install &
+      venv_job=$!
+    fi
     for service in "${services[@]}"; do
+      if [[ "$service" == moto && -n "$venv_job" ]]; then
+        if ! wait "$venv_job"; then status=1; continue; fi
+      fi
       "${service}_up" || status=1
     done
     if (( status == 0 )); then

@@ -5,17 +5,24 @@
  * Files go through a FileIO to `<tableLocation>/data/<partition path>/<uuid>.parquet`, and come
  * back as complete DataFile entries (stats, split offsets) ready for a manifest.
  *
- * Not safe for concurrent `append` calls; await each. A failed file write rejects the call and
- * the rows buffered for that file are gone: the caller must fail and restore from its checkpoint.
+ * By default the Parquet encode (and footer stats) runs in a worker thread and is pipelined: a
+ * rolled file is handed off and `append` returns while it encodes, up to `maxEncodesInFlight`
+ * files at once (then `append` waits: memory stays bounded); `flush` awaits them all.
+ *
+ * Not safe for concurrent `append` calls; await each. A failed encode or file write rejects the
+ * call (inline mode) or the next `append`/`flush` (worker mode; every later call too), and the
+ * rows of that file are gone: the caller must fail and restore from its checkpoint. `close()`
+ * when done, so the shared encode pool can stop its workers.
  */
 import { randomUUID } from 'node:crypto';
-import type { RecordBatch } from 'apache-arrow';
+import { Table, tableToIPC, type RecordBatch } from 'apache-arrow';
 import type { DataFile, PartitionValue } from './data-file.js';
 import type { FileIO } from './file-io.js';
 import { UNPARTITIONED, type PartitionSpec, type Schema } from './schema.js';
 import { RecordBatchBuilder, type RejectedRow } from './record-batch-builder.js';
 import { encodeParquet, type ParquetEncoderOptions } from './parquet-encoder.js';
-import { readParquetFooterStats } from './parquet-footer-stats.js';
+import { readParquetFooterStats, type ParquetFooterStats } from './parquet-footer-stats.js';
+import { acquireSharedParquetEncodePool, ParquetEncodePool, releaseSharedParquetEncodePool, type ParquetEncodeService } from './parquet-encode-pool.js';
 import { PartitionKeyer } from './partition-keyer.js';
 import { IcebergValueError } from './row-value-coercion.js';
 
@@ -40,12 +47,26 @@ export interface DataFileWriterOptions {
   readonly fileNamePrefix?: string;
   /** Bound truncation length for strings/binary (default 16). */
   readonly truncateLength?: number;
+  /** Encode Parquet in a worker thread, overlapping with `append` (default true when the worker module is available). */
+  readonly encodeInWorker?: boolean;
+  /** Pool for worker encodes (default: the process-wide shared pool, 1 worker). The writer never closes a pool it was given. */
+  readonly encodePool?: ParquetEncodeService;
+  /** Worker mode: files encoding at once before `append` waits (default 2). Each holds one file's Arrow IPC bytes. */
+  readonly maxEncodesInFlight?: number;
 }
 
 /** Outcome of one append: how many rows were buffered and which were rejected (dead letters). */
 export interface AppendResult {
   readonly accepted: number;
   readonly rejected: RejectedRow[];
+}
+
+/** The writer was closed; it accepts no more rows. */
+export class DataFileWriterClosedError extends Error {
+  constructor() {
+    super('DataFileWriter is closed');
+    this.name = 'DataFileWriterClosedError';
+  }
 }
 
 interface PartitionBuffer {
@@ -64,7 +85,19 @@ const INITIAL_SIZE_RATIO = 0.5;
 export class DataFileWriter {
   private readonly keyer: PartitionKeyer;
   private readonly buffers = new Map<string, PartitionBuffer>();
-  private completed: DataFile[] = [];
+  /** Files written since the last flush, by roll sequence (worker mode finishes them out of order). */
+  private completed: { readonly seq: number; readonly file: DataFile }[] = [];
+  private nextSeq = 0;
+  private readonly inWorker: boolean;
+  private readonly maxInFlight: number;
+  private pool: ParquetEncodeService | undefined;
+  private usesSharedPool = false;
+  /** Worker mode: files handed off and not yet written; these promises never reject (see `failure`). */
+  private readonly inFlight = new Set<Promise<void>>();
+  private inFlightRows = 0;
+  /** First failure of a handed-off file; sticky, since a file of this checkpoint is lost. */
+  private failure: { readonly error: unknown } | undefined;
+  private closed = false;
   private readonly target: number;
   private readonly maxBuffered: number;
   private readonly batchRows: number;
@@ -79,17 +112,32 @@ export class DataFileWriter {
     this.batchRows = options.batchRows ?? 65_536;
     this.location = options.tableLocation.replace(/\/+$/, '');
     if (!(this.target > 0)) throw new RangeError('targetFileSizeBytes must be positive');
+    this.pool = options.encodePool;
+    this.inWorker = options.encodeInWorker ?? (this.pool !== undefined || ParquetEncodePool.isAvailable());
+    this.maxInFlight = options.maxEncodesInFlight ?? 2;
+    if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 1) throw new RangeError('maxEncodesInFlight must be a positive integer');
   }
 
-  /** Rows buffered and not yet in a written file. */
+  /** Whether Parquet encoding runs in a worker thread. */
+  get encodesInWorker(): boolean {
+    return this.inWorker;
+  }
+
+  /** Files handed to the worker and not yet written (worker mode). */
+  get encodesInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  /** Rows buffered or encoding, not yet in a written file. */
   get bufferedRows(): number {
-    let n = 0;
+    let n = this.inFlightRows;
     for (const b of this.buffers.values()) n += b.builder.length + b.batches.reduce((s, x) => s + x.numRows, 0);
     return n;
   }
 
   /** Buffers rows (each validated against the schema); writes the files that reached the target size. */
   async append(rows: readonly unknown[]): Promise<AppendResult> {
+    this.throwIfUnusable();
     const rejected: RejectedRow[] = [];
     const touched = new Set<PartitionBuffer>();
     let accepted = 0;
@@ -133,12 +181,37 @@ export class DataFileWriter {
     return { accepted, rejected };
   }
 
-  /** Writes every buffered partition and returns all files completed since the last flush. */
+  /** Writes every buffered partition, awaits every encode in flight and returns all files completed since the last flush. */
   async flush(): Promise<DataFile[]> {
+    this.throwIfUnusable();
     for (const buffer of [...this.buffers.values()]) await this.roll(buffer);
-    const files = this.completed;
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    this.throwIfUnusable();
+    const files = this.completed.sort((a, b) => a.seq - b.seq).map((c) => c.file);
     this.completed = [];
     return files;
+  }
+
+  /**
+   * Discards buffered rows (they belong to no checkpoint), waits for encodes in flight to settle
+   * and lets go of the encode pool. Idempotent; the writer accepts nothing afterwards.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.buffers.clear();
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    this.completed = [];
+    if (this.usesSharedPool) {
+      this.usesSharedPool = false;
+      this.pool = undefined;
+      await releaseSharedParquetEncodePool();
+    }
+  }
+
+  private throwIfUnusable(): void {
+    if (this.closed) throw new DataFileWriterClosedError();
+    if (this.failure) throw this.failure.error;
   }
 
   private bufferFor(key: string, values: readonly PartitionValue[]): PartitionBuffer {
@@ -185,14 +258,47 @@ export class DataFileWriter {
     }
   }
 
-  /** Detaches the buffer synchronously (so the next rows start a new one), encodes, writes, records the DataFile. */
+  /** Detaches the buffer synchronously (so the next rows start a new one), then encodes and writes it, inline or in a worker. */
   private async roll(buffer: PartitionBuffer): Promise<void> {
     this.seal(buffer);
     for (const [key, b] of this.buffers) if (b === buffer) this.buffers.delete(key);
     if (buffer.batches.length === 0) return;
+    const seq = this.nextSeq++;
+    if (!this.inWorker) {
+      const bytes = encodeParquet(buffer.batches, this.options.parquet);
+      const stats = readParquetFooterStats(bytes, this.options.schema, { truncateLength: this.options.truncateLength });
+      await this.writeFile(seq, buffer, bytes, stats);
+      return;
+    }
+    while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+    this.throwIfUnusable();
+    const rows = buffer.batches.reduce((s, b) => s + b.numRows, 0);
+    const ipc = tableToIPC(new Table(buffer.batches), 'stream');
+    buffer.batches.length = 0; // the IPC copy is all the worker needs; let the batches go
+    const job = this.encodePool()
+      .encode({ ipc, fields: this.options.schema.fields, ...(this.options.parquet ? { parquet: this.options.parquet } : {}), ...(this.options.truncateLength !== undefined ? { truncateLength: this.options.truncateLength } : {}) })
+      .then(({ bytes, stats }) => this.writeFile(seq, buffer, bytes, stats))
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => {
+        this.inFlight.delete(job);
+        this.inFlightRows -= rows;
+      });
+    this.inFlight.add(job);
+    this.inFlightRows += rows;
+  }
+
+  private encodePool(): ParquetEncodeService {
+    if (this.pool === undefined) {
+      this.pool = acquireSharedParquetEncodePool();
+      this.usesSharedPool = true;
+    }
+    return this.pool;
+  }
+
+  private async writeFile(seq: number, buffer: PartitionBuffer, bytes: Uint8Array, stats: ParquetFooterStats): Promise<void> {
     const arrowBytes = buffer.sealedBytes;
-    const bytes = encodeParquet(buffer.batches, this.options.parquet);
-    const stats = readParquetFooterStats(bytes, this.options.schema, { truncateLength: this.options.truncateLength });
     const partitionPath = this.keyer.path(buffer.values);
     const name = `${this.options.fileNamePrefix ?? ''}${randomUUID()}.parquet`;
     const filePath = `${this.location}/data/${partitionPath ? `${partitionPath}/` : ''}${name}`;
@@ -201,20 +307,23 @@ export class DataFileWriter {
     const nanValueCounts = new Map<number, number>();
     for (const [id, n] of buffer.nanValueCounts) if (stats.valueCounts.has(id)) nanValueCounts.set(id, n);
     this.completed.push({
-      content: 0,
-      filePath,
-      fileFormat: 'PARQUET',
-      partition: this.keyer.toRecord(buffer.values),
-      specId: this.keyer.spec['spec-id'],
-      recordCount: stats.recordCount,
-      fileSizeInBytes: bytes.length,
-      columnSizes: stats.columnSizes,
-      valueCounts: stats.valueCounts,
-      nullValueCounts: stats.nullValueCounts,
-      nanValueCounts,
-      lowerBounds: stats.lowerBounds,
-      upperBounds: stats.upperBounds,
-      splitOffsets: stats.splitOffsets,
+      seq,
+      file: {
+        content: 0,
+        filePath,
+        fileFormat: 'PARQUET',
+        partition: this.keyer.toRecord(buffer.values),
+        specId: this.keyer.spec['spec-id'],
+        recordCount: stats.recordCount,
+        fileSizeInBytes: bytes.length,
+        columnSizes: stats.columnSizes,
+        valueCounts: stats.valueCounts,
+        nullValueCounts: stats.nullValueCounts,
+        nanValueCounts,
+        lowerBounds: stats.lowerBounds,
+        upperBounds: stats.upperBounds,
+        splitOffsets: stats.splitOffsets,
+      },
     });
   }
 }

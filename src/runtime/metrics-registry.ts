@@ -1,5 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Labels of a per-operator series. */
+export interface OperatorLabels {
+  readonly job: string;
+  readonly operator: string;
+}
+
 /**
  * Every metric the framework exports, defined once so names, help texts and label sets stay
  * consistent (Prometheus conventions: `_total`, `_seconds`, `_bytes`). Label values are bounded:
@@ -14,7 +20,8 @@ export class MetricsRegistry {
   readonly backpressureSeconds = this.counter('streamline_backpressure_seconds_total', 'Time sources waited for pipeline capacity.', ['job', 'operator']);
 
   readonly consumerLag = this.gauge('streamline_kafka_consumer_lag_records', 'High watermark minus the next offset to read.', ['job', 'topic', 'partition']);
-  readonly watermarkLagSeconds = this.gauge('streamline_watermark_lag_seconds', 'Wall clock minus the current watermark.', ['job', 'operator']);
+  /** Computed at scrape time from {@link observeWatermark}, so an idle stream's lag keeps growing. */
+  readonly watermarkLagSeconds: Gauge<'job' | 'operator'>;
 
   readonly checkpointsStarted = this.counter('streamline_checkpoints_started_total', 'Checkpoints triggered.', ['job']);
   readonly checkpointsCompleted = this.counter('streamline_checkpoints_completed_total', 'Checkpoints completed (metadata durable).', ['job']);
@@ -23,6 +30,8 @@ export class MetricsRegistry {
   readonly checkpointSize = this.gauge('streamline_checkpoint_size_bytes', 'State bytes of the last completed checkpoint.', ['job']);
   readonly lastCheckpointId = this.gauge('streamline_checkpoint_last_completed_id', 'Id of the last completed checkpoint.', ['job']);
   readonly lastCheckpointTimestamp = this.gauge('streamline_checkpoint_last_completed_timestamp_seconds', 'Unix time of the last completed checkpoint (age = time() - this).', ['job']);
+  /** Computed at scrape time: since the last completed checkpoint, or since the job started in this process if none completed yet. */
+  readonly checkpointAgeSeconds: Gauge<'job'>;
 
   readonly sinkFiles = this.counter('streamline_sink_files_total', 'Data files written by a sink.', ['job', 'operator']);
   readonly sinkBytes = this.counter('streamline_sink_bytes_total', 'Bytes of data files written by a sink.', ['job', 'operator']);
@@ -37,8 +46,66 @@ export class MetricsRegistry {
   readonly ready = this.gauge('streamline_job_ready', '1 when the job is restored and consuming.', ['job']);
   readonly leaseHeld = this.gauge('streamline_ha_lease_held', '1 while this instance holds the job lease.', ['job']);
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  private readonly watermarks = new Map<string, { labels: OperatorLabels; timestamp: number }>();
+  private readonly jobStartedAt = new Map<string, number>();
+
+  constructor(options: { defaultMetrics?: boolean; now?: () => number } = {}) {
+    const now = options.now ?? Date.now;
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+    const watermarks = this.watermarks;
+    this.watermarkLagSeconds = new Gauge({
+      name: 'streamline_watermark_lag_seconds',
+      help: 'Wall clock minus the current event-time watermark of a source or operator.',
+      labelNames: ['job', 'operator'],
+      registers: [this.registry],
+      collect() {
+        const wall = now();
+        for (const { labels, timestamp } of watermarks.values()) this.set(labels, Math.max(0, (wall - timestamp) / 1000));
+      },
+    });
+    const lastCompleted = this.lastCheckpointTimestamp;
+    const startedAt = this.jobStartedAt;
+    this.checkpointAgeSeconds = new Gauge({
+      name: 'streamline_checkpoint_last_completed_age_seconds',
+      help: 'Seconds since the last completed checkpoint (since the job started in this process when none completed yet).',
+      labelNames: ['job'],
+      registers: [this.registry],
+      async collect() {
+        const since = new Map(startedAt);
+        for (const v of (await lastCompleted.get()).values) {
+          const job = String(v.labels.job);
+          since.set(job, Math.max(since.get(job) ?? 0, v.value * 1000));
+        }
+        const wall = now();
+        for (const [job, ms] of since) this.set({ job }, Math.max(0, (wall - ms) / 1000));
+      },
+    });
+  }
+
+  /**
+   * Starts a job's series at zero so `rate()`/`increase()` work from the first scrape and alerts
+   * on counters see a value before the first event; also starts the checkpoint-age clock.
+   */
+  initJob(job: string): void {
+    if (!this.jobStartedAt.has(job)) this.jobStartedAt.set(job, Date.now());
+    for (const c of [this.checkpointsStarted, this.checkpointsCompleted, this.checkpointsFailed, this.restores]) c.inc({ job }, 0);
+    for (const kind of ['checkpoint', 'iceberg']) this.fencedCommits.inc({ job, kind }, 0);
+    this.ready.inc({ job }, 0);
+  }
+
+  /** The event-time watermark of a source or operator advanced; `Infinity` (end of input) drops the series. */
+  observeWatermark(labels: OperatorLabels, timestamp: number): void {
+    const key = `${labels.job}\u0000${labels.operator}`;
+    if (!Number.isFinite(timestamp)) {
+      if (this.watermarks.delete(key)) this.watermarkLagSeconds.remove({ job: labels.job, operator: labels.operator });
+      return;
+    }
+    this.watermarks.set(key, { labels: { job: labels.job, operator: labels.operator }, timestamp });
+  }
+
+  /** True when `streamline_job_ready` is 1 for at least one job (what `/readyz` requires). */
+  async anyJobReady(): Promise<boolean> {
+    return (await this.ready.get()).values.some((v) => v.value === 1);
   }
 
   private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {

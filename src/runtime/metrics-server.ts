@@ -5,13 +5,16 @@ import type { MetricsRegistry } from './metrics-registry.js';
 export interface HealthSource {
   /** Process is up and its event loop answers (`/healthz`). */
   alive(): boolean;
-  /** Restored and consuming (`/readyz`); false while standby or stopping. */
+  /** Not standby and not stopping; `/readyz` also requires `streamline_job_ready` (restored and consuming). */
   ready(): boolean;
 }
 
 /**
  * Serves `/metrics` (Prometheus text format), `/healthz` and `/readyz` on 127.0.0.1 or all
- * interfaces. Port 9249 by default, as Flink's Prometheus reporter.
+ * interfaces. Port 9249 by default, as Flink's Prometheus reporter. `/readyz` answers 200 only
+ * when the process says so and the runner has set `streamline_job_ready` (set after the restore,
+ * when sources start; cleared when the run ends), so a process that is still restoring is not ready.
+ * Port 0 picks a free port: read it from `server.address()`.
  */
 export async function startMetricsServer(metrics: MetricsRegistry, health: HealthSource, port: number, host = '0.0.0.0'): Promise<Server> {
   const server = createServer((req, res) => {
@@ -29,10 +32,19 @@ export async function startMetricsServer(metrics: MetricsRegistry, health: Healt
         });
       return;
     }
-    if (path === '/healthz' || path === '/readyz') {
-      const ok = path === '/healthz' ? health.alive() : health.ready();
+    if (path === '/healthz') {
+      const ok = health.alive();
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(ok ? 'ok\n' : 'not ready\n');
+      res.end(ok ? 'ok\n' : 'not alive\n');
+      return;
+    }
+    if (path === '/readyz') {
+      const answer = (ok: boolean) => {
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+        res.end(ok ? 'ready\n' : 'not ready\n');
+      };
+      if (!health.ready()) return answer(false);
+      metrics.anyJobReady().then(answer, () => answer(false));
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });

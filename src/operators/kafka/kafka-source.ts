@@ -19,17 +19,25 @@ export interface KafkaSourceOptions<T> {
   readonly schema?: RecordSchema<T>;
   /** Larger records become `too_large` dead letters. Default 1 MiB. */
   readonly maxRecordBytes?: number;
+  /**
+   * Replaces the JSON deserializer (then `schema` and `maxRecordBytes` are unused), e.g. for
+   * another format. It throws RecordRejectedError for records that must become dead letters.
+   */
+  readonly deserializer?: JsonDeserializer<T>;
   /** Event time of a record: a field of it, or the Kafka timestamp (default). Used for watermarks. */
   readonly eventTime?: 'kafka-timestamp' | ((record: T) => number);
   /** When set, each batch carries the source watermark. */
   readonly watermarks?: WatermarkOptions;
-  /** Records buffered between the client and `poll`; beyond it partitions are paused. Default 20 000. */
+  /** Records buffered between the client and `poll`; beyond it partitions are paused. Default 50 000. */
   readonly queueCapacityRecords?: number;
   /** Most records returned by one `poll`. Default 5 000. */
   readonly maxBatchRecords?: number;
   /** How long `poll` waits for data before answering 'idle', ms. Default 100. */
   readonly pollTimeoutMs?: number;
-  /** Fetch sizing handed to the client. */
+  /**
+   * Fetch sizing handed to the client. `maxWaitTimeMs` defaults to 500: kafkajs also sleeps that
+   * long when every partition is paused, so its default (5 s) would stall the source after a resume.
+   */
   readonly fetch?: { readonly maxBytes?: number; readonly maxBytesPerPartition?: number; readonly maxWaitTimeMs?: number };
   /** Client factory; kafkajs by default. */
   readonly client?: (config: KafkaConfig, logger: Logger) => KafkaClient;
@@ -95,10 +103,10 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
   private readonly lagGauges = new Map<string, { set(value: number): void }>();
 
   constructor(private readonly options: KafkaSourceOptions<T>, private readonly topic: string) {
-    this.capacity = positive('queueCapacityRecords', options.queueCapacityRecords ?? 20_000);
+    this.capacity = positive('queueCapacityRecords', options.queueCapacityRecords ?? 50_000);
     this.maxBatch = positive('maxBatchRecords', options.maxBatchRecords ?? 5_000);
     this.pollTimeoutMs = positive('pollTimeoutMs', options.pollTimeoutMs ?? 100);
-    this.deserialize = jsonDeserializer<T>({ schema: options.schema, maxRecordBytes: options.maxRecordBytes });
+    this.deserialize = options.deserializer ?? jsonDeserializer<T>({ schema: options.schema, maxRecordBytes: options.maxRecordBytes });
     this.watermarks = options.watermarks ? new PartitionWatermarks(options.watermarks) : undefined;
     const eventTime = options.eventTime ?? 'kafka-timestamp';
     this.eventTime = this.watermarks === undefined ? undefined : eventTime === 'kafka-timestamp' ? (_r, m) => Number(m.timestamp) : (r) => eventTime(r);
@@ -120,7 +128,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
       topics: [this.topic],
       maxBytes: this.options.fetch?.maxBytes,
       maxBytesPerPartition: this.options.fetch?.maxBytesPerPartition,
-      maxWaitTimeMs: this.options.fetch?.maxWaitTimeMs,
+      maxWaitTimeMs: this.options.fetch?.maxWaitTimeMs ?? 500,
     });
     this.consumer = consumer;
     ctx.signal.addEventListener('abort', () => this.wakeUp(), { once: true });

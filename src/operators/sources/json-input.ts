@@ -59,6 +59,7 @@ export function jsonInput<T>(env: JobEnvironment, spec: JsonInputSpec<T>): Sourc
 export function jsonInputDeadLetters(env: JobEnvironment, topic: string): DeadLetterSink | undefined {
   const kafka = { env: env.settings, jobName: env.jobName };
   if (!kafkaConfigured(kafka)) return undefined;
-  return new KafkaDeadLetterSink({ config: loadKafkaConfig(kafka), sourceTopic: topic, logger: env.logger });
+  const config = loadKafkaConfig(kafka);
+  return new KafkaDeadLetterSink({ config, sourceTopic: config.topic ?? topic, logger: env.logger });
 }
 

@@ -36,11 +36,15 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-test('written Parquet carries field ids, round-trips values and yields correct stats', () =>
+for (const encodeInWorker of [false, true]) {
+const mode = encodeInWorker ? 'worker' : 'inline';
+
+test(`written Parquet carries field ids, round-trips values and yields correct stats (${mode})`, () =>
   withDir(async (dir) => {
     const io = new LocalFileIO();
     const tableLocation = pathToFileURL(join(dir, 'orders')).href;
-    const writer = new DataFileWriter({ schema, spec: byDay, tableLocation, fileIO: io });
+    const writer = new DataFileWriter({ schema, spec: byDay, tableLocation, fileIO: io, encodeInWorker });
+    assert.equal(writer.encodesInWorker, encodeInWorker);
     const result = await writer.append([
       { order_id: 'o-2', amount: '19.99', created_at: '2024-01-05T10:00:00.000001Z', ship_date: '2024-01-07', weight: 1.5, customer: { name: 'Ann' }, items: [1, null, 3] },
       { order_id: 'o-1', amount: -5, created_at: new Date('2024-01-05T23:59:59Z'), ship_date: null, weight: NaN, customer: null, items: null },
@@ -60,6 +64,7 @@ test('written Parquet carries field ids, round-trips values and yields correct s
     assert.match(jan5.filePath, /\/orders\/data\/created_at_day=2024-01-05\/[0-9a-f-]{36}\.parquet$/);
     assert.equal(jan5.recordCount, 2);
     assert.equal(await writer.flush().then((f) => f.length), 0);
+    await writer.close();
 
     const bytes = await io.read(jan5.filePath);
     assert.equal(jan5.fileSizeInBytes, bytes.length);
@@ -103,7 +108,7 @@ test('written Parquet carries field ids, round-trips values and yields correct s
     assert.equal(jan6.lowerBounds.has(5), false, 'all-null column has no bounds');
   }));
 
-test('rolling by target size produces several files holding every row once', () =>
+test(`rolling by target size produces several files holding every row once (${mode})`, () =>
   withDir(async (dir) => {
     const io = new LocalFileIO();
     const writer = new DataFileWriter({
@@ -113,6 +118,7 @@ test('rolling by target size produces several files holding every row once', () 
       targetFileSizeBytes: 16 * 1024,
       batchRows: 500,
       parquet: { codec: 'SNAPPY', rowGroupRows: 1000 },
+      encodeInWorker,
     });
     const n = 20_000;
     for (let start = 0; start < n; start += 1000) {
@@ -139,4 +145,6 @@ test('rolling by target size produces several files holding every row once', () 
       assert.equal(f.splitOffsets.length, meta.row_groups.length);
     }
     assert.equal(ids.size, n);
+    await writer.close();
   }));
+}

@@ -27,7 +27,7 @@ interface CrashPlan {
   readonly at: number;
 }
 
-function runnerFor(dir: string, warehouse: TestWarehouse<CountedEvent>, crash: CrashPlan | undefined) {
+function runnerFor(dir: string, warehouse: TestWarehouse<CountedEvent>, crash: CrashPlan | undefined, twoSources = false) {
   let runner: JobRunner | undefined;
   let polls = 0;
   let writes = 0;
@@ -45,8 +45,14 @@ function runnerFor(dir: string, warehouse: TestWarehouse<CountedEvent>, crash: C
     onCommit: () => maybeCrash('commit', ++commits),
   };
   const flow = new Dataflow('keyed-count');
-  flow
-    .source('input', countingSource({ count: COUNT, batchSize: BATCH, keys: KEYS, pollDelayMs: 1, onPoll: () => maybeCrash('poll', ++polls) }))
+  const onPoll = () => maybeCrash('poll', ++polls);
+  const input = twoSources
+    ? flow
+        .source('evens', countingSource({ count: COUNT, batchSize: BATCH, keys: KEYS, pollDelayMs: 1, onPoll }))
+        .filter('even', (e) => e.id % 2 === 0)
+        .union('both', flow.source('odds', countingSource({ count: COUNT, batchSize: BATCH / 2, keys: KEYS, pollDelayMs: 1, onPoll })).filter('odd', (e) => e.id % 2 === 1))
+    : flow.source('input', countingSource({ count: COUNT, batchSize: BATCH, keys: KEYS, pollDelayMs: 1, onPoll }));
+  input
     .map('tag', (e) => ({ ...e }))
     .filter('all', () => true)
     .keyBy((e) => e.key)
@@ -123,4 +129,32 @@ test('exactly once across 100 seeded crash points between and during checkpoints
     }
   }
   assert.ok(crashed >= 60, `only ${crashed} of 100 runs reached their crash point; the test would prove little`);
+});
+
+test('exactly once with two sources whose barriers are aligned at a union, across 30 seeded crash points', async () => {
+  const random = mulberry32(7);
+  const wheres: CrashPlan['where'][] = ['poll', 'write', 'prepare', 'commit'];
+  let crashed = 0;
+  for (let seed = 0; seed < 30; seed++) {
+    const dir = await mkdtemp(join(tmpdir(), `eo-union-${seed}-`));
+    try {
+      const warehouse = new TestWarehouse<CountedEvent>();
+      const where = wheres[seed % wheres.length]!;
+      const at = 1 + Math.floor(random() * (where === 'poll' || where === 'write' ? COUNT / BATCH : 6));
+      const outcome = await runToEnd(runnerFor(dir, warehouse, { where, at }, true)).then(
+        () => 'finished',
+        (error: unknown) => {
+          if (!(error instanceof SimulatedCrash)) throw error;
+          return 'crashed';
+        },
+      );
+      if (outcome === 'crashed') crashed++;
+      await sleep(5);
+      await runToEnd(runnerFor(dir, warehouse, undefined, true));
+      assertExactlyOnce(warehouse.committed);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  assert.ok(crashed >= 18, `only ${crashed} of 30 runs reached their crash point`);
 });

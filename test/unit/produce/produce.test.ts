@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { KafkaClient, ProducedMessage } from '../../../src/operators/kafka/kafka-client.js';
+import { brokenJson, mulberry32, produce, schemaViolating, type ProducibleJob } from '../../../src/produce.js';
+
+class RecordingClient implements KafkaClient {
+  readonly kind = 'recording';
+  readonly sent: Array<{ topic: string; messages: readonly ProducedMessage[] }> = [];
+  readonly topics: Array<[string, number]> = [];
+  consumer(): never {
+    throw new Error('not used');
+  }
+  producer() {
+    return {
+      connect: async () => {},
+      send: async (topic: string, messages: readonly ProducedMessage[]) => void this.sent.push({ topic, messages }),
+      disconnect: async () => {},
+    };
+  }
+  async admin() {
+    return {
+      ensureTopic: async (topic: string, partitions: number) => (this.topics.push([topic, partitions]), true),
+      partitionBounds: async () => [],
+      offsetsForTimestamp: async () => [],
+      disconnect: async () => {},
+    };
+  }
+  values(): string[] {
+    return this.sent.flatMap((s) => s.messages.map((m) => String(m.value)));
+  }
+}
+
+const job: ProducibleJob = { input: { topic: 'orders', generate: (index, random) => ({ id: index, amount: Math.round(random() * 100), tag: 'x' }) } };
+
+describe('produce', () => {
+  it('writes count records of the job generator, keyed by index, after creating the topic', async () => {
+    const client = new RecordingClient();
+    const summary = await produce({ job, client, count: 12_001, partitions: 3 });
+    assert.deepEqual(summary, { produced: 12_001, bad: 0, topic: 'orders' });
+    assert.deepEqual(client.topics, [['orders', 3]]);
+    const values = client.values().map((v) => JSON.parse(v) as { id: number });
+    assert.equal(values.length, 12_001);
+    values.forEach((v, i) => assert.equal(v.id, i));
+    assert.equal(client.sent.flatMap((s) => s.messages)[42]!.key, '42');
+  });
+
+  it('is deterministic per seed, and bad records do not change the good ones', async () => {
+    const a = new RecordingClient();
+    const b = new RecordingClient();
+    const c = new RecordingClient();
+    await produce({ job, client: a, count: 500, seed: 9 });
+    await produce({ job, client: b, count: 500, seed: 9, badFraction: 0.2 });
+    await produce({ job, client: c, count: 500, seed: 10 });
+    assert.notDeepEqual(a.values(), c.values());
+    const summary = await produce({ job, client: new RecordingClient(), count: 500, seed: 9, badFraction: 0.2 });
+    const bad = new Set(summary.badIds);
+    assert.ok(summary.bad > 60 && summary.bad < 140, `about 20% bad, got ${summary.bad}`);
+    let malformed = 0;
+    b.values().forEach((value, i) => {
+      if (!bad.has(i)) return assert.equal(value, a.values()[i]);
+      try {
+        const parsed = JSON.parse(value) as Record<string, unknown>;
+        assert.equal(typeof parsed.id, 'string', 'schema-violating: id has the wrong type');
+      } catch {
+        malformed++;
+      }
+    });
+    assert.ok(malformed > 0 && malformed < summary.bad);
+  });
+
+  it('paces to the requested rate', async () => {
+    const started = performance.now();
+    await produce({ job, client: new RecordingClient(), count: 60, rate: 200 });
+    assert.ok(performance.now() - started >= 250, 'the last chunk of 60 records at 200/s starts after ~290 ms');
+  });
+});
+
+describe('malformed record builders', () => {
+  it('brokenJson never parses', () => {
+    for (const value of [{ a: 1 }, { s: 'x}"{' }, [1, 2], {}, 5, 'str', null, { nested: { deep: [1, { x: '}' }] } }]) {
+      assert.throws(() => JSON.parse(brokenJson(value)), SyntaxError, JSON.stringify(value));
+    }
+  });
+
+  it('schemaViolating changes every field type', () => {
+    assert.deepEqual(schemaViolating({ s: 'a', n: 1, b: true, o: {}, z: null }), { s: 12345, n: 'not-a-number', b: 'maybe', o: 'wrong-type', z: 'wrong-type' });
+    assert.deepEqual(schemaViolating(7), { unexpected: 7 });
+  });
+
+  it('mulberry32 is seeded and in [0, 1)', () => {
+    const r1 = mulberry32(1);
+    const r2 = mulberry32(1);
+    const xs = Array.from({ length: 1000 }, () => r1());
+    assert.deepEqual(xs.slice(0, 5), Array.from({ length: 5 }, () => r2()));
+    assert.ok(xs.every((x) => x >= 0 && x < 1));
+    assert.ok(new Set(xs).size > 990);
+  });
+});

@@ -38,9 +38,12 @@ step "stage 1: clean copy of the build context, npm ci, npm run build"
 build="$tmp/build"
 mkdir -p "$build"
 # The Docker build context: files git knows or would add (not ignored), that still exist.
-git -C "$repo" ls-files -z --cached --others --exclude-standard \
-  | while IFS= read -r -d '' f; do [[ -e "$repo/$f" ]] && printf '%s\0' "$f"; done \
-  | (cd "$repo" && xargs -0 cp --parents -t "$build")
+git -C "$repo" ls-files -z --cached --others --exclude-standard > "$tmp/context.list" || fail "git ls-files failed in $repo"
+while IFS= read -r -d '' f; do
+  if [[ -f "$repo/$f" ]]; then printf '%s\0' "$f"; fi
+done < "$tmp/context.list" > "$tmp/context.existing"
+(cd "$repo" && xargs -0 cp --parents -t "$build" < "$tmp/context.existing") || fail "copying the build context failed"
+echo "build context: $(tr -cd '\0' < "$tmp/context.existing" | wc -c) files"
 for needed in package.json package-lock.json tsconfig.json src/run.ts; do
   [[ -f "$build/$needed" ]] || fail "the build context lacks $needed"
 done

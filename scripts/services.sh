@@ -41,6 +41,7 @@ if [[ "$command" != status ]] && command -v flock >/dev/null; then
 fi
 
 status=0
+failed=()
 case "$command" in
   up)
     start="$(now_ms)"
@@ -52,14 +53,16 @@ case "$command" in
     fi
     for service in "${services[@]}"; do
       if [[ "$service" == moto && -n "$venv_job" ]]; then
-        if ! wait "$venv_job"; then status=1; continue; fi
+        if ! wait "$venv_job"; then status=1; failed+=("$service"); continue; fi
       fi
-      "${service}_up" || status=1
+      "${service}_up" || { status=1; failed+=("$service"); }
     done
     if (( status == 0 )); then
       say "up: ${services[*]} ready in $(elapsed_s "$start")s"
     else
-      fail "up: not every service started (see the messages above)"
+      for service in "${failed[@]}"; do
+        fail "up: $service did not start; its log: $LOG_DIR/$service.log (install log: $LOG_DIR/$([[ $service == kafka ]] && echo kafka-install || echo venv-install).log)"
+      done
     fi
     ;;
   down)

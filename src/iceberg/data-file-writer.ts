@@ -116,6 +116,8 @@ export class DataFileWriter {
     this.inWorker = options.encodeInWorker ?? (this.pool !== undefined || ParquetEncodePool.isAvailable());
     this.maxInFlight = options.maxEncodesInFlight ?? 2;
     if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 1) throw new RangeError('maxEncodesInFlight must be a positive integer');
+    // Start the shared pool's worker now: its WebAssembly compiles while the first file's rows buffer.
+    if (this.inWorker && this.pool === undefined) (this.encodePool() as ParquetEncodePool).warm();
   }
 
   /** Whether Parquet encoding runs in a worker thread. */

@@ -88,6 +88,16 @@ export class ParquetEncodePool implements ParquetEncodeService {
     });
   }
 
+  /** Starts the workers now (loading and compiling the WebAssembly encoder), instead of on the first encode. */
+  warm(): void {
+    if (this.closed) return;
+    try {
+      while (this.slots.length < this.size) this.spawn();
+    } catch {
+      // A worker that cannot start reports it on the first encode.
+    }
+  }
+
   /** Encodes not yet answered, over all workers. */
   get pendingCount(): number {
     return this.slots.reduce((n, s) => n + s.pending.size, 0);

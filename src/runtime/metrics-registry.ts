@@ -48,9 +48,10 @@ export class MetricsRegistry {
 
   private readonly watermarks = new Map<string, { labels: OperatorLabels; timestamp: number }>();
   private readonly jobStartedAt = new Map<string, number>();
+  private readonly now: () => number;
 
   constructor(options: { defaultMetrics?: boolean; now?: () => number } = {}) {
-    const now = options.now ?? Date.now;
+    const now = (this.now = options.now ?? Date.now);
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
     const watermarks = this.watermarks;
     this.watermarkLagSeconds = new Gauge({
@@ -72,10 +73,7 @@ export class MetricsRegistry {
       registers: [this.registry],
       async collect() {
         const since = new Map(startedAt);
-        for (const v of (await lastCompleted.get()).values) {
-          const job = String(v.labels.job);
-          since.set(job, Math.max(since.get(job) ?? 0, v.value * 1000));
-        }
+        for (const v of (await lastCompleted.get()).values) since.set(String(v.labels.job), v.value * 1000);
         const wall = now();
         for (const [job, ms] of since) this.set({ job }, Math.max(0, (wall - ms) / 1000));
       },
@@ -87,7 +85,7 @@ export class MetricsRegistry {
    * on counters see a value before the first event; also starts the checkpoint-age clock.
    */
   initJob(job: string): void {
-    if (!this.jobStartedAt.has(job)) this.jobStartedAt.set(job, Date.now());
+    if (!this.jobStartedAt.has(job)) this.jobStartedAt.set(job, this.now());
     for (const c of [this.checkpointsStarted, this.checkpointsCompleted, this.checkpointsFailed, this.restores]) c.inc({ job }, 0);
     for (const kind of ['checkpoint', 'iceberg']) this.fencedCommits.inc({ job, kind }, 0);
     this.ready.inc({ job }, 0);

@@ -97,7 +97,6 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
   private closed = false;
 
   private recordsIn!: Counter;
-  private recordsOut!: Counter;
   private backpressure!: Counter;
   private readonly deadLetterCounters = new Map<DeadLetterReason, Counter>();
   private readonly lagGauges = new Map<string, { set(value: number): void }>();
@@ -116,7 +115,6 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     this.ctx = ctx;
     const labels = { job: ctx.jobName, operator: ctx.stepId };
     this.recordsIn = ctx.metrics.recordsIn.labels(labels);
-    this.recordsOut = ctx.metrics.recordsOut.labels(labels);
     this.backpressure = ctx.metrics.backpressureSeconds.labels(labels);
 
     const client = (this.options.client ?? kafkaJsClient)(this.options.config, ctx.logger);
@@ -287,8 +285,8 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
       else batch.next = end;
     }
     this.queuedRecords -= taken;
+    // Emitted (valid) records are counted by the runtime's source driver as records out.
     this.recordsIn.inc(taken);
-    this.recordsOut.inc(records.length);
     if (letters !== undefined) this.ctx.deadLetters.send(letters);
     if (this.pausedSince !== undefined && this.queuedRecords <= this.capacity / 2) {
       this.backpressure.inc((performance.now() - this.pausedSince) / 1000);

@@ -223,11 +223,11 @@ export async function httpGet(port: number, path: string): Promise<{ status: num
   }
 }
 
-/** Sum of a Prometheus counter's samples in a /metrics body (all label sets). */
-export function metricTotal(body: string, name: string): number {
+/** Sum of a Prometheus counter's samples in a /metrics body, over the label sets that contain `labelFilter` (e.g. `kind="iceberg"`). */
+export function metricTotal(body: string, name: string, labelFilter = ''): number {
   let total = 0;
   for (const line of body.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(labelFilter)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
 }

@@ -11,7 +11,8 @@ import { httpGet, killAll, metricTotal, type JobProcess } from './job-process.js
 import { assertExactlyOnce, committedCheckpoints, createScenario, readOutput } from './failover-scenario.js';
 import { startActiveAndStandby } from './active-standby-pair.js';
 
-const COUNT = 8000;
+/** Long enough that the new holder still runs when the zombie wakes up. */
+const COUNT = 15000;
 const LEASE_TTL_MS = 3000;
 
 test('SIGSTOP past the lease, takeover, SIGCONT: the zombie\'s commit is refused and counted; output exactly once', async (t) => {
@@ -44,24 +45,25 @@ test('SIGSTOP past the lease, takeover, SIGCONT: the zombie\'s commit is refused
   active.signal('SIGCONT');
   const resumedAt = Date.now();
   // Scrape the zombie's counter until it exits (it fails once it knows it lost the lease).
-  let fenced = 0;
+  const fenced = { iceberg: 0, checkpoint: 0 };
   const scrapeUntil = Date.now() + 15_000;
   while (active.exitStatus === undefined && Date.now() < scrapeUntil) {
     const metrics = await httpGet(activePort, '/metrics');
-    if (metrics !== undefined && metrics.status === 200) fenced = Math.max(fenced, metricTotal(metrics.body, 'streamline_fenced_commits_total'));
+    if (metrics !== undefined && metrics.status === 200) {
+      fenced.iceberg = Math.max(fenced.iceberg, metricTotal(metrics.body, 'streamline_fenced_commits_total', 'kind="iceberg"'));
+      fenced.checkpoint = Math.max(fenced.checkpoint, metricTotal(metrics.body, 'streamline_fenced_commits_total', 'kind="checkpoint"'));
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
+  const standbyRunningAtResume = standby.exitStatus === undefined;
   const zombieExit = await active.waitForExit(15_000);
   assert.notEqual(zombieExit.code, 0, `the zombie must not finish as if nothing happened\n${active.tail()}`);
   const lostLease = active.lines.filter((l) => /LeaseLostError|FencedError/.test(l.raw));
   assert.ok(lostLease.length > 0, `the zombie's log shows it lost its lease\n${active.tail()}`);
   const standbyFailures = standby.logged('checkpoint failed').map((l) => `${l.checkpoint}: ${String(l.err)}`);
-  t.diagnostic(`zombie exit ${JSON.stringify(zombieExit)}; fenced commits counted ${fenced}; new holder's failed checkpoints: ${standbyFailures.join(' | ') || 'none'}`);
-  if (process.env.HAE_DUMP) (await import('node:fs')).writeFileSync(process.env.HAE_DUMP, JSON.stringify({ stoppedAt, resumedAt, active: active.lines.map((l) => l.raw), standby: standby.lines.map((l) => l.raw) }));
-  // The commit the zombie was about to make must be refused as fenced, and counted.
-  const fencedInLog = active.lines.filter((l) => /FencedError|Refusing to commit/.test(l.raw));
-  assert.ok(fenced >= 1 || fencedInLog.length > 0, `the zombie's commit attempt is refused as fenced and counted (streamline_fenced_commits_total scraped ${fenced}; FencedError in log: ${fencedInLog.length})\n${active.tail()}`);
-
+  const afterResume = active.lines.filter((l) => Number(l.time) >= resumedAt && l.msg !== undefined).map((l) => `${String(l.msg).slice(0, 60)}${l.checkpoint !== undefined ? ` [${String(l.checkpoint)}]` : ''}`);
+  t.diagnostic(`zombie exit ${JSON.stringify(zombieExit)}; fenced commits counted ${JSON.stringify(fenced)}; new holder running at resume: ${standbyRunningAtResume}; its failed checkpoints: ${standbyFailures.join(' | ') || 'none'}`);
+  t.diagnostic(`zombie after SIGCONT: ${afterResume.join(' / ')}`);
   const exit = await standby.waitForExit(60_000);
   assert.deepEqual(exit, { code: 0, signal: null }, standby.tail());
   const read = await readOutput(scenario);
@@ -72,5 +74,12 @@ test('SIGSTOP past the lease, takeover, SIGCONT: the zombie\'s commit is refused
     commits.slice(firstOfNew).filter((c) => c.fencingToken !== 2n),
     [],
     'no snapshot of the old holder after the new holder\'s first commit',
+  );
+  // The Iceberg commit the zombie was in the middle of (lease checked before the freeze) must be
+  // refused by the table's fencing token — not merely skipped — and counted.
+  const fencedInLog = active.lines.filter((l) => /FencedError|Refusing to commit/.test(l.raw));
+  assert.ok(
+    fenced.iceberg >= 1 || fencedInLog.length > 0,
+    `the zombie's Iceberg commit is refused as fenced and counted (streamline_fenced_commits_total{kind="iceberg"} scraped ${fenced.iceberg}; FencedError in log: ${fencedInLog.length})\n${active.tail()}`,
   );
 });

@@ -115,6 +115,13 @@ export class CheckpointCoordinator {
     const pending = this.current;
     if (pending === undefined || pending.id !== snapshot.checkpointId) return; // late ack of an aborted checkpoint
     if (!pending.awaiting.delete(snapshot.taskId)) return;
+    try {
+      // A zombie (lease lost while paused) must not write into a checkpoint id its successor uses.
+      this.participants.assertMayCommit();
+    } catch (error) {
+      this.abort(pending, error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
     const write = this.store.writeState(this.jobName, pending.id, `${snapshot.taskId}.state`, snapshot.bytes);
     write.catch(() => undefined);
     pending.writes.set(snapshot.taskId, write);

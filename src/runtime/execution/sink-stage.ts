@@ -20,6 +20,7 @@ export class SinkStage {
   private readonly queue: StreamElement<unknown>[] = [];
   private draining = false;
   private pending: CommitRequest<unknown>[] = [];
+  private committing: Promise<void> = Promise.resolve();
   private finished!: () => void;
   private failed!: (error: unknown) => void;
   /** Resolves when the input completed and everything queued was handled. */
@@ -76,12 +77,20 @@ export class SinkStage {
     return this.pending;
   }
 
-  /** Publishes everything pending up to `checkpointId` (inclusive); on failure it stays pending. */
-  async commitUpTo(checkpointId: number): Promise<void> {
-    const due = this.pending.filter((p) => p.checkpointId <= checkpointId);
-    if (due.length === 0) return;
-    await this.committer.commit(due);
-    this.pending = this.pending.filter((p) => !due.includes(p));
+  /**
+   * Publishes everything pending up to `checkpointId` (inclusive); on failure it stays pending.
+   * Commits run one at a time: a final checkpoint's commit may be requested while the previous
+   * one is still running, and both would otherwise publish the same pending files.
+   */
+  commitUpTo(checkpointId: number): Promise<void> {
+    const run = this.committing.then(async () => {
+      const due = this.pending.filter((p) => p.checkpointId <= checkpointId);
+      if (due.length === 0) return;
+      await this.committer.commit(due);
+      this.pending = this.pending.filter((p) => !due.includes(p));
+    });
+    this.committing = run.catch(() => undefined);
+    return run;
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { ensureServices, uniqueName, type ServiceEndpoints } from '../../helpers/services.js';
 
@@ -77,8 +77,4 @@ test('kafkajs produces to and consumes from a two-partition topic, committing gr
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   }
-});
-
-after(() => {
-  // kafkajs clients are disconnected in each test; nothing shared to close.
 });

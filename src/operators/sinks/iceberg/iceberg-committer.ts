@@ -29,10 +29,22 @@ export async function createIcebergCommitter<T>(options: IcebergSinkOptions<T>, 
   });
   const labels = { job: ctx.jobName, operator: ctx.stepId };
   const operatorId = ctx.stepId;
+  /** A newer lease holder already committed: this instance is a zombie and must not publish anything. */
+  const assertNotFenced = (metadata: Parameters<typeof maxFencingToken>[0], token: bigint, what: string) => {
+    const newest = maxFencingToken(metadata, ctx.jobName, operatorId);
+    if (newest !== undefined && newest > token) {
+      ctx.metrics.fencedCommits.inc({ job: ctx.jobName, kind: 'iceberg' });
+      throw new FencedError(
+        `Refusing to ${what} to ${options.table.namespace}.${options.table.name}: an instance with fencing token ${newest} already committed (ours is ${token}). This instance lost its lease.`,
+      );
+    }
+  };
   return {
     async commit(requests: readonly CommitRequest<DataFile>[]) {
       const started = performance.now();
       await table.refresh();
+      const token = ctx.fencingToken();
+      assertNotFenced(table.metadata, token, 'commit');
       const committedUpTo = maxCommittedCheckpoint(table.metadata, ctx.jobName, operatorId) ?? 0;
       const due = requests.filter((r) => r.checkpointId > committedUpTo);
       if (due.length === 0) {
@@ -41,7 +53,6 @@ export async function createIcebergCommitter<T>(options: IcebergSinkOptions<T>, 
       }
       const checkpointId = Math.max(...due.map((r) => r.checkpointId));
       const files = due.flatMap((r) => r.committables);
-      const token = ctx.fencingToken();
       if (files.length === 0) return;
       try {
         const result = await table.append(files, {
@@ -53,13 +64,7 @@ export async function createIcebergCommitter<T>(options: IcebergSinkOptions<T>, 
           },
           ...(options.maxCommitAttempts ? { maxAttempts: options.maxCommitAttempts } : {}),
           precondition: (current) => {
-            const newest = maxFencingToken(current, ctx.jobName, operatorId);
-            if (newest !== undefined && newest > token) {
-              ctx.metrics.fencedCommits.inc({ job: ctx.jobName, kind: 'iceberg' });
-              throw new FencedError(
-                `Refusing to commit checkpoint ${checkpointId} to ${options.table.namespace}.${options.table.name}: an instance with fencing token ${newest} already committed (ours is ${token}). This instance lost its lease.`,
-              );
-            }
+            assertNotFenced(current, token, `commit checkpoint ${checkpointId}`);
             if ((maxCommittedCheckpoint(current, ctx.jobName, operatorId) ?? 0) >= checkpointId) throw new AlreadyCommitted();
           },
           onConflict: () => ctx.metrics.sinkCommitConflicts.inc(labels),

@@ -56,6 +56,7 @@ export async function createIcebergSinkWriter<T>(options: IcebergSinkOptions<T>,
     },
     async close() {
       // Buffered rows belong to no checkpoint: they are re-read from the source after a restart.
+      await files.close();
     },
   };
 }

@@ -45,6 +45,15 @@ async function main(): Promise<number> {
   }
 }
 
+// Errors that escape every handler: log them through the structured logger, then fail the job
+// (exit 1) — never continue with state that may be half-updated.
+const fatal = (kind: string) => (error: unknown) => {
+  createLogger().fatal({ err: error }, `${kind}: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+};
+process.on('uncaughtException', fatal('uncaught exception'));
+process.on('unhandledRejection', fatal('unhandled promise rejection'));
+
 process.exitCode = await main();
 // Clients (Kafka, AWS) may keep sockets open; the job is over, so leave.
 setTimeout(() => process.exit(process.exitCode), 200).unref();

@@ -25,6 +25,7 @@ export type JobExit = { readonly code: 0 } | { readonly code: 1; readonly error:
 export async function runJobProcess(job: Job, settings: Record<string, string | undefined>, logger: Logger): Promise<JobExit> {
   const workDir = resolve(settings.STREAMLINE_WORK_DIR ?? '.streamline');
   const metrics = new MetricsRegistry({ defaultMetrics: true });
+  metrics.initJob(job.name);
   metrics.starts.inc({ job: job.name });
   const metricsPort = intSetting(settings, 'METRICS_PORT', 9249);
   const stopTimeoutMs = intSetting(settings, 'STOP_TIMEOUT_MS', 60_000, 1);

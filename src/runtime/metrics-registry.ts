@@ -18,6 +18,7 @@ export class MetricsRegistry {
   readonly recordsOut = this.counter('streamline_records_out_total', 'Records emitted by an operator.', ['job', 'operator']);
   readonly deadLetters = this.counter('streamline_dead_letters_total', 'Records sent to the dead-letter destination.', ['job', 'operator', 'reason']);
   readonly backpressureSeconds = this.counter('streamline_backpressure_seconds_total', 'Time sources waited for pipeline capacity.', ['job', 'operator']);
+  readonly kafkaPausedSeconds = this.counter('streamline_kafka_paused_seconds_total', 'Time the Kafka consumer kept its partitions paused because the source queue was full.', ['job', 'operator']);
 
   readonly consumerLag = this.gauge('streamline_kafka_consumer_lag_records', 'High watermark minus the next offset to read.', ['job', 'topic', 'partition']);
   /** Computed at scrape time from {@link observeWatermark}, so an idle stream's lag keeps growing. */

@@ -115,7 +115,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     this.ctx = ctx;
     const labels = { job: ctx.jobName, operator: ctx.stepId };
     this.recordsIn = ctx.metrics.recordsIn.labels(labels);
-    this.backpressure = ctx.metrics.backpressureSeconds.labels(labels);
+    this.backpressure = ctx.metrics.kafkaPausedSeconds.labels(labels);
 
     const client = (this.options.client ?? kafkaJsClient)(this.options.config, ctx.logger);
     for (const [key, offset] of positionsByPartition(restored)) this.polled.set(key, Number(offset));
@@ -206,6 +206,10 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     for (const key of revoked) {
       this.fetched.delete(key);
       this.watermarks?.remove(key);
+      if (this.lagGauges.delete(key)) {
+        const colon = key.lastIndexOf(':');
+        this.ctx.metrics.consumerLag.remove({ job: this.ctx.jobName, topic: key.slice(0, colon), partition: key.slice(colon + 1) });
+      }
     }
     // Positions of revoked partitions stay in `polled`: they are what the stream has seen so far.
     this.ctx.logger.warn({ revoked: [...revoked], droppedQueuedRecords: dropped }, 'kafka partitions revoked; queued records dropped');

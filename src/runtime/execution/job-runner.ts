@@ -64,6 +64,8 @@ export class JobRunner {
   private lastCheckpoint: number | undefined;
   private readonly jobName: string;
   private started = false;
+  private running = false;
+  private stopRequested = false;
 
   constructor(private readonly options: JobRunnerOptions) {
     options.flow.validate();
@@ -121,6 +123,8 @@ export class JobRunner {
 
     const running = Promise.all(this.drivers.map((d) => d.run()));
     this.coordinator.start();
+    this.running = true;
+    if (this.stopRequested) void this.stop();
     try {
       await Promise.race([Promise.all([running, ...this.sinks.map((s) => s.done)]), failed]);
       await this.stopping;
@@ -141,6 +145,11 @@ export class JobRunner {
    * resolves when it completed and the sinks committed.
    */
   stop(): Promise<void> {
+    if (!this.running) {
+      // Still restoring: stop as soon as the pipeline runs (a final checkpoint needs running sources).
+      this.stopRequested = true;
+      return Promise.resolve();
+    }
     if (this.stopping) return this.stopping;
     this.stopping = (async () => {
       const coordinator = this.coordinator;

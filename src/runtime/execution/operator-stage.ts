@@ -138,6 +138,7 @@ export class OperatorStage {
           return;
         case 'watermark':
           this.watermarkNow = element.timestamp;
+          this.options.metrics.observeWatermark({ job: this.options.jobName, operator: this.options.taskId }, element.timestamp);
           this.options.operator.processWatermark?.(element.timestamp, this.collector);
           this.forward(element);
           return;

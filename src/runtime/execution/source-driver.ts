@@ -94,6 +94,7 @@ export class SourceDriver {
         // Event time is complete: fire every window before the final checkpoint.
         if (this.lastWatermark < Infinity) this.output.next(watermark(Infinity));
         this.lastWatermark = Infinity;
+        this.metrics.observeWatermark(this.labels, Infinity);
         this.output.next(END_OF_INPUT);
         this.onEndOfInput(this.taskId);
         continue;
@@ -105,6 +106,7 @@ export class SourceDriver {
       if (polled.watermark !== undefined && polled.watermark > this.lastWatermark) {
         this.lastWatermark = polled.watermark;
         this.output.next(watermark(polled.watermark));
+        this.metrics.observeWatermark(this.labels, polled.watermark);
       }
     }
     this.output.complete();

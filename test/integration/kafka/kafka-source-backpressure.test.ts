@@ -74,7 +74,7 @@ describe('kafka source: backpressure (real broker)', () => {
     assert.equal(positions, RECORDS);
     assert.equal(seen, RECORDS);
     assert.equal(ids.indexOf(0), -1, 'every id arrived (so with seen === RECORDS, none twice)');
-    const backpressure = await ctx.metrics.backpressureSeconds.get();
+    const backpressure = await ctx.metrics.kafkaPausedSeconds.get();
     assert.ok((backpressure.values[0]?.value ?? 0) >= 4, 'paused time is counted as backpressure');
     console.log(`# backpressure: RSS baseline ${(baseline / 2 ** 20).toFixed(0)} MB, paused peak +${growthMb.toFixed(1)} MB, draining max ${(maxRss / 2 ** 20).toFixed(0)} MB`);
   });

@@ -177,7 +177,7 @@ describe('KafkaSourceReader (fake client)', () => {
     assert.equal(client.paused.size, 0);
     while (seen < 20) seen += records(await reader.poll()).length;
     assert.equal(await reader.poll(), 'idle');
-    const metrics = await ctx.metrics.backpressureSeconds.get();
+    const metrics = await ctx.metrics.kafkaPausedSeconds.get();
     assert.equal(metrics.values.length, 1);
     await reader.close();
   });

@@ -13,42 +13,12 @@ import { DataFileWriter } from '../src/iceberg/data-file-writer.js';
 import { LocalFileIO } from '../src/iceberg/local-file-io.js';
 import { RecordBatchBuilder } from '../src/iceberg/record-batch-builder.js';
 import { parquetWriterProperties } from '../src/iceberg/parquet-encoder.js';
-import type { PartitionSpec, Schema } from '../src/iceberg/schema.js';
+import type { PartitionSpec } from '../src/iceberg/schema.js';
+import { ordersRows, ordersSchema } from './orders-rows.js';
 
 const ROWS = 200_000;
 
-const schema: Schema = {
-  type: 'struct',
-  'schema-id': 0,
-  fields: [
-    { id: 1, name: 'order_id', required: true, type: 'string' },
-    { id: 2, name: 'customer_id', required: true, type: 'string' },
-    { id: 3, name: 'amount', required: true, type: 'decimal(12, 2)' },
-    { id: 4, name: 'currency', required: true, type: 'string' },
-    { id: 5, name: 'status', required: true, type: 'string' },
-    { id: 6, name: 'created_at', required: true, type: 'timestamptz' },
-    { id: 7, name: 'item_count', required: true, type: 'int' },
-  ],
-};
 const byDay: PartitionSpec = { 'spec-id': 0, fields: [{ 'source-id': 6, 'field-id': 1000, name: 'created_at_day', transform: 'day' }] };
-
-/** Rows as JSON.parse yields them: the timestamp an ISO string, the amount a number. */
-function orders(n: number): Record<string, unknown>[] {
-  const currencies = ['EUR', 'USD', 'GBP', 'JPY'];
-  const statuses = ['created', 'paid', 'shipped', 'delivered', 'cancelled'];
-  const start = Date.UTC(2024, 0, 5);
-  let seed = 42;
-  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
-  return Array.from({ length: n }, (_, i) => ({
-    order_id: `ord-${(1_000_000 + i).toString(36)}-${Math.floor(rnd() * 1e6)}`,
-    customer_id: `cust-${Math.floor(rnd() * 50_000)}`,
-    amount: Math.round(rnd() * 100_000) / 100,
-    currency: currencies[i & 3],
-    status: statuses[Math.floor(rnd() * 5)],
-    created_at: new Date(start + i * 250).toISOString(),
-    item_count: 1 + Math.floor(rnd() * 9),
-  }));
-}
 
 /** Best of `runs` (the bench machine is shared and noisy; the minimum is the least disturbed run). */
 async function timed<T>(fn: () => Promise<T> | T, runs = 1): Promise<{ ms: number; value: T }> {
@@ -63,7 +33,7 @@ async function timed<T>(fn: () => Promise<T> | T, runs = 1): Promise<{ ms: numbe
 }
 
 async function writeAll(dir: string, rows: readonly unknown[], spec?: PartitionSpec) {
-  const writer = new DataFileWriter({ schema, spec, tableLocation: dir, fileIO: new LocalFileIO(), targetFileSizeBytes: 512 * 1024 * 1024 });
+  const writer = new DataFileWriter({ schema: ordersSchema, spec, tableLocation: dir, fileIO: new LocalFileIO(), targetFileSizeBytes: 512 * 1024 * 1024 });
   for (let i = 0; i < rows.length; i += 5000) await writer.append(rows.slice(i, i + 5000));
   return writer.flush();
 }
@@ -71,11 +41,11 @@ async function writeAll(dir: string, rows: readonly unknown[], spec?: PartitionS
 const bench: Bench = async () => {
   const dir = await mkdtemp(join(tmpdir(), 'iceberg-write-bench-'));
   try {
-    const rows = orders(ROWS);
+    const rows = ordersRows(ROWS);
     await writeAll(join(dir, 'warmup'), rows.slice(0, 30_000));
 
     const build = await timed(() => {
-      const b = new RecordBatchBuilder(schema);
+      const b = new RecordBatchBuilder(ordersSchema);
       const batches = [];
       for (let i = 0; i < rows.length; i += 65_536) {
         b.appendRows(rows.slice(i, i + 65_536));

@@ -61,6 +61,35 @@ wait_healthy() {
   done
 }
 
+# Waits for service NAME (just spawned, or already running) to pass its health check and says it
+# is ready; otherwise reports why and returns 1, stopping a process that hung without answering.
+# usage: await_ready NAME LOGFILE START_MS WHERE EXITED_WHY NO_ANSWER_WHY STOP_GRACE check-cmd args...
+await_ready() {
+  local name="$1" log="$2" start="$3" where="$4" exited="$5" no_answer="$6" grace="$7"; shift 7
+  local rc=0
+  wait_healthy "$name" "$@" || rc=$?
+  case "$rc" in
+    0) say "$name ready on $where in $(elapsed_s "$start")s (pid $(live_pid "$name"))" ;;
+    2) report_start_failure "$name" "$log" "$exited"; return 1 ;;
+    *) report_start_failure "$name" "$log" "$no_answer within ${SERVICES_TIMEOUT}s"
+       stop_service "$name" "$grace" >/dev/null; return 1 ;;
+  esac
+}
+
+# Says whether service NAME runs and answers at WHERE, or is installed; 0 only when healthy.
+# usage: service_status NAME WHERE LOGFILE HEALTH_FN INSTALLED_FN
+service_status() {
+  local name="$1" where="$2" log="$3" healthy="$4" installed="$5" pid
+  if pid="$(live_pid "$name")"; then
+    if "$healthy" >/dev/null 2>&1; then
+      say "$name: running, healthy, $where (pid $pid)"; return 0
+    fi
+    say "$name: running but not answering on $where (pid $pid, log $log)"; return 1
+  fi
+  if "$installed"; then say "$name: stopped (installed)"; else say "$name: stopped (not installed)"; fi
+  return 1
+}
+
 # Prints the reason and the tail of the log, then returns non-zero (callers `return` it).
 report_start_failure() {
   local name="$1" log="$2" why="$3"

@@ -145,26 +145,10 @@ kafka_up() {
     say "kafka: starting broker on 127.0.0.1:$KAFKA_PORT (log: $KAFKA_LOG)"
     spawn_service kafka "$KAFKA_LOG" "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_CONFIG_DIR/server.properties"
   fi
-  local rc=0
-  wait_healthy kafka kafka_healthy || rc=$?
-  case "$rc" in
-    0) say "kafka ready on 127.0.0.1:$KAFKA_PORT in $(elapsed_s "$start")s (pid $(live_pid kafka))" ;;
-    2) report_start_failure kafka "$KAFKA_LOG" "the broker process exited"; return 1 ;;
-    *) report_start_failure kafka "$KAFKA_LOG" "no answer to metadata requests on 127.0.0.1:$KAFKA_PORT within ${SERVICES_TIMEOUT}s"
-       stop_service kafka 10 >/dev/null; return 1 ;;
-  esac
+  await_ready kafka "$KAFKA_LOG" "$start" "127.0.0.1:$KAFKA_PORT" "the broker process exited" \
+    "no answer to metadata requests on 127.0.0.1:$KAFKA_PORT" 10 kafka_healthy
 }
 
 kafka_down() { stop_service kafka 60; }
 
-kafka_status() {
-  local pid
-  if pid="$(live_pid kafka)"; then
-    if kafka_healthy >/dev/null 2>&1; then
-      say "kafka: running, healthy, 127.0.0.1:$KAFKA_PORT (pid $pid)"; return 0
-    fi
-    say "kafka: running but not answering on 127.0.0.1:$KAFKA_PORT (pid $pid, log $KAFKA_LOG)"; return 1
-  fi
-  if kafka_installed; then say "kafka: stopped (installed)"; else say "kafka: stopped (not installed)"; fi
-  return 1
-}
+kafka_status() { service_status kafka "127.0.0.1:$KAFKA_PORT" "$KAFKA_LOG" kafka_healthy kafka_installed; }

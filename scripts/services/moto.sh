@@ -64,26 +64,9 @@ moto_up() {
     # moto-server.py serialises requests so conditional writes are atomic, as on AWS.
     spawn_service moto "$MOTO_LOG" "$VENV_DIR/bin/python" "$REPO_ROOT/scripts/services/moto-server.py" "$MOTO_PORT"
   fi
-  local rc=0
-  wait_healthy moto moto_healthy || rc=$?
-  case "$rc" in
-    0) say "moto ready on $(moto_endpoint) in $(elapsed_s "$start")s (pid $(live_pid moto))" ;;
-    2) report_start_failure moto "$MOTO_LOG" "moto_server exited"; return 1 ;;
-    *) report_start_failure moto "$MOTO_LOG" "no answer on $(moto_endpoint) within ${SERVICES_TIMEOUT}s"
-       stop_service moto 5 >/dev/null; return 1 ;;
-  esac
+  await_ready moto "$MOTO_LOG" "$start" "$(moto_endpoint)" "moto_server exited" "no answer on $(moto_endpoint)" 5 moto_healthy
 }
 
 moto_down() { stop_service moto 15; }
 
-moto_status() {
-  local pid
-  if pid="$(live_pid moto)"; then
-    if moto_healthy >/dev/null 2>&1; then
-      say "moto: running, healthy, $(moto_endpoint) (pid $pid)"; return 0
-    fi
-    say "moto: running but not answering on $(moto_endpoint) (pid $pid, log $MOTO_LOG)"; return 1
-  fi
-  if venv_installed; then say "moto: stopped (installed)"; else say "moto: stopped (not installed)"; fi
-  return 1
-}
+moto_status() { service_status moto "$(moto_endpoint)" "$MOTO_LOG" moto_healthy venv_installed; }

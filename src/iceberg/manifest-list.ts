@@ -4,6 +4,7 @@
  */
 import type { DataFile } from './data-file.js';
 import type { PartitionSpec, Schema } from './schema.js';
+import { optionalField as optional, requiredField as required } from './avro/avro-field.js';
 import { encodeAvroContainer } from './avro/container-writer.js';
 import { decodeAvroContainer } from './avro/container-reader.js';
 import { comparePartitionValues, partitionTuple, partitionValueToBound } from './partition-tuple.js';
@@ -35,9 +36,6 @@ export interface ManifestFile {
   readonly partitions?: readonly FieldSummary[] | null;
   readonly keyMetadata?: Uint8Array | null;
 }
-
-const optional = (type: unknown, id: number, name: string) => ({ name, type: ['null', type], default: null, 'field-id': id });
-const required = (type: unknown, id: number, name: string) => ({ name, type, 'field-id': id });
 
 /** The v2 `manifest_file` Avro schema (spec field ids 500–519). */
 export const MANIFEST_FILE_SCHEMA: object = Object.freeze({

@@ -6,6 +6,7 @@
  */
 import type { DataFile, PartitionValue } from './data-file.js';
 import type { PartitionSpec, Schema } from './schema.js';
+import { optionalField as optional, requiredField as required } from './avro/avro-field.js';
 import { encodeAvroContainer } from './avro/container-writer.js';
 import { decodeAvroContainer } from './avro/container-reader.js';
 import { fromAvroPartitionValue, partitionAvroSchema, partitionTuple, toAvroPartitionValue, type PartitionTupleField } from './partition-tuple.js';
@@ -33,8 +34,6 @@ export interface Manifest {
   readonly entries: ManifestEntry[];
 }
 
-const optional = (type: unknown, id: number, name: string) => ({ name, type: ['null', type], default: null, 'field-id': id });
-const required = (type: unknown, id: number, name: string) => ({ name, type, 'field-id': id });
 const intLongMap = (keyId: number, valueId: number, valueType: string) => ({
   type: 'array',
   logicalType: 'map',

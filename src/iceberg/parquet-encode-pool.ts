@@ -163,17 +163,11 @@ export class ParquetEncodePool implements ParquetEncodeService {
 
 let shared: ParquetEncodePool | undefined;
 let sharedUsers = 0;
-let sharedSize = 1;
-
-/** Sets the size of the process-wide pool used by writers that bring none (takes effect when it next starts). */
-export function setSharedParquetEncodePoolSize(size: number): void {
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`shared ParquetEncodePool size must be a positive integer, got ${size}`);
-  sharedSize = size;
-}
 
 /** The process-wide pool, counted per user; pair every call with `releaseSharedParquetEncodePool()`. */
 export function acquireSharedParquetEncodePool(): ParquetEncodePool {
-  shared ??= new ParquetEncodePool({ size: sharedSize });
+  // One worker; a writer that wants more brings its own pool (DataFileWriterOptions.encodePool).
+  shared ??= new ParquetEncodePool({ size: 1 });
   sharedUsers++;
   return shared;
 }

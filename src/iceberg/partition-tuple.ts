@@ -6,6 +6,7 @@
 import type { PartitionValue } from './data-file.js';
 import type { IcebergType, NestedField, PartitionField, PartitionSpec, Schema } from './schema.js';
 import { avroFieldName, avroPrimitiveSchema, decimalRequiredBytes } from './avro/iceberg-avro-type.js';
+import { optionalField } from './avro/avro-field.js';
 import { decimalParameters } from './type-parameters.js';
 import { bigIntToMinimalBytes, minimalBytesToBigInt } from './single-value.js';
 
@@ -48,12 +49,7 @@ export function partitionAvroSchema(tuple: readonly PartitionTupleField[]): obje
   return {
     type: 'record',
     name: 'r102',
-    fields: tuple.map((t) => ({
-      name: t.avroName,
-      type: ['null', avroPrimitiveSchema(t.resultType, t.avroName)],
-      default: null,
-      'field-id': t.field['field-id'],
-    })),
+    fields: tuple.map((t) => optionalField(avroPrimitiveSchema(t.resultType, t.avroName), t.field['field-id'], t.avroName)),
   };
 }
 

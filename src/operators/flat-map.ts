@@ -1,5 +1,5 @@
-import type { Collector, Operator } from '../runtime/operator.js';
-import { RecordFailureHandler } from './record-failure-handler.js';
+import type { Operator } from '../runtime/operator.js';
+import { perRecordOperator } from './per-record-operator.js';
 
 /**
  * Maps every record to zero or more records. A record on which `fn` throws becomes a dead
@@ -8,23 +8,9 @@ import { RecordFailureHandler } from './record-failure-handler.js';
  * @example stream.flatMap('explode-items', (order) => order.items)
  */
 export function flatMapOperator<I, O>(fn: (record: I) => Iterable<O>): Operator<I, O> {
-  let failures: RecordFailureHandler;
-  return {
-    open(ctx) {
-      failures = new RecordFailureHandler(ctx);
-    },
-    processBatch(records: readonly I[], out: Collector<O>) {
-      const result: O[] = [];
-      for (let i = 0; i < records.length; i++) {
-        const record = records[i] as I;
-        try {
-          const produced = [...fn(record)];
-          for (let j = 0; j < produced.length; j++) result.push(produced[j] as O);
-        } catch (error) {
-          failures.reject(record, error);
-        }
-      }
-      if (result.length > 0) out.emit(result);
-    },
-  };
+  return perRecordOperator<I, O>((record, out) => {
+    // Drained before appending: an iterable that throws half-way must leave nothing behind.
+    const produced = [...fn(record)];
+    for (let j = 0; j < produced.length; j++) out.push(produced[j] as O);
+  });
 }

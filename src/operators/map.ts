@@ -1,5 +1,5 @@
-import type { Collector, Operator } from '../runtime/operator.js';
-import { RecordFailureHandler } from './record-failure-handler.js';
+import type { Operator } from '../runtime/operator.js';
+import { perRecordOperator } from './per-record-operator.js';
 
 /**
  * Applies `fn` to every record; the loop runs over the whole micro-batch, so stream overhead is
@@ -8,22 +8,7 @@ import { RecordFailureHandler } from './record-failure-handler.js';
  * @example flow.source('in', src).map('to-cents', (o) => ({ ...o, cents: o.amount * 100 }))
  */
 export function mapOperator<I, O>(fn: (record: I) => O): Operator<I, O> {
-  let failures: RecordFailureHandler;
-  return {
-    open(ctx) {
-      failures = new RecordFailureHandler(ctx);
-    },
-    processBatch(records: readonly I[], out: Collector<O>) {
-      const result: O[] = [];
-      for (let i = 0; i < records.length; i++) {
-        const record = records[i] as I;
-        try {
-          result.push(fn(record));
-        } catch (error) {
-          failures.reject(record, error);
-        }
-      }
-      if (result.length > 0) out.emit(result);
-    },
-  };
+  return perRecordOperator<I, O>((record, out) => {
+    out.push(fn(record));
+  });
 }

@@ -1,3 +1,5 @@
+import { bigintReplacer, bigintReviver } from './bigint-json.js';
+
 /**
  * Versioned serialization for anything stored in a checkpoint (operator state, committables,
  * source positions). The version is written beside the bytes so that a newer release can still
@@ -19,15 +21,4 @@ export function jsonSerializer<T>(version = 1): VersionedSerializer<T> {
       return JSON.parse(new TextDecoder().decode(bytes), bigintReviver) as T;
     },
   };
-}
-
-function bigintReplacer(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? { $bigint: value.toString() } : value;
-}
-
-function bigintReviver(_key: string, value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && '$bigint' in value && Object.keys(value).length === 1) {
-    return BigInt((value as { $bigint: string }).$bigint);
-  }
-  return value;
 }

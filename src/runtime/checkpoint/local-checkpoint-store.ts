@@ -18,7 +18,8 @@ import {
   METADATA_NAME,
   parseCheckpointDirName,
 } from './checkpoint-layout.js';
-import { decodeMetadata, encodeMetadata, validateMetadata } from './metadata-codec.js';
+import { assertStateObjectsStored, inspectCheckpoint, scanCheckpoints } from './checkpoint-inspection.js';
+import { encodeMetadata, validateMetadata } from './metadata-codec.js';
 import { sha256Hex, verifyState } from './state-checksum.js';
 import { planPrune, type CheckpointScan } from './retention-plan.js';
 
@@ -46,16 +47,7 @@ export class LocalCheckpointStore implements CheckpointStore {
     assertCheckpointId(metadata.checkpointId);
     validateMetadata(metadata);
     const dir = this.checkpointDir(metadata.jobName, metadata.checkpointId);
-    // Metadata must never point at objects that are not durable: check them before writing it.
-    for (const handle of Object.values(metadata.operators)) {
-      const size = await fileSize(join(dir, handle.name));
-      if (size !== handle.bytes) {
-        throw new CheckpointError(
-          metadata.checkpointId,
-          size === undefined ? `state object '${handle.name}' is missing` : `state object '${handle.name}' has ${size} bytes, expected ${handle.bytes}`,
-        );
-      }
-    }
+    await assertStateObjectsStored(metadata, (name) => fileSize(join(dir, name)));
     await mkdir(dir, { recursive: true });
     await writeObjectOnce(dir, METADATA_NAME, encodeMetadata(metadata), metadata.checkpointId);
     return { metadata, location: dir };
@@ -133,40 +125,25 @@ export class LocalCheckpointStore implements CheckpointStore {
   }
 
   private async scan(jobName: string): Promise<CheckpointScan> {
-    const ids = (await this.checkpointIds(jobName)).sort((a, b) => b - a);
-    const scan: CheckpointScan = { completed: [], skipped: [] };
-    for (const checkpointId of ids) {
-      try {
-        scan.completed.push(await this.inspect(jobName, checkpointId));
-      } catch (err) {
-        if (!(err instanceof CorruptCheckpointError)) throw err;
-        scan.skipped.push({ checkpointId, reason: err.message });
-      }
-    }
-    return scan;
+    return scanCheckpoints(await this.checkpointIds(jobName), (checkpointId) => this.inspect(jobName, checkpointId));
   }
 
-  // Cheap completeness check: metadata valid and every state object present with the right size.
-  // Content checksums are verified when the state is read.
-  private async inspect(jobName: string, checkpointId: number): Promise<CompletedCheckpoint> {
+  private inspect(jobName: string, checkpointId: number): Promise<CompletedCheckpoint> {
     const dir = this.checkpointDir(jobName, checkpointId);
-    const where = `checkpoint ${checkpointId} of job '${jobName}' (${dir})`;
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(join(dir, METADATA_NAME));
-    } catch (err) {
-      if (isNotFound(err)) throw new CorruptCheckpointError(`${where} is incomplete: no _metadata (crashed or still in progress)`);
-      throw err;
-    }
-    const metadata = decodeMetadata(bytes, { jobName, checkpointId, location: dir });
-    for (const [stepId, handle] of Object.entries(metadata.operators)) {
-      const size = await fileSize(join(dir, handle.name));
-      if (size === undefined) throw new CorruptCheckpointError(`${where}: state object '${handle.name}' of step '${stepId}' is missing`);
-      if (size !== handle.bytes) {
-        throw new CorruptCheckpointError(`${where}: state object '${handle.name}' of step '${stepId}' has ${size} bytes, _metadata says ${handle.bytes}`);
-      }
-    }
-    return { metadata, location: dir };
+    return inspectCheckpoint({
+      jobName,
+      checkpointId,
+      location: dir,
+      readMetadata: async () => {
+        try {
+          return await readFile(join(dir, METADATA_NAME));
+        } catch (err) {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        }
+      },
+      sizeOf: (name) => fileSize(join(dir, name)),
+    });
   }
 }
 

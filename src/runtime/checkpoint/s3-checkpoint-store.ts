@@ -28,7 +28,8 @@ import {
   METADATA_NAME,
   parseCheckpointDirName,
 } from './checkpoint-layout.js';
-import { decodeMetadata, encodeMetadata, validateMetadata } from './metadata-codec.js';
+import { assertStateObjectsStored, inspectCheckpoint, scanCheckpoints } from './checkpoint-inspection.js';
+import { encodeMetadata, validateMetadata } from './metadata-codec.js';
 import { planPrune, type CheckpointScan } from './retention-plan.js';
 import { retryWithBackoff, type RetryPolicy } from './retry-with-backoff.js';
 import { sha256Hex, verifyState } from './state-checksum.js';
@@ -106,16 +107,8 @@ export class S3CheckpointStore implements CheckpointStore {
     assertCheckpointId(metadata.checkpointId);
     validateMetadata(metadata);
     // One listing proves every state object is there before the metadata can point at it.
-    const objects = (await this.listObjects(metadata.jobName, metadata.checkpointId)).get(metadata.checkpointId) ?? new Map();
-    for (const handle of Object.values(metadata.operators)) {
-      const size = objects.get(handle.name);
-      if (size !== handle.bytes) {
-        throw new CheckpointError(
-          metadata.checkpointId,
-          size === undefined ? `state object '${handle.name}' is missing` : `state object '${handle.name}' has ${size} bytes, expected ${handle.bytes}`,
-        );
-      }
-    }
+    const objects = (await this.listObjects(metadata.jobName, metadata.checkpointId)).get(metadata.checkpointId) ?? new Map<string, number>();
+    await assertStateObjectsStored(metadata, (name) => objects.get(name));
     const key = this.key(metadata.jobName, metadata.checkpointId, METADATA_NAME);
     await this.putOnce(key, encodeMetadata(metadata), metadata.checkpointId);
     return { metadata, location: this.location(metadata.jobName, metadata.checkpointId) };
@@ -344,33 +337,18 @@ export class S3CheckpointStore implements CheckpointStore {
   private async scan(jobName: string): Promise<CheckpointScan> {
     assertJobName(jobName);
     const byId = await this.listObjects(jobName);
-    const scan: CheckpointScan = { completed: [], skipped: [] };
-    for (const checkpointId of [...byId.keys()].sort((a, b) => b - a)) {
-      try {
-        scan.completed.push(await this.inspect(jobName, checkpointId, byId.get(checkpointId)!));
-      } catch (err) {
-        if (!(err instanceof CorruptCheckpointError)) throw err;
-        scan.skipped.push({ checkpointId, reason: err.message });
-      }
-    }
-    return scan;
+    return scanCheckpoints([...byId.keys()], (checkpointId) => this.inspect(jobName, checkpointId, byId.get(checkpointId)!));
   }
 
-  // Metadata valid and every state object listed with the right size; contents are verified on read.
-  private async inspect(jobName: string, checkpointId: number, objects: Map<string, number>): Promise<CompletedCheckpoint> {
-    const location = this.location(jobName, checkpointId);
-    const where = `checkpoint ${checkpointId} of job '${jobName}' (${location})`;
-    const bytes = objects.has(METADATA_NAME) ? await this.getObject(this.key(jobName, checkpointId, METADATA_NAME)) : undefined;
-    if (bytes === undefined) throw new CorruptCheckpointError(`${where} is incomplete: no _metadata (crashed or still in progress)`);
-    const metadata = decodeMetadata(bytes, { jobName, checkpointId, location });
-    for (const [stepId, handle] of Object.entries(metadata.operators)) {
-      const size = objects.get(handle.name);
-      if (size === undefined) throw new CorruptCheckpointError(`${where}: state object '${handle.name}' of step '${stepId}' is missing`);
-      if (size !== handle.bytes) {
-        throw new CorruptCheckpointError(`${where}: state object '${handle.name}' of step '${stepId}' has ${size} bytes, _metadata says ${handle.bytes}`);
-      }
-    }
-    return { metadata, location };
+  // Sizes come from a listing already made, so inspecting costs one GET (of `_metadata`).
+  private inspect(jobName: string, checkpointId: number, objects: Map<string, number>): Promise<CompletedCheckpoint> {
+    return inspectCheckpoint({
+      jobName,
+      checkpointId,
+      location: this.location(jobName, checkpointId),
+      readMetadata: async () => (objects.has(METADATA_NAME) ? this.getObject(this.key(jobName, checkpointId, METADATA_NAME)) : undefined),
+      sizeOf: (name) => objects.get(name),
+    });
   }
 }
 

@@ -11,6 +11,7 @@
  * value entry is `[key, value, writtenAt?]` and a map entry is `[key, [[mapKey, value, writtenAt?]]]`.
  * Values must be JSON-serializable; bigints survive (`{"$bigint": "…"}`), as in `jsonSerializer`.
  */
+import { bigintReplacer, bigintReviver } from '../bigint-json.js';
 import { CorruptCheckpointError, RestoreError, StreamlineError } from '../errors.js';
 import type { KeyedStateBackend, MapState, StateDescriptor, StateKey, ValueState } from './keyed-state-backend.js';
 import { checkMaxParallelism, DEFAULT_MAX_PARALLELISM, hashKey, inKeyGroupRange, type KeyGroupRange } from './key-group.js';
@@ -524,15 +525,4 @@ function decodeSnapshot(bytes: Uint8Array): SnapshotDocument {
     throw new CorruptCheckpointError('keyed state snapshot has an unexpected shape');
   }
   return doc;
-}
-
-function bigintReplacer(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? { $bigint: value.toString() } : value;
-}
-
-function bigintReviver(_key: string, value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && '$bigint' in value && Object.keys(value).length === 1) {
-    return BigInt((value as { $bigint: string }).$bigint);
-  }
-  return value;
 }

@@ -25,6 +25,7 @@ import { readParquetFooterStats, type ParquetFooterStats } from './parquet-foote
 import { acquireSharedParquetEncodePool, ParquetEncodePool, releaseSharedParquetEncodePool, type ParquetEncodeService } from './parquet-encode-pool.js';
 import { PartitionKeyer } from './partition-keyer.js';
 import { IcebergValueError } from './row-value-coercion.js';
+import { IcebergError } from './catalog-errors.js';
 
 export interface DataFileWriterOptions {
   readonly schema: Schema;
@@ -62,10 +63,9 @@ export interface AppendResult {
 }
 
 /** The writer was closed; it accepts no more rows. */
-export class DataFileWriterClosedError extends Error {
+export class DataFileWriterClosedError extends IcebergError {
   constructor() {
     super('DataFileWriter is closed');
-    this.name = 'DataFileWriterClosedError';
   }
 }
 

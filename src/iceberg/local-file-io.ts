@@ -8,12 +8,12 @@ import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promise
 import { dirname, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FileIO } from './file-io.js';
+import { IcebergError } from './catalog-errors.js';
 
 /** A location this FileIO cannot address (not file:// and not an absolute path). */
-export class UnsupportedLocationError extends Error {
+export class UnsupportedLocationError extends IcebergError {
   constructor(location: string) {
     super(`LocalFileIO cannot address ${JSON.stringify(location)}: expected file:///… or an absolute path`);
-    this.name = 'UnsupportedLocationError';
   }
 }
 

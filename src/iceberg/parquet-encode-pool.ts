@@ -8,14 +8,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ownedBytes, type EncodedParquet, type EncodeRequest, type EncodeResponse, type ParquetEncodeJob } from './parquet-encode-protocol.js';
+import { IcebergError } from './catalog-errors.js';
 
 export type { EncodedParquet, ParquetEncodeJob } from './parquet-encode-protocol.js';
 
 /** An encode failed in a worker, or the worker died with the encode pending. */
-export class ParquetEncodeError extends Error {
+export class ParquetEncodeError extends IcebergError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'ParquetEncodeError';
   }
 }
 

@@ -8,6 +8,7 @@ import { deserializeTCompactProtocol } from 'hyparquet/src/thrift.js';
 import type { IcebergType, PrimitiveType, Schema } from './schema.js';
 import { decimalParameters } from './type-parameters.js';
 import { bigIntToMinimalBytes, deserializeSingleValue, truncateLowerBound, truncateUpperBound } from './single-value.js';
+import { IcebergError } from './catalog-errors.js';
 
 /** Statistics of one Parquet file, in the DataFile's shape. */
 export interface ParquetFooterStats {
@@ -24,10 +25,9 @@ export interface ParquetFooterStats {
 }
 
 /** The bytes are not a Parquet file, or its footer cannot be read. */
-export class ParquetFooterError extends Error {
+export class ParquetFooterError extends IcebergError {
   constructor(message: string) {
     super(message);
-    this.name = 'ParquetFooterError';
   }
 }
 

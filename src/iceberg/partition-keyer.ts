@@ -6,6 +6,7 @@
 import type { PartitionValue } from './data-file.js';
 import type { IcebergType, NestedField, PartitionSpec, Schema } from './schema.js';
 import { compileTransform, type CompiledTransform } from './partition-transform.js';
+import { IcebergError } from './catalog-errors.js';
 
 /** A row's partition: the tuple values in spec order and a key string identifying the tuple. */
 export interface RowPartition {
@@ -14,10 +15,9 @@ export interface RowPartition {
 }
 
 /** The spec refers to a field the schema does not have. */
-export class PartitionSpecError extends Error {
+export class PartitionSpecError extends IcebergError {
   constructor(message: string) {
     super(message);
-    this.name = 'PartitionSpecError';
   }
 }
 

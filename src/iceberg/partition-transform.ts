@@ -25,6 +25,7 @@ import {
   IcebergValueError,
 } from './row-value-coercion.js';
 import { bigIntToMinimalBytes, minimalBytesToBigInt } from './single-value.js';
+import { IcebergError } from './catalog-errors.js';
 
 /** A transform bound to its source type. */
 export interface CompiledTransform {
@@ -39,10 +40,9 @@ export interface CompiledTransform {
 }
 
 /** The transform is not defined for the source type, or its parameter is invalid. */
-export class UnsupportedTransformError extends Error {
+export class UnsupportedTransformError extends IcebergError {
   constructor(message: string) {
     super(message);
-    this.name = 'UnsupportedTransformError';
   }
 }
 

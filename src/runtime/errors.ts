@@ -24,13 +24,6 @@ export class ConfigError extends StreamlineError {
 /** The job definition itself is wrong (duplicate step ids, missing sink, ...). */
 export class JobDefinitionError extends StreamlineError {}
 
-/** A user function threw; names the step so the failing piece of the job is obvious. */
-export class UserFunctionError extends StreamlineError {
-  constructor(readonly stepId: string, cause: unknown) {
-    super(`Step '${stepId}' failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-}
-
 /** A checkpoint could not be taken or stored; the job keeps running, the checkpoint is counted as failed. */
 export class CheckpointError extends StreamlineError {
   constructor(readonly checkpointId: number, message: string, options: { cause?: unknown } = {}) {

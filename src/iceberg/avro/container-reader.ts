@@ -5,6 +5,7 @@
 import { inflateRawSync } from 'node:zlib';
 import avro from 'avsc';
 import { avroTypeForSchema } from './bigint-long-type.js';
+import { IcebergError } from '../catalog-errors.js';
 
 /** A decoded container file. */
 export interface AvroContainer<T = Record<string, unknown>> {
@@ -16,10 +17,9 @@ export interface AvroContainer<T = Record<string, unknown>> {
 }
 
 /** The bytes are not an Avro container file or use an unsupported codec. */
-export class AvroContainerError extends Error {
+export class AvroContainerError extends IcebergError {
   constructor(message: string) {
     super(message);
-    this.name = 'AvroContainerError';
   }
 }
 

@@ -17,6 +17,9 @@ import { SourceDriver } from './source-driver.js';
 import { UnionStage } from './union-stage.js';
 import { decodeStateEnvelope, type StateSection } from './state-envelope.js';
 
+/** How long a failing or stopping job waits for a commit in flight before closing its sinks. */
+const COMMIT_SETTLE_MS = 15_000;
+
 /** Which checkpoint a run starts from. */
 export type RestoreSelection = 'latest' | 'none' | number;
 
@@ -135,6 +138,8 @@ export class JobRunner {
     } finally {
       this.coordinator.stop();
       options.metrics.ready.set({ job: this.jobName }, 0);
+      // A commit that already started finishes (it lands whole or is refused, e.g. fenced) before the sinks close.
+      await Promise.race([Promise.all(this.sinks.map((s) => s.commitsSettled())), new Promise((r) => setTimeout(r, COMMIT_SETTLE_MS).unref())]);
       await this.closeAll();
     }
     return { restoredFrom: restored?.metadata.checkpointId, lastCheckpoint: this.lastCheckpoint };
@@ -319,6 +324,7 @@ export class JobRunner {
       } catch (error) {
         const err = error as Error;
         if (err.name === 'LeaseLostError' || err.name === 'FencedError') {
+          this.options.logger.error({ sink: sink.taskId, checkpoint: id, err }, 'commit refused: this instance is fenced');
           this.fail(err);
           return;
         }

@@ -93,6 +93,11 @@ export class SinkStage {
     return run;
   }
 
+  /** Resolves when no commit is running (a commit that already started is never cut short). */
+  commitsSettled(): Promise<void> {
+    return this.committing;
+  }
+
   async close(): Promise<void> {
     await this.writer.close();
     await this.committer.close();

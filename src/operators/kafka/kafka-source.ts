@@ -190,7 +190,11 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
       this.consumer!.seek({ topic: tp.topic, partition: tp.partition, offset: String(offset) });
       this.watermarks?.assign(key, Date.now());
     }
+    // kafkajs keeps a partition's pause across revoke and re-assignment, while our resume only
+    // covers the current assignment: without this, a partition paused, revoked and assigned back
+    // would never be read again.
     if (this.pausedSince !== undefined) this.consumer!.pause(this.assignment);
+    else if (this.assignment.length > 0) this.consumer!.resume(this.assignment);
     this.ctx.logger.info({ assigned: [...next], revoked }, 'kafka partitions assigned');
   }
 

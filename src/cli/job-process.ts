@@ -12,7 +12,7 @@ import type { Logger } from '../runtime/logger.js';
 import { MetricsRegistry } from '../runtime/metrics-registry.js';
 import { startMetricsServer } from '../runtime/metrics-server.js';
 import { HeapKeyedStateBackend } from '../runtime/state/heap-keyed-state-backend.js';
-import { intSetting } from './run-flags.js';
+import { intSetting } from '../runtime/int-setting.js';
 
 /** Outcome of one process run of a job. */
 export type JobExit = { readonly code: 0 } | { readonly code: 1; readonly error: Error };

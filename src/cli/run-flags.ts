@@ -86,15 +86,3 @@ export function runUsage(jobs: readonly string[]): string {
     'Signals: SIGTERM/SIGINT stop gracefully with a final checkpoint; a second signal exits at once.',
   ].join('\n');
 }
-
-/** Reads an integer setting, naming the env var and the flag when it is invalid. */
-export function intSetting(settings: Readonly<Record<string, string | undefined>>, env: string, fallback: number, min = 0): number {
-  const raw = settings[env];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    const flag = RUN_FLAGS.find((f) => f.env === env);
-    throw new ConfigError(`${env}${flag ? ` (--${flag.flag})` : ''}`, `must be an integer >= ${min}, got '${raw}'`);
-  }
-  return value;
-}

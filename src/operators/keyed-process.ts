@@ -1,7 +1,7 @@
 import type { Collector, Operator, OperatorContext } from '../runtime/operator.js';
 import { JobDefinitionError } from '../runtime/errors.js';
 import type { KeyedStateBackend, StateKey } from '../runtime/state/keyed-state-backend.js';
-import { RecordFailureHandler } from './record-failure-handler.js';
+import { RecordFailureHandler } from '../runtime/record-failure-handler.js';
 
 /** What a keyed process function sees besides the record and its state. */
 export interface KeyedProcessOutput<O> {

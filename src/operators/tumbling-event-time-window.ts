@@ -2,7 +2,7 @@ import type { Collector, Operator } from '../runtime/operator.js';
 import { CorruptCheckpointError, JobDefinitionError } from '../runtime/errors.js';
 import type { KeyedStateBackend, MapState, StateKey } from '../runtime/state/keyed-state-backend.js';
 import { requireKeyedContext } from './keyed-process.js';
-import { RecordFailureHandler } from './record-failure-handler.js';
+import { RecordFailureHandler } from '../runtime/record-failure-handler.js';
 
 /** Side-output tag of records that arrive for a window that has already fired. */
 export const LATE_TAG = 'late';

@@ -6,7 +6,7 @@ import { kafkaSource } from '../kafka/kafka-source.js';
 import type { DeadLetterSink } from '../../runtime/dead-letter.js';
 import type { JobEnvironment } from '../../runtime/job.js';
 import type { Source } from '../../runtime/source.js';
-import { intSetting } from '../../cli/run-flags.js';
+import { intSetting } from '../../runtime/int-setting.js';
 import { datagenSource } from './datagen-source.js';
 
 /** A job's JSON input: where it comes from in production and how to make it up locally. */

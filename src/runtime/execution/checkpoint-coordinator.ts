@@ -129,6 +129,7 @@ export class CheckpointCoordinator {
   }
 
   private async complete(pending: PendingCheckpoint): Promise<void> {
+    let checkpoint: CompletedCheckpoint;
     try {
       const operators: Record<string, StateHandle> = {};
       for (const [taskId, write] of pending.writes) operators[taskId] = await write;
@@ -138,7 +139,7 @@ export class CheckpointCoordinator {
       if (this.current !== pending) return; // aborted (timeout) while writing
       if (this.failed) throw new CheckpointError(pending.id, 'the job failed while it was in flight');
       const completedAt = Date.now();
-      const checkpoint = await this.store.commitMetadata({
+      checkpoint = await this.store.commitMetadata({
         formatVersion: 1,
         jobName: this.jobName,
         checkpointId: pending.id,
@@ -158,23 +159,28 @@ export class CheckpointCoordinator {
       this.metrics.lastCheckpointId.set(this.labels, pending.id);
       this.metrics.lastCheckpointTimestamp.set(this.labels, completedAt / 1000);
       this.logger.info({ checkpoint: pending.id, ms: completedAt - pending.triggeredAt, bytes }, 'checkpoint complete');
+    } catch (error) {
+      this.abort(pending, error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    // The checkpoint is complete; what follows (HA pointer, sink commits) may fail without
+    // un-completing it — pending commits ride along with the next checkpoint.
+    try {
       if (!this.failed) await this.participants.onCompleted(checkpoint);
       pending.resolve(checkpoint);
       this.pruneQuietly();
     } catch (error) {
-      this.abort(pending, error instanceof Error ? error : new Error(String(error)));
+      const err = error instanceof Error ? error : new Error(String(error));
+      this.logger.warn({ checkpoint: pending.id, err: err.message }, 'action after the checkpoint failed; pending commits retry after the next checkpoint');
+      pending.resolve(undefined);
+      if (err.name === 'LeaseLostError' || err.name === 'FencedError') this.failJob(err);
     } finally {
       this.scheduleNext();
     }
   }
 
   private abort(pending: PendingCheckpoint, error: Error): void {
-    if (this.current !== pending) {
-      // Already completed: a failure after `_metadata` (e.g. a sink commit) is not a failed checkpoint.
-      if (pending.writes.size > 0 && error) this.logger.warn({ checkpoint: pending.id, err: error.message }, 'post-checkpoint action failed; pending commits retry on the next checkpoint');
-      pending.resolve(undefined);
-      return;
-    }
+    if (this.current !== pending) return; // already completed or aborted
     clearTimeout(pending.timer);
     this.current = undefined;
     this.consecutiveFailures++;

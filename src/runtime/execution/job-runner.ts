@@ -68,6 +68,8 @@ export class JobRunner {
   private readonly jobName: string;
   private started = false;
   private running = false;
+  /** Aborted when the job fails or ends, so a source waiting in `poll` returns promptly. */
+  private readonly stopSources = new AbortController();
   private stopRequested = false;
 
   constructor(private readonly options: JobRunnerOptions) {
@@ -140,6 +142,7 @@ export class JobRunner {
       options.metrics.ready.set({ job: this.jobName }, 0);
       // A commit that already started finishes (it lands whole or is refused, e.g. fenced) before the sinks close.
       await Promise.race([Promise.all(this.sinks.map((s) => s.commitsSettled())), new Promise((r) => setTimeout(r, COMMIT_SETTLE_MS).unref())]);
+      this.stopSources.abort();
       await this.closeAll();
     }
     return { restoredFrom: restored?.metadata.checkpointId, lastCheckpoint: this.lastCheckpoint };
@@ -179,6 +182,7 @@ export class JobRunner {
     this.failure = err;
     this.options.logger.error({ err }, 'job failed');
     this.coordinator?.abortAll();
+    this.stopSources.abort(err);
     for (const d of this.drivers) d.abort();
     this.rejectRun?.(err);
   }
@@ -244,7 +248,7 @@ export class JobRunner {
             if (endedSources.size === this.drivers.length) void this.stop();
           });
           await reader.open(
-            { jobName: this.jobName, stepId: node.id, logger: options.logger.child({ step: node.id }), metrics: options.metrics, deadLetters: options.deadLetters, signal: new AbortController().signal },
+            { jobName: this.jobName, stepId: node.id, logger: options.logger.child({ step: node.id }), metrics: options.metrics, deadLetters: options.deadLetters, signal: this.stopSources.signal },
             position,
           );
           this.drivers.push(driver);

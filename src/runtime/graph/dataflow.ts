@@ -3,9 +3,9 @@ import type { Operator } from '../operator.js';
 import type { TwoPhaseCommitSink } from '../sink.js';
 import type { Source } from '../source.js';
 import type { StateKey } from '../state/keyed-state-backend.js';
-import { filterOperator } from '../../operators/filter.js';
-import { flatMapOperator } from '../../operators/flat-map.js';
-import { mapOperator } from '../../operators/map.js';
+import { filterOperator } from '../core-operators/filter.js';
+import { flatMapOperator } from '../core-operators/flat-map.js';
+import { mapOperator } from '../core-operators/map.js';
 import type { GraphNode, OperatorNode, SinkNode, SourceNode } from './graph-node.js';
 
 const STEP_ID = /^[a-z0-9][a-z0-9_-]*$/i;

@@ -2,7 +2,7 @@ import type { PartitionSpec, Schema } from '../../../iceberg/schema.js';
 import type { DataFile } from '../../../iceberg/data-file.js';
 import type { JobEnvironment } from '../../../runtime/job.js';
 import type { TwoPhaseCommitSink } from '../../../runtime/sink.js';
-import { intSetting } from '../../../cli/run-flags.js';
+import { intSetting } from '../../../runtime/int-setting.js';
 import { catalogSetting, createCatalog } from './catalog-from-settings.js';
 import { icebergSink } from './iceberg-sink.js';
 

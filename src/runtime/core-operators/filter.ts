@@ -1,4 +1,4 @@
-import type { Operator } from '../runtime/operator.js';
+import type { Operator } from '../operator.js';
 import { perRecordOperator } from './per-record-operator.js';
 
 /**

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { filterOperator } from '../../../src/operators/filter.js';
-import { flatMapOperator } from '../../../src/operators/flat-map.js';
-import { mapOperator } from '../../../src/operators/map.js';
-import type { Operator } from '../../../src/runtime/operator.js';
-import { OperatorHarness } from './operator-harness.js';
+import { filterOperator } from '../../../../src/runtime/core-operators/filter.js';
+import { flatMapOperator } from '../../../../src/runtime/core-operators/flat-map.js';
+import { mapOperator } from '../../../../src/runtime/core-operators/map.js';
+import type { Operator } from '../../../../src/runtime/operator.js';
+import { OperatorHarness } from '../../operators/operator-harness.js';
 
 test('map applies the function per record and keeps order', () => {
   const h = new OperatorHarness(() => mapOperator((n: number) => n * 2)).process(1, 2, 3);

@@ -1,4 +1,4 @@
-import type { OperatorContext } from '../runtime/operator.js';
+import type { OperatorContext } from './operator.js';
 
 /**
  * What happens when a user function throws on one record: the record becomes a dead letter

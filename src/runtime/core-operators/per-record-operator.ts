@@ -1,5 +1,5 @@
-import type { Collector, Operator } from '../runtime/operator.js';
-import { RecordFailureHandler } from './record-failure-handler.js';
+import type { Collector, Operator } from '../operator.js';
+import { RecordFailureHandler } from '../record-failure-handler.js';
 
 /**
  * Stateless operator built from a per-record step (the core of map, filter and flatMap): the loop

@@ -12,7 +12,7 @@ import { FileDeadLetterSink } from '../src/runtime/dead-letters/file-dead-letter
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Bench } from './bench-entry.js';
+import type { Bench, BenchEntry } from './bench-entry.js';
 
 interface Click {
   readonly user: string;
@@ -41,7 +41,19 @@ function prebuiltBatches(): Click[][] {
 const toScored = (c: Click): Scored => ({ user: c.user, cents: Math.round(c.amount * 100), kind: c.kind });
 const keep = (s: Scored): boolean => s.kind !== 3;
 
-function replaySource(batches: Click[][], total: number): Source<Click, { n: number }> {
+/** Splits of the split-tagged variant: batch `n` comes from split `n % SPLITS`, and so do all its keys. */
+const SPLITS = 8;
+
+/** Batches as a partitioned topic delivers them: each from one split, whose keys are only in that split. */
+function prebuiltSplitBatches(): Click[][] {
+  let seed = 42;
+  const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  return Array.from({ length: DISTINCT_BATCHES }, (_, n) =>
+    Array.from({ length: BATCH }, () => ({ user: `u${Math.floor(next() * (KEYS / SPLITS)) * SPLITS + (n % SPLITS)}`, amount: next() * 100, kind: Math.floor(next() * 4) })),
+  );
+}
+
+function replaySource(batches: Click[][], total: number, tagSplits = false): Source<Click, { n: number }> {
   return {
     kind: 'replay',
     positionSerializer: jsonSerializer(),
@@ -51,7 +63,10 @@ function replaySource(batches: Click[][], total: number): Source<Click, { n: num
         open: async () => undefined,
         poll: async () => {
           if (n * BATCH >= total) return 'end' as const;
-          return { records: batches[n++ % batches.length]! };
+          const records = batches[n % batches.length]!;
+          const split = `t:${n % batches.length % SPLITS}`;
+          n++;
+          return tagSplits ? { records, split } : { records };
         },
         snapshot: () => ({ n }),
         notifyCheckpointComplete: async () => undefined,
@@ -96,13 +111,13 @@ function discardSink(counter: { n: number }): TwoPhaseCommitSink<number, never> 
   };
 }
 
-async function pipelineRate(batches: Click[][], total: number): Promise<{ rate: number; out: number }> {
+async function pipelineRate(batches: Click[][], total: number, tagSplits = false): Promise<{ rate: number; out: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-rt-'));
   try {
     const counter = { n: 0 };
     const flow = new Dataflow('bench');
     flow
-      .source('gen', replaySource(batches, total))
+      .source('gen', replaySource(batches, total, tagSplits))
       .map('score', toScored)
       .filter('drop-kind-3', keep)
       .keyBy((s) => s.user)
@@ -151,7 +166,12 @@ const bench: Bench = async () => {
   const ours = await pipelineRate(batches, total);
   const ceiling = forLoopRate(batches, total);
   if (ours.out !== ceiling.out) throw new Error(`pipeline emitted ${ours.out} records, the loop ${ceiling.out}`);
-  return [
+  // Split tracking (what lets keyed state follow Kafka partitions): the same split-shaped input with and without split tags.
+  const splitBatches = prebuiltSplitBatches();
+  await pipelineRate(splitBatches, 400_000, true);
+  const untagged = await pipelineRate(splitBatches, total, false);
+  const tagged = await pipelineRate(splitBatches, total, true);
+  const entries: BenchEntry[] = [
     {
       name: 'runtime: replay source → map → filter → keyBy → keyed count → discard',
       figures: {
@@ -161,7 +181,17 @@ const bench: Bench = async () => {
       },
       note: `${total.toLocaleString('en-US')} records in batches of ${BATCH}, ${KEYS.toLocaleString('en-US')} keys, checkpoints every 1 s, one process`,
     },
+    {
+      name: 'runtime: the same pipeline with batches tagged by source split (keyed state attributed to Kafka partitions)',
+      figures: {
+        'records/s with splits': Math.round(tagged.rate),
+        'records/s without': Math.round(untagged.rate),
+        'ratio with/without': Number((tagged.rate / untagged.rate).toFixed(3)),
+      },
+      note: `${SPLITS} splits, every key in one split; the cost of what lets state move with partitions (SCALE_OUT=group)`,
+    },
   ];
+  return entries;
 };
 
 export default bench;

@@ -3,7 +3,7 @@
  * Producer command for trials and tests: writes realistic JSON for a job's input topic, reusing
  * the job's own generator, with a chosen fraction of malformed records.
  *
- *   node dist/produce.js <job> --count N [--rate R] [--bad-fraction F] [--seed S] [--topic T] [--partitions P]
+ *   node dist/produce.js <job> --count N [--rate R] [--bad-fraction F] [--seed S] [--topic T] [--partitions P] [--key-by record|index]
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,8 +15,11 @@ import { kafkaJsClient } from './operators/kafka/kafkajs-client.js';
 
 /** What a job module must export (as `default`) for the producer. */
 export interface ProducibleJob {
-  readonly input: { readonly topic: string; generate(index: number, random: () => number): unknown };
+  readonly input: { readonly topic: string; generate(index: number, random: () => number): unknown; key?(record: unknown): string };
 }
+
+/** What a message is keyed (and so partitioned) by. */
+export type ProduceKey = 'record' | 'index';
 
 export interface ProduceOptions {
   readonly job: ProducibleJob;
@@ -30,13 +33,18 @@ export interface ProduceOptions {
   readonly topic?: string;
   /** Partitions when the topic has to be created. */
   readonly partitions?: number;
+  /**
+   * `record`: the job's `input.key` of the record, as the upstream service would key it (default
+   * when the job declares one); `index`: the generator index (malformed records then keep it too).
+   */
+  readonly keyBy?: ProduceKey;
 }
 
 /** What `produce` did; printed as JSON by the CLI. */
 export interface ProduceSummary {
   readonly produced: number;
   readonly bad: number;
-  /** Indices (the generator's `index`, also the record key) of the malformed records. */
+  /** Indices (the generator's `index`) of the malformed records. */
   readonly badIds?: number[];
   readonly topic: string;
 }
@@ -53,6 +61,8 @@ options:
   --seed S            seed of the generator's random numbers (default 1)
   --topic T           topic (default: the job's input topic, or KAFKA_TOPIC)
   --partitions P      partitions when creating the topic (default 4)
+  --key-by K          message key: record (the job's record key, as its upstream service keys it;
+                      default when the job declares one) or index (the generator index)
   --help              this text
 ${KAFKA_SETTINGS.map((s) => `  --${s.flag.padEnd(20)}${s.description} [env ${s.env}]`).join('\n')}
 prints {"produced":N,"bad":B,"badIds":[...],"topic":"..."} on stdout.`;
@@ -73,6 +83,9 @@ export async function produce(options: ProduceOptions): Promise<ProduceSummary> 
   const producer = options.client.producer();
   await producer.connect();
   const badIds: number[] = [];
+  const recordKey = options.job.input.key;
+  if (options.keyBy === 'record' && recordKey === undefined) throw new UsageError('--key-by record: the job declares no input.key');
+  const keyOf = (options.keyBy ?? (recordKey ? 'record' : 'index')) === 'record' && recordKey ? (_index: number, value: unknown) => recordKey(value) : (index: number) => String(index);
   const chunkSize = options.rate === undefined ? 5_000 : Math.max(1, Math.min(5_000, Math.ceil(options.rate / 20)));
   const inFlight = new Set<Promise<void>>();
   const started = performance.now();
@@ -89,7 +102,8 @@ export async function produce(options: ProduceOptions): Promise<ProduceSummary> 
         } else {
           text = JSON.stringify(value);
         }
-        messages.push({ key: String(index), value: text });
+        // A malformed record keeps the key of the record it was made from: the service knew its key.
+        messages.push({ key: keyOf(index, value), value: text });
       }
       if (options.rate !== undefined) {
         const due = started + (start / options.rate) * 1000;
@@ -179,6 +193,7 @@ async function main(argv: readonly string[]): Promise<number> {
         seed: { type: 'string' },
         topic: { type: 'string' },
         partitions: { type: 'string' },
+        'key-by': { type: 'string' },
         help: { type: 'boolean' },
         ...Object.fromEntries(KAFKA_SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
       },
@@ -200,6 +215,8 @@ async function main(argv: readonly string[]): Promise<number> {
     const badFraction = parseNumber('bad-fraction', str('bad-fraction'), (n) => n >= 0 && n <= 1, 'a number in 0..1');
     const seed = parseNumber('seed', str('seed'), (n) => Number.isInteger(n), 'an integer');
     const partitions = parseNumber('partitions', str('partitions'), (n) => Number.isInteger(n) && n >= 1 && n <= 10_000, 'a whole number >= 1');
+    const keyBy = str('key-by');
+    if (keyBy !== undefined && keyBy !== 'record' && keyBy !== 'index') throw new UsageError(`--key-by expects record or index, got '${keyBy}'`);
     const flags = Object.fromEntries(KAFKA_SETTINGS.map((s) => [s.flag, str(s.flag)]));
     const job = await loadJob(parsed.positionals[0]!);
     const config = loadKafkaConfig({ flags, jobName: 'produce' });
@@ -212,6 +229,7 @@ async function main(argv: readonly string[]): Promise<number> {
       seed,
       topic: str('topic') ?? config.topic,
       partitions,
+      ...(keyBy === undefined ? {} : { keyBy }),
     });
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return 0;

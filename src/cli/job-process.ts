@@ -1,9 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
+import type { CheckpointStore } from '../runtime/checkpoint-store.js';
 import { checkpointStoreFromUri } from '../runtime/checkpoint/checkpoint-store-from-uri.js';
+import type { DeadLetterSink } from '../runtime/dead-letter.js';
 import { FileDeadLetterSink } from '../runtime/dead-letters/file-dead-letter-sink.js';
 import { ConfigError, StreamlineError } from '../runtime/errors.js';
+import type { CheckpointOptions } from '../runtime/execution/checkpoint-options.js';
 import { JobRunner, type RestoreSelection } from '../runtime/execution/job-runner.js';
+import { SplitGroupRunner } from '../runtime/execution/split-group-runner.js';
+import type { Dataflow } from '../runtime/graph/dataflow.js';
 import { haStoreFromConfig } from '../runtime/ha/ha-store-from-config.js';
 import { LeaseKeeper } from '../runtime/ha/lease-keeper.js';
 import { newLeaseOwnerId, waitForLease } from '../runtime/ha/wait-for-lease.js';
@@ -17,10 +23,34 @@ import { intSetting } from '../runtime/int-setting.js';
 /** Outcome of one process run of a job. */
 export type JobExit = { readonly code: 0 } | { readonly code: 1; readonly error: Error };
 
+/** How instances of one job share the work (SCALE_OUT). */
+export type ScaleOut = 'standby' | 'group';
+
+/** What both ways of running need, set up once per process. */
+interface ProcessContext {
+  readonly job: Job;
+  readonly settings: Record<string, string | undefined>;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  readonly store: CheckpointStore;
+  readonly flow: Dataflow;
+  readonly deadLetters: DeadLetterSink;
+  readonly checkpoint: CheckpointOptions;
+  readonly workDir: string;
+  setReady(ready: boolean): void;
+}
+
+/** What a signal stops: the running job (a graceful stop), or the wait before it starts. */
+interface Stoppable {
+  stop(): void;
+}
+
 /**
- * One job in one process: HA lease (standby until acquired), checkpoint store, metrics server,
- * the runner, and the signal handling of a graceful stop (first signal: final checkpoint; second:
- * exit at once — the next start is still exactly once, it restores the last checkpoint).
+ * One job in one process: metrics server, checkpoint store, and the signal handling of a
+ * graceful stop (first signal: final checkpoint; second: exit at once — the next start is still
+ * exactly once, it restores the last checkpoint). Then, by SCALE_OUT: `standby` takes the job's
+ * HA lease (waiting as a standby until it gets it) and runs the whole job; `group` joins the
+ * Kafka consumer group and runs whatever partitions it is assigned, next to other instances.
  */
 export async function runJobProcess(job: Job, settings: Record<string, string | undefined>, logger: Logger): Promise<JobExit> {
   const workDir = resolve(settings.STREAMLINE_WORK_DIR ?? '.streamline');
@@ -29,8 +59,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
   metrics.starts.inc({ job: job.name });
   const metricsPort = intSetting(settings, 'METRICS_PORT', 9249);
   const stopTimeoutMs = intSetting(settings, 'STOP_TIMEOUT_MS', 60_000, 1);
-  const leaseTtlMs = intSetting(settings, 'LEASE_TTL_MS', 15_000, 1_000);
-  const restoreFrom = parseRestore(settings.FROM_CHECKPOINT);
+  const scaleOut = parseScaleOut(settings.SCALE_OUT);
   const checkpointUri = settings.CHECKPOINT_URI ?? `file://${join(workDir, 'checkpoints')}`;
 
   let ready = false;
@@ -44,15 +73,9 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
     }
   }
 
-  const store = checkpointStoreFromUri(checkpointUri, { logger, env: settings });
-  const plan = await job.build({ jobName: job.name, settings, workDir, logger, metrics });
-  const deadLetters = plan.deadLetters ?? new FileDeadLetterSink(join(workDir, 'dead-letters', `${job.name}.jsonl`));
-  const ha = haStoreFromConfig({ localDir: join(workDir, 'ha'), env: settings, logger });
-
-  let runner: JobRunner | undefined;
+  let active: Stoppable | undefined;
   let signals = 0;
   let stopTimer: NodeJS.Timeout | undefined;
-  const standby = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     if (signals > 1) {
@@ -61,27 +84,76 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
     }
     logger.info({ signal, timeoutMs: stopTimeoutMs }, 'stopping: taking a final checkpoint');
     ready = false;
-    standby.abort(new StreamlineError('stopped while standby'));
     stopTimer = setTimeout(() => {
       logger.error({ timeoutMs: stopTimeoutMs }, 'graceful stop timed out; exiting without a final checkpoint');
       process.exit(1);
     }, stopTimeoutMs);
     stopTimer.unref();
-    void runner?.stop();
+    active?.stop();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  const owner = newLeaseOwnerId();
+  try {
+    const store = checkpointStoreFromUri(checkpointUri, { logger, env: settings });
+    const plan = await job.build({ jobName: job.name, settings, workDir, logger, metrics });
+    const ctx: ProcessContext = {
+      job,
+      settings,
+      logger,
+      metrics,
+      store,
+      flow: plan.flow,
+      deadLetters: plan.deadLetters ?? new FileDeadLetterSink(join(workDir, 'dead-letters', `${job.name}.jsonl`)),
+      checkpoint: {
+        ...job.checkpoint,
+        ...(settings.CHECKPOINT_INTERVAL_MS ? { intervalMs: intSetting(settings, 'CHECKPOINT_INTERVAL_MS', 10_000, 1) } : {}),
+        ...(settings.CHECKPOINT_RETAIN ? { retain: intSetting(settings, 'CHECKPOINT_RETAIN', 3, 1) } : {}),
+      },
+      workDir,
+      setReady: (value) => (ready = value && signals === 0),
+    };
+    const attach = (stoppable: Stoppable): boolean => {
+      active = stoppable;
+      if (signals > 0) stoppable.stop();
+      return signals === 0;
+    };
+    if (scaleOut === 'group') await runGroupInstance(ctx, attach);
+    else await runStandbyInstance(ctx, attach);
+    return { code: 0 };
+  } catch (error) {
+    return { code: 1, error: error instanceof Error ? error : new Error(String(error)) };
+  } finally {
+    ready = false;
+    if (stopTimer) clearTimeout(stopTimer);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    server?.close();
+  }
+}
+
+/**
+ * Standby mode: wait for the job's lease (a standby until the active instance stops renewing),
+ * then run the whole job, fenced by the lease's token.
+ */
+async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stoppable) => boolean): Promise<void> {
+  const { job, settings, logger, metrics, store } = ctx;
+  const leaseTtlMs = intSetting(settings, 'LEASE_TTL_MS', 15_000, 1_000);
+  const restoreFrom = parseRestore(settings.FROM_CHECKPOINT);
+  const ha = haStoreFromConfig({ localDir: join(ctx.workDir, 'ha'), env: settings, logger });
+  const standby = new AbortController();
   let keeper: LeaseKeeper | undefined;
   try {
+    if (!attach({ stop: () => standby.abort(new StreamlineError('stopped while standby')) })) return;
+    const owner = newLeaseOwnerId();
     let lease;
     try {
       lease = await waitForLease(ha, job.name, owner, leaseTtlMs, { signal: standby.signal, logger });
     } catch (error) {
-      if (standby.signal.aborted) return { code: 0 };
+      if (standby.signal.aborted) return;
       throw error;
     }
+    let runner: JobRunner | undefined;
     keeper = new LeaseKeeper({
       store: ha,
       lease,
@@ -97,18 +169,14 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
 
     const fencedKeeper = keeper;
     runner = new JobRunner({
-      flow: plan.flow,
+      flow: ctx.flow,
       store,
-      checkpoint: {
-        ...job.checkpoint,
-        ...(settings.CHECKPOINT_INTERVAL_MS ? { intervalMs: intSetting(settings, 'CHECKPOINT_INTERVAL_MS', 10_000, 1) } : {}),
-        ...(settings.CHECKPOINT_RETAIN ? { retain: intSetting(settings, 'CHECKPOINT_RETAIN', 3, 1) } : {}),
-      },
+      checkpoint: ctx.checkpoint,
       restoreFrom,
       haLatestCheckpointId: async () => (await ha.readPointer(job.name))?.checkpointId,
       metrics,
       logger,
-      deadLetters,
+      deadLetters: ctx.deadLetters,
       createKeyedState: () => new HeapKeyedStateBackend(),
       fencingToken: () => fencedKeeper.current().fencingToken,
       assertMayCommit: () => {
@@ -123,25 +191,56 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
         await ha.publishPointer(fencedKeeper.current(), { checkpointId: checkpoint.metadata.checkpointId, location: checkpoint.location });
       },
     });
-    if (signals > 0) return { code: 0 };
-    ready = true;
+    const stoppable = runner;
+    if (!attach({ stop: () => void stoppable.stop() })) return;
+    ctx.setReady(true);
     const result = await runner.run();
     logger.info({ lastCheckpoint: result.lastCheckpoint, restoredFrom: result.restoredFrom }, 'job finished');
-    return { code: 0 };
-  } catch (error) {
-    return { code: 1, error: error instanceof Error ? error : new Error(String(error)) };
   } finally {
-    ready = false;
-    if (stopTimer) clearTimeout(stopTimer);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    ctx.setReady(false);
     if (keeper) {
       await keeper.stop();
       await ha.release(keeper.current()).catch(() => undefined);
     }
     await ha.close().catch(() => undefined);
-    server?.close();
   }
+}
+
+/**
+ * Group mode: every instance is active. The instance joins the Kafka consumer group and runs the
+ * partitions it is assigned; its checkpoints go to a scope of its own, and what each partition's
+ * next owner restores is named by the job's table (see SplitGroupRunner).
+ */
+async function runGroupInstance(ctx: ProcessContext, attach: (stoppable: Stoppable) => boolean): Promise<void> {
+  const instanceId = `i-${randomBytes(4).toString('hex')}`;
+  const member = new SplitGroupRunner({
+    flow: ctx.flow,
+    store: ctx.store,
+    checkpoint: ctx.checkpoint,
+    metrics: ctx.metrics,
+    logger: ctx.logger.child({ instance: instanceId }),
+    deadLetters: ctx.deadLetters,
+    createKeyedState: () => new HeapKeyedStateBackend(),
+    instanceId,
+    onReady: (ready) => ctx.setReady(ready),
+  });
+  if (ctx.settings.FROM_CHECKPOINT !== undefined && ctx.settings.FROM_CHECKPOINT !== '' && ctx.settings.FROM_CHECKPOINT !== 'latest') {
+    throw new ConfigError('FROM_CHECKPOINT (--from-checkpoint)', "must be 'latest' with SCALE_OUT=group: every partition continues from where the job's table has it");
+  }
+  if (ctx.settings.DYNAMODB_TABLE) {
+    ctx.logger.warn({ setting: 'DYNAMODB_TABLE' }, 'not used with SCALE_OUT=group: instances are fenced per partition by the commits in the job\'s table, not by a lease');
+  }
+  if (!attach({ stop: () => void member.stop() })) return;
+  ctx.logger.info({ instance: instanceId, checkpoints: ctx.store.uri }, 'group mode: joining the consumer group');
+  await member.run();
+  ctx.logger.info({ instance: instanceId }, 'left the group; job finished');
+}
+
+export function parseScaleOut(raw: string | undefined): ScaleOut {
+  const value = raw?.trim().toLowerCase();
+  if (value === undefined || value === '' || value === 'standby') return 'standby';
+  if (value === 'group') return 'group';
+  throw new ConfigError('SCALE_OUT (--scale-out)', `must be 'standby' (one active instance, the others wait) or 'group' (instances share the Kafka partitions), got '${raw}'`);
 }
 
 function parseRestore(raw: string | undefined): RestoreSelection {

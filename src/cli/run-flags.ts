@@ -24,6 +24,12 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'checkpoint-interval-ms', env: 'CHECKPOINT_INTERVAL_MS', help: 'Time between checkpoints (overrides the job).' },
   { flag: 'checkpoint-retain', env: 'CHECKPOINT_RETAIN', help: 'Completed checkpoints to keep (overrides the job).' },
   { flag: 'from-checkpoint', env: 'FROM_CHECKPOINT', help: 'Restore from: latest, none, or a checkpoint id.', default: 'latest' },
+  {
+    flag: 'scale-out',
+    env: 'SCALE_OUT',
+    help: "standby: one instance per job is active (it holds the lease), others wait to take over. group: every instance is active; they share the Kafka topic's partitions through the consumer group and each partition's state moves with it (keyBy keys must follow the topic's partitioning).",
+    default: 'standby',
+  },
   { flag: 'dynamodb-table', env: 'DYNAMODB_TABLE', help: 'DynamoDB table for high availability (lease + checkpoint pointer). When unset, a local file store.' },
   { flag: 'lease-ttl-ms', env: 'LEASE_TTL_MS', help: 'Lease timeout: a standby takes over this long after the active instance stops renewing.', default: '15000' },
   { flag: 'aws-region', env: 'AWS_REGION', help: 'AWS region for S3, S3 Tables and DynamoDB.' },

@@ -28,8 +28,12 @@ import {
 import { metadataDirectory } from './table-metadata-file.js';
 
 export interface AppendFilesOptions {
-  /** Extra summary properties (e.g. `streamline.checkpoint-id`); may not redefine computed keys. */
-  readonly summary?: Readonly<Record<string, string>>;
+  /**
+   * Extra summary properties (e.g. `streamline.checkpoint-id`); may not redefine computed keys.
+   * A function is called per attempt with the head the snapshot rebases on (e.g. to carry over
+   * and extend a property of the head's snapshot).
+   */
+  readonly summary?: Readonly<Record<string, string>> | ((head: TableMetadata) => Readonly<Record<string, string>>);
   /**
    * Checked against the head metadata before every attempt, rebases included; throw to abort
    * (e.g. a newer fencing token already committed). The error propagates unchanged.
@@ -153,9 +157,14 @@ export async function appendFiles(
   files: readonly DataFile[],
   options: AppendFilesOptions = {},
 ): Promise<AppendFilesResult> {
-  for (const key of Object.keys(options.summary ?? {})) {
-    if (COMPUTED_KEYS.has(key)) throw new Error(`snapshot summary key '${key}' is computed by the append and cannot be set`);
-  }
+  const checkedSummary = (extra: Readonly<Record<string, string>>): Readonly<Record<string, string>> => {
+    for (const key of Object.keys(extra)) {
+      if (COMPUTED_KEYS.has(key)) throw new Error(`snapshot summary key '${key}' is computed by the append and cannot be set`);
+    }
+    return extra;
+  };
+  const summaryFor = typeof options.summary === 'function' ? options.summary : () => options.summary as Readonly<Record<string, string>> | undefined;
+  if (typeof options.summary === 'object') checkedSummary(options.summary);
   const maxAttempts = options.maxAttempts ?? 10;
   const backoff = { baseDelayMs: options.baseDelayMs ?? 100, maxDelayMs: options.maxDelayMs ?? 5000 };
   const now = options.nowMs ?? Date.now;
@@ -206,7 +215,7 @@ export async function appendFiles(
       'timestamp-ms': timestamp,
       'manifest-list': listLocation,
       summary: {
-        ...buildSummary(files, manifests, parent, options.summary ?? {}),
+        ...buildSummary(files, manifests, parent, checkedSummary(summaryFor(head.metadata) ?? {})),
         'manifests-created': String(added.length + merged.created),
         'manifests-kept': String(carried.length - merged.replaced),
         'manifests-replaced': String(merged.replaced),

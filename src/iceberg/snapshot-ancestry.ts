@@ -10,6 +10,10 @@ export const SUMMARY_JOB_ID = 'streamline.job-id';
 export const SUMMARY_OPERATOR_ID = 'streamline.operator-id';
 export const SUMMARY_CHECKPOINT_ID = 'streamline.checkpoint-id';
 export const SUMMARY_FENCING_TOKEN = 'streamline.fencing-token';
+/** Where the committing job's checkpoints live (its checkpoint ids are unique only within it). */
+export const SUMMARY_CHECKPOINT_SCOPE = 'streamline.checkpoint-scope';
+/** Per source split, the position the table holds records up to and the checkpoint matching it. */
+export const SUMMARY_SPLITS = 'streamline.splits';
 
 /** Current snapshot first, then parents, until a parent is missing (expired) or none. */
 export function* snapshotAncestry(metadata: TableMetadata): Generator<Snapshot> {
@@ -39,11 +43,16 @@ function parseInteger(value: string | undefined): bigint | undefined {
   return value !== undefined && /^-?\d+$/.test(value) ? BigInt(value) : undefined;
 }
 
-/** Highest `streamline.checkpoint-id` committed by this job's operator in the current ancestry, or undefined. */
-export function maxCommittedCheckpoint(metadata: TableMetadata, jobId: string, operatorId: string): number | undefined {
+/**
+ * Highest `streamline.checkpoint-id` committed by this job's operator in the current ancestry, or
+ * undefined. With `scope`, only commits from that checkpoint scope count (commits that name none
+ * count for the scope equal to the job id: they predate scopes).
+ */
+export function maxCommittedCheckpoint(metadata: TableMetadata, jobId: string, operatorId: string, scope?: string): number | undefined {
   let max: bigint | undefined;
   for (const s of snapshotAncestry(metadata)) {
     if (!committedBy(s, jobId, operatorId)) continue;
+    if (scope !== undefined && (s.summary[SUMMARY_CHECKPOINT_SCOPE] ?? jobId) !== scope) continue;
     const id = parseInteger(s.summary[SUMMARY_CHECKPOINT_ID]);
     if (id !== undefined && (max === undefined || id > max)) max = id;
   }
@@ -59,4 +68,14 @@ export function maxFencingToken(metadata: TableMetadata, jobId: string, operator
     if (token !== undefined && (max === undefined || token > max)) max = token;
   }
   return max;
+}
+
+/** The value of `key` in the newest snapshot of the current ancestry committed by this job's operator that has it. */
+export function latestSummaryValue(metadata: TableMetadata, jobId: string, operatorId: string, key: string): string | undefined {
+  for (const s of snapshotAncestry(metadata)) {
+    if (!committedBy(s, jobId, operatorId)) continue;
+    const value = s.summary[key];
+    if (value !== undefined) return value;
+  }
+  return undefined;
 }

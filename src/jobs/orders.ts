@@ -58,7 +58,7 @@ function toRow(o: OrderEvent) {
 export default defineJob({
   name: 'orders',
   checkpoint: { intervalMs: 10_000, retain: 3 },
-  input: { topic: 'orders', generate: sampleOrder },
+  input: { topic: 'orders', generate: sampleOrder, key: (record) => String((record as { order_id?: unknown }).order_id) },
   build(env) {
     const flow = new Dataflow('orders');
     flow

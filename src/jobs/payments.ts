@@ -75,7 +75,7 @@ export const flagSuspiciousOrders = () =>
 export default defineJob({
   name: 'payments',
   checkpoint: { intervalMs: 10_000, retain: 3 },
-  input: { topic: 'payments', generate: samplePayment },
+  input: { topic: 'payments', generate: samplePayment, key: (record) => String((record as { order_id?: unknown }).order_id) },
   build(env) {
     const flow = new Dataflow('payments');
     flow

@@ -59,7 +59,7 @@ export function toUserEventRow(e: UserEvent) {
 export default defineJob({
   name: 'user_events',
   checkpoint: { intervalMs: 10_000, retain: 3 },
-  input: { topic: 'user_events', generate: sampleUserEvent },
+  input: { topic: 'user_events', generate: sampleUserEvent, key: (record) => String((record as { user_id?: unknown }).user_id) },
   build(env) {
     const flow = new Dataflow('user_events');
     flow

@@ -175,6 +175,11 @@ export function tumblingEventTimeWindowOperator<T, A, R>(options: TumblingWindow
     snapshot() {
       return new TextEncoder().encode(JSON.stringify({ version: OPERATOR_STATE_VERSION, watermark: Number.isFinite(watermark) ? watermark : null }));
     },
+
+    // Group mode: window contents move with their keys' splits; the watermark belongs to no split
+    // and is learnt again (as in Flink after any restore), so until it catches up a record of an
+    // already fired window opens that window again instead of being late.
+    operatorStateInGroupMode: 'reset',
   };
 }
 

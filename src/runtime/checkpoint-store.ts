@@ -1,6 +1,7 @@
 /**
- * Durable storage for checkpoints. Layout (both stores): `<root>/<job>/chk-<id>/<state objects>`
- * and `<root>/<job>/chk-<id>/_metadata`, written last. A checkpoint without a readable
+ * Durable storage for checkpoints. Layout (both stores): `<root>/<scope>/chk-<id>/<state objects>`
+ * and `<root>/<scope>/chk-<id>/_metadata`, written last. A scope is the job name, or in group mode
+ * `<job>.<instance id>` (every instance writes its own checkpoints; any instance may read them). A checkpoint without a readable
  * `_metadata` whose checksums match does not exist as far as restore is concerned.
  */
 
@@ -57,6 +58,9 @@ export interface CheckpointStore {
    * so a partial checkpoint left by a crash is never written over.
    */
   highestCheckpointId(jobName: string): Promise<number | undefined>;
-  /** Keeps the newest `retain` completed checkpoints, deletes older ones (and abandoned partial ones older than them). */
-  prune(jobName: string, retain: number): Promise<void>;
+  /**
+   * Keeps the newest `retain` completed checkpoints and those in `keep`, deletes older ones (and
+   * abandoned partial ones older than the newest completed).
+   */
+  prune(jobName: string, retain: number, keep?: ReadonlySet<number>): Promise<void>;
 }

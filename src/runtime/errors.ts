@@ -51,6 +51,13 @@ export class FencedError extends StreamlineError {
   }
 }
 
+/** The group of instances rebalanced meanwhile: an assignment a run started with is not current any more. */
+export class StaleAssignmentError extends StreamlineError {
+  constructor(message: string) {
+    super(message, { retriable: true });
+  }
+}
+
 /** Optimistic-concurrency conflict (e.g. S3 Tables version token mismatch); retry after re-reading. */
 export class CommitConflictError extends StreamlineError {
   constructor(message: string, options: { cause?: unknown } = {}) {

@@ -15,6 +15,12 @@ export interface Job {
   readonly input?: {
     readonly topic: string;
     generate(index: number, random: () => number): unknown;
+    /**
+     * The message key the upstream service gives a record (the field its topic is partitioned
+     * by). `produce.js` keys by it, so a `keyBy` on the same field follows the topic's
+     * partitioning — what group mode (SCALE_OUT=group) needs for keyed state.
+     */
+    key?(record: unknown): string;
   };
   build(env: JobEnvironment): Promise<JobPlan> | JobPlan;
 }

@@ -42,10 +42,19 @@ export class MetricsRegistry {
   readonly sinkCommitConflicts = this.counter('streamline_sink_commit_conflicts_total', 'Optimistic-concurrency conflicts retried by a sink.', ['job', 'operator']);
   readonly fencedCommits = this.counter('streamline_fenced_commits_total', 'Commits refused because this instance lost its lease.', ['job', 'kind']);
 
+  readonly stateSplitConflicts = this.counter(
+    'streamline_state_split_conflicts_total',
+    "Times a key arrived from another source partition than the one its state belongs to (counted when the current key changes): keyBy does not follow the topic's partitioning.",
+    ['job', 'operator'],
+  );
+
   readonly restores = this.counter('streamline_restores_total', 'Times the job restored from a checkpoint.', ['job']);
   readonly starts = this.counter('streamline_job_starts_total', 'Times the job started in this process.', ['job']);
   readonly ready = this.gauge('streamline_job_ready', '1 when the job is restored and consuming.', ['job']);
   readonly leaseHeld = this.gauge('streamline_ha_lease_held', '1 while this instance holds the job lease.', ['job']);
+  readonly assignments = this.counter('streamline_group_assignments_total', 'Assignments this instance received from its group (group mode: one per rebalance).', ['job']);
+  readonly assignedSplits = this.gauge('streamline_group_assigned_splits', 'Source splits (Kafka partitions) this instance owns now (group mode).', ['job']);
+  readonly runRestarts = this.counter('streamline_group_run_restarts_total', 'Runs restarted on the same assignment because another instance had published progress for its splits (group mode).', ['job']);
 
   private readonly watermarks = new Map<string, { labels: OperatorLabels; timestamp: number }>();
   private readonly jobStartedAt = new Map<string, number>();

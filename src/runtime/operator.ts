@@ -42,5 +42,11 @@ export interface Operator<I, O> {
   endOfInput?(out: Collector<O>): void;
   /** State as of the barrier of `checkpointId`; undefined (or absent) when stateless. */
   snapshot?(checkpointId: number): Uint8Array | undefined;
+  /**
+   * Group mode moves keyed state split by split, but the state `snapshot` returns belongs to no
+   * split. `'reset'`: the operator may start it afresh on every run (e.g. a watermark it learns
+   * again). Without it an operator that snapshots cannot run in group mode (the job is refused).
+   */
+  readonly operatorStateInGroupMode?: 'reset';
   close?(): void;
 }

@@ -15,6 +15,8 @@ export interface SinkContext {
    * to commit when a higher one already committed, so a zombie instance cannot commit.
    */
   readonly fencingToken: () => bigint;
+  /** Where this run's checkpoints go (the job name, or the instance's scope in group mode); checkpoint ids are unique within it. */
+  readonly checkpointScope: string;
 }
 
 /**
@@ -28,10 +30,47 @@ export interface SinkWriter<T, C> {
   close(): Promise<void>;
 }
 
+/**
+ * Where the source stood at a checkpoint, split by split: a commit that publishes the checkpoint
+ * records it, so the output itself tells up to where each split is in it and which checkpoint
+ * holds the matching state.
+ */
+export interface SplitProgress {
+  /** Split id → next position (for Kafka: the next offset) of every split the instance owned. */
+  readonly positions: Readonly<Record<string, number>>;
+  /** The checkpoint whose state matches these positions. */
+  readonly checkpoint: CheckpointRef;
+}
+
+/** A checkpoint of one checkpoint scope (a job, or one instance of a job in group mode). */
+export interface CheckpointRef {
+  readonly scope: string;
+  readonly checkpointId: number;
+}
+
+/** `<scope>/<id>`: how a checkpoint is named in logs and in an output's commit metadata. */
+export function formatCheckpointRef(ref: CheckpointRef): string {
+  return `${ref.scope}/${ref.checkpointId}`;
+}
+
+/** What the output holds of one split: records before `position`, state in `checkpoint`. */
+export interface CommittedSplit {
+  readonly position: number;
+  readonly checkpoint: CheckpointRef;
+}
+
 /** Committables of one checkpoint, as handed to the committer. */
 export interface CommitRequest<C> {
   readonly checkpointId: number;
   readonly committables: readonly C[];
+  /** Present when the source reads splits (every request then carries them, even with no committables). */
+  readonly splits?: SplitProgress;
+}
+
+/** How a commit was asked for. */
+export interface CommitOptions {
+  /** The final checkpoint of a run (graceful stop, hand-over before a rebalance): publish split progress even without data. */
+  readonly final?: boolean;
 }
 
 /**
@@ -40,7 +79,17 @@ export interface CommitRequest<C> {
  * a request already committed before a crash is recognized and skipped.
  */
 export interface Committer<C> {
-  commit(requests: readonly CommitRequest<C>[]): Promise<void>;
+  commit(requests: readonly CommitRequest<C>[], options?: CommitOptions): Promise<void>;
+  /**
+   * Group mode: reads what the output holds of these splits and takes them over — from now on
+   * this committer only publishes progress that continues exactly from there, and refuses
+   * (FencedError) once another instance published progress for any of them. Committers that
+   * cannot record split progress atomically with their data leave this out; group mode then
+   * refuses the job at start.
+   */
+  claimSplits?(splits: readonly string[]): Promise<ReadonlyMap<string, CommittedSplit>>;
+  /** Checkpoints of `scope` the output currently points at (as of the last claim or commit): retention keeps them. */
+  referencedCheckpoints?(scope: string): ReadonlySet<number>;
   close(): Promise<void>;
 }
 

@@ -2,6 +2,7 @@ import type { DeadLetterSink } from './dead-letter.js';
 import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics-registry.js';
 import type { VersionedSerializer } from './serializer.js';
+import type { SplitAssignment, SplitGroup } from './split-group.js';
 
 /** What a source gets when it opens. */
 export interface SourceContext {
@@ -13,12 +14,19 @@ export interface SourceContext {
   readonly deadLetters: DeadLetterSink;
   /** Aborted when the job stops; a waiting `poll` should resolve promptly after it. */
   readonly signal: AbortSignal;
+  /**
+   * Set in group mode: this run owns exactly these splits of the group the source joined
+   * (`Source.joinGroup`); the reader reads them, starting at the restored positions.
+   */
+  readonly assignment?: SplitAssignment;
 }
 
 /** One poll's result: records in order, plus the source's watermark after them (if it tracks event time). */
 export interface SourceBatch<T> {
   readonly records: readonly T[];
   readonly watermark?: number;
+  /** The split all records came from (see `DataBatch.split`); batches of split readers never mix splits. */
+  readonly split?: string;
 }
 
 /**
@@ -42,10 +50,36 @@ export interface SourceReader<T, P> {
   close(): Promise<void>;
 }
 
+/**
+ * Positions of a source whose input is divided into splits (Kafka partitions): each split has a
+ * numeric position (the next offset to read). Sinks record them with every commit, which is what
+ * lets a split move to another instance exactly once.
+ */
+export interface SplitPositions<P> {
+  /** Split id → next position, e.g. `{ 'orders:3': 1042 }`. */
+  toSplits(position: P): Readonly<Record<string, number>>;
+  fromSplits(positions: Readonly<Record<string, number>>): P;
+}
+
 /** A source as declared in a job: a factory plus how its positions are serialized. */
 export interface Source<T, P = unknown> {
   /** Short type name for logs and metrics, e.g. 'kafka', 'datagen'. */
   readonly kind: string;
   readonly positionSerializer: VersionedSerializer<P>;
+  /** Present when positions are per split (see {@link SplitPositions}). */
+  readonly splits?: SplitPositions<P>;
+  /**
+   * Group mode: joins the group of instances that share this source's splits (a Kafka consumer
+   * group). Readers created afterwards read the splits of `SourceContext.assignment` through it.
+   */
+  joinGroup?(ctx: SourceGroupContext): Promise<SplitGroup>;
   createReader(): SourceReader<T, P>;
+}
+
+/** What a source gets when it joins its group. */
+export interface SourceGroupContext {
+  readonly jobName: string;
+  readonly stepId: string;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
 }

@@ -7,6 +7,12 @@
 export interface DataBatch<T> {
   readonly kind: 'data';
   readonly records: readonly T[];
+  /**
+   * The source split every record of the batch came from (a Kafka partition, `topic:partition`),
+   * when the source reads splits. Keyed state created by these records belongs to that split, so
+   * it can move to another instance together with it (scale-out).
+   */
+  readonly split?: string;
 }
 
 /** Checkpoint barrier: everything before it belongs to checkpoint `checkpointId`. */
@@ -33,8 +39,8 @@ export interface EndOfInput {
 export type ControlElement = Barrier | Watermark | EndOfInput;
 export type StreamElement<T> = DataBatch<T> | ControlElement;
 
-export function dataBatch<T>(records: readonly T[]): DataBatch<T> {
-  return { kind: 'data', records };
+export function dataBatch<T>(records: readonly T[], split?: string): DataBatch<T> {
+  return split === undefined ? { kind: 'data', records } : { kind: 'data', records, split };
 }
 
 export function barrier(checkpointId: number, timestamp: number, thenStop = false): Barrier {

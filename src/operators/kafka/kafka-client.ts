@@ -44,6 +44,14 @@ export interface ConsumerHandlers {
   onBatch(batch: ConsumedBatch): void;
   /** The client stopped for good (non-retriable failure). */
   onFatal(error: Error): void;
+  /**
+   * Awaited before the consumer (re)joins its group — at the first join too, when it owns
+   * nothing — while nothing is fetched: the place to checkpoint and commit before partitions
+   * move. The group waits for it up to the rebalance timeout; after that this member is dropped
+   * from the generation (its later commits to Kafka fail; other members may already own its
+   * partitions).
+   */
+  onRevoke?(): Promise<void>;
 }
 
 /** Options of a group consumer. Offsets are never committed automatically. */
@@ -56,6 +64,10 @@ export interface ConsumerOptions {
   /** How long the broker may hold a fetch when there is no data, ms. */
   readonly maxWaitTimeMs?: number;
   readonly sessionTimeoutMs?: number;
+  /** How long the group waits for members to rejoin during a rebalance (bounds `onRevoke`), ms. */
+  readonly rebalanceTimeoutMs?: number;
+  /** How often the consumer heartbeats (and so notices a rebalance); below the session timeout, ms. */
+  readonly heartbeatIntervalMs?: number;
 }
 
 /** A group consumer: push-based underneath, steered with seek / pause / resume. */

@@ -29,6 +29,10 @@ export interface KafkaConfig {
   readonly sasl: SaslSettings | undefined;
   /** Dead-letter topic; `<topic>.dlq` when unset. */
   readonly deadLetterTopic: string | undefined;
+  /** A member silent this long leaves the group; its partitions go to the others. */
+  readonly sessionTimeoutMs: number;
+  /** How long a rebalance waits for every member to rejoin (and for a hand-over before it). */
+  readonly rebalanceTimeoutMs: number;
 }
 
 /** One setting: its env var, the equivalent flag, and whether its value is secret. */
@@ -53,6 +57,8 @@ export const KAFKA_SETTINGS: readonly KafkaSetting[] = [
   setting('KAFKA_SASL_PASSWORD', 'SASL password (plain/scram); never logged.', true),
   setting('KAFKA_AWS_REGION', 'Region for aws-msk-iam (default AWS_REGION).'),
   setting('KAFKA_DLQ_TOPIC', "Dead-letter topic (default '<topic>.dlq')."),
+  setting('KAFKA_SESSION_TIMEOUT_MS', 'A consumer silent this long leaves the group and its partitions move (default 30000).'),
+  setting('KAFKA_REBALANCE_TIMEOUT_MS', 'How long a rebalance waits for members to hand their partitions over and rejoin (default 60000).'),
 ];
 
 function setting(env: string, description: string, secret = false): KafkaSetting {
@@ -84,7 +90,9 @@ export function loadKafkaConfig(input: KafkaConfigInput = {}): KafkaConfig {
   const sasl = parseSasl(input);
   const security = parseSecurity(read(input, 'KAFKA_SECURITY'), sasl);
   const sslCa = readCa(read(input, 'KAFKA_SSL_CA_FILE'), security);
-  const config: KafkaConfig = { brokers, clientId, groupId, topic, startFrom, security, sslCa, sasl, deadLetterTopic };
+  const sessionTimeoutMs = milliseconds(input, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, 1_000);
+  const rebalanceTimeoutMs = milliseconds(input, 'KAFKA_REBALANCE_TIMEOUT_MS', 60_000, 1_000);
+  const config: KafkaConfig = { brokers, clientId, groupId, topic, startFrom, security, sslCa, sasl, deadLetterTopic, sessionTimeoutMs, rebalanceTimeoutMs };
   Object.defineProperty(config, 'toJSON', { value: () => redactKafkaConfig(config), enumerable: false });
   Object.defineProperty(config, inspect.custom, { value: () => redactKafkaConfig(config), enumerable: false });
   return Object.freeze(config);
@@ -103,7 +111,17 @@ export function redactKafkaConfig(config: KafkaConfig): Record<string, unknown> 
     sslCa: config.sslCa === undefined ? undefined : '[pem]',
     sasl,
     deadLetterTopic: config.deadLetterTopic,
+    sessionTimeoutMs: config.sessionTimeoutMs,
+    rebalanceTimeoutMs: config.rebalanceTimeoutMs,
   };
+}
+
+function milliseconds(input: KafkaConfigInput, env: string, fallback: number, min: number): number {
+  const raw = read(input, env);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min) throw new ConfigError(env, `expected a whole number of milliseconds >= ${min}, got '${raw}'`);
+  return value;
 }
 
 function read(input: KafkaConfigInput, env: string): string | undefined {

@@ -1,4 +1,5 @@
 import { jsonSerializer, type VersionedSerializer } from '../../runtime/serializer.js';
+import type { SplitPositions } from '../../runtime/source.js';
 import type { TopicPartitionOffset } from './kafka-client.js';
 
 /**
@@ -25,4 +26,24 @@ export function positionsByPartition(positions: KafkaPositions | undefined): Map
     map.set(partitionKey(topic, partition), offset);
   }
   return map;
+}
+
+/** Splits of a Kafka source are its partitions, `topic:partition`; a split's position is the next offset. */
+export const kafkaSplitPositions: SplitPositions<KafkaPositions> = {
+  toSplits(positions) {
+    const splits: Record<string, number> = {};
+    for (const { topic, partition, offset } of positions.offsets) splits[partitionKey(topic, partition)] = Number(offset);
+    return splits;
+  },
+  fromSplits(splits) {
+    return { offsets: Object.entries(splits).map(([key, offset]) => ({ ...parsePartitionKey(key), offset: String(offset) })) };
+  },
+};
+
+/** Inverse of `partitionKey` (topic names may contain neither ':' nor anything but [A-Za-z0-9._-]). */
+export function parsePartitionKey(key: string): { topic: string; partition: number } {
+  const colon = key.lastIndexOf(':');
+  const partition = Number(key.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(partition) || partition < 0) throw new RangeError(`'${key}' is not a topic:partition split`);
+  return { topic: key.slice(0, colon), partition };
 }

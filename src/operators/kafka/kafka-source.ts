@@ -1,4 +1,4 @@
-import { ConfigError, RecordRejectedError, type DeadLetterReason } from '../../runtime/errors.js';
+import { ConfigError, RecordRejectedError, StreamlineError, type DeadLetterReason } from '../../runtime/errors.js';
 import type { DeadLetter } from '../../runtime/dead-letter.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { Source, SourceBatch, SourceContext, SourceReader } from '../../runtime/source.js';
@@ -6,7 +6,8 @@ import type { ConsumedBatch, ConsumedMessage, KafkaClient, KafkaConsumerClient, 
 import type { KafkaConfig } from './kafka-config.js';
 import { kafkaJsClient } from './kafkajs-client.js';
 import { jsonDeserializer, type JsonDeserializer, type RecordSchema } from './json-deserializer.js';
-import { kafkaPositionsSerializer, partitionKey, positionsByPartition, type KafkaPositions } from './kafka-positions.js';
+import { kafkaPositionsSerializer, kafkaSplitPositions, parsePartitionKey, partitionKey, positionsByPartition, type KafkaPositions } from './kafka-positions.js';
+import { KafkaSplitGroup } from './kafka-split-group.js';
 import { PartitionWatermarks, type WatermarkOptions } from './partition-watermarks.js';
 
 /** Options of `kafkaSource`. */
@@ -43,16 +44,38 @@ export interface KafkaSourceOptions<T> {
   readonly client?: (config: KafkaConfig, logger: Logger) => KafkaClient;
 }
 
-/** A Kafka topic as a job source: parsed, validated records of type `T`; positions are offsets. */
+/**
+ * A Kafka topic as a job source: parsed, validated records of type `T`; positions are offsets,
+ * splits are partitions. Alone (standby mode) each reader runs its own group consumer; in group
+ * mode the instance joins the group once (`joinGroup`) and each run reads its assignment through it.
+ */
 export function kafkaSource<T>(options: KafkaSourceOptions<T>): Source<T, KafkaPositions> {
   const topic = options.config.topic ?? options.topic;
   if (topic === undefined) throw new ConfigError('KAFKA_TOPIC', 'no topic configured and the job declares none');
+  let group: KafkaSplitGroup | undefined;
   return {
     kind: 'kafka',
     positionSerializer: kafkaPositionsSerializer,
-    createReader: () => new KafkaSourceReader<T>(options, topic),
+    splits: kafkaSplitPositions,
+    async joinGroup(ctx) {
+      const client = (options.client ?? kafkaJsClient)(options.config, ctx.logger);
+      group = await KafkaSplitGroup.join(client, options.config, topic, ctx.logger.child({ step: ctx.stepId }), fetchOptions(options));
+      return group;
+    },
+    createReader: () => new KafkaSourceReader<T>(options, topic, () => group),
   };
 }
+
+function fetchOptions(options: Pick<KafkaSourceOptions<unknown>, 'fetch'>): { maxBytes?: number; maxBytesPerPartition?: number; maxWaitTimeMs: number } {
+  return {
+    ...(options.fetch?.maxBytes === undefined ? {} : { maxBytes: options.fetch.maxBytes }),
+    ...(options.fetch?.maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition: options.fetch.maxBytesPerPartition }),
+    maxWaitTimeMs: options.fetch?.maxWaitTimeMs ?? 500,
+  };
+}
+
+/** The consumer operations the reader uses: its own group consumer, or its share of the instance's (group mode). */
+type PartitionConsumer = Pick<KafkaConsumerClient, 'seek' | 'pause' | 'resume' | 'commit' | 'stop'>;
 
 interface QueuedBatch {
   readonly key: string;
@@ -70,6 +93,7 @@ type Counter = { inc(value?: number): void };
  * Adapts the client's push delivery to the runtime's pull: fetched batches wait in a bounded
  * queue; when it is full every assigned partition is paused, and `poll` resumes them once the
  * queue has drained to half. Positions advance only in `poll`, so `snapshot` matches the stream.
+ * A polled batch holds records of one partition (its split), so keyed state can follow partitions.
  */
 export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
   private readonly capacity: number;
@@ -80,7 +104,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
   private readonly eventTime: ((record: T, message: ConsumedMessage) => number) | undefined;
 
   private ctx!: SourceContext;
-  private consumer: KafkaConsumerClient | undefined;
+  private consumer: PartitionConsumer | undefined;
   private readonly queue: QueuedBatch[] = [];
   private queuedRecords = 0;
   /** Next offset after the last record handed out by `poll` (what a snapshot stores). */
@@ -101,7 +125,12 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
   private readonly deadLetterCounters = new Map<DeadLetterReason, Counter>();
   private readonly lagGauges = new Map<string, { set(value: number): void }>();
 
-  constructor(private readonly options: KafkaSourceOptions<T>, private readonly topic: string) {
+  constructor(
+    private readonly options: KafkaSourceOptions<T>,
+    private readonly topic: string,
+    /** The instance's group membership, once joined (group mode). */
+    private readonly group: () => KafkaSplitGroup | undefined = () => undefined,
+  ) {
     this.capacity = positive('queueCapacityRecords', options.queueCapacityRecords ?? 50_000);
     this.maxBatch = positive('maxBatchRecords', options.maxBatchRecords ?? 5_000);
     this.pollTimeoutMs = positive('pollTimeoutMs', options.pollTimeoutMs ?? 100);
@@ -119,17 +148,28 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
 
     const client = (this.options.client ?? kafkaJsClient)(this.options.config, ctx.logger);
     for (const [key, offset] of positionsByPartition(restored)) this.polled.set(key, Number(offset));
-    await this.resolveStartOffsets(client);
+    const assignment = ctx.assignment;
+    await this.resolveStartOffsets(client, assignment === undefined ? undefined : new Set(assignment.splits));
+    ctx.signal.addEventListener('abort', () => this.wakeUp(), { once: true });
+
+    if (assignment !== undefined) {
+      const group = this.group();
+      if (group === undefined) throw new StreamlineError(`kafka source '${ctx.stepId}': group mode reader opened before the source joined its group`);
+      const control = group.attach(assignment.generation, { onBatch: (batch) => this.onBatch(batch) });
+      this.consumer = { ...control, stop: async () => control.detach() };
+      this.onAssignment(assignment.splits.map(parsePartitionKey));
+      ctx.logger.info({ topic: this.topic, groupId: this.options.config.groupId, partitions: assignment.splits.length, restored: restored !== undefined }, 'kafka source reading its assignment');
+      return;
+    }
 
     const consumer = client.consumer({
       groupId: this.options.config.groupId,
       topics: [this.topic],
-      maxBytes: this.options.fetch?.maxBytes,
-      maxBytesPerPartition: this.options.fetch?.maxBytesPerPartition,
-      maxWaitTimeMs: this.options.fetch?.maxWaitTimeMs ?? 500,
+      sessionTimeoutMs: this.options.config.sessionTimeoutMs,
+      rebalanceTimeoutMs: this.options.config.rebalanceTimeoutMs,
+      ...fetchOptions(this.options),
     });
     this.consumer = consumer;
-    ctx.signal.addEventListener('abort', () => this.wakeUp(), { once: true });
     await consumer.start({
       onAssignment: (assignment) => this.onAssignment(assignment),
       onBatch: (batch) => this.onBatch(batch),
@@ -141,8 +181,11 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     ctx.logger.info({ topic: this.topic, groupId: this.options.config.groupId, restored: restored !== undefined }, 'kafka source started');
   }
 
-  /** Where each partition starts when nothing was restored, and a guard against offsets lost to retention. */
-  private async resolveStartOffsets(client: KafkaClient): Promise<void> {
+  /**
+   * Where each partition starts when nothing was restored, and a guard against offsets lost to
+   * retention. `owned`: the splits of a group-mode run (only they are tracked for watermarks).
+   */
+  private async resolveStartOffsets(client: KafkaClient, owned: ReadonlySet<string> | undefined): Promise<void> {
     const admin = await client.admin();
     try {
       const bounds = await admin.partitionBounds(this.topic).catch((error: unknown) => {
@@ -164,7 +207,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
           this.ctx.logger.error({ topic: this.topic, partition: b.partition, restored, low }, 'restored offset is below the log start; records were lost to retention');
           this.polled.set(key, low);
         }
-        this.watermarks?.assign(key, Date.now(), high - (this.polled.get(key) ?? offset));
+        if (owned === undefined || owned.has(key)) this.watermarks?.assign(key, Date.now(), high - (this.polled.get(key) ?? offset));
       }
     } finally {
       await admin.disconnect();
@@ -263,7 +306,8 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     let letters: DeadLetter[] | undefined;
     let taken = 0;
     const now = Date.now();
-    while (taken < this.maxBatch && this.queue.length > 0) {
+    const split = this.queue[0]!.key;
+    while (taken < this.maxBatch && this.queue.length > 0 && this.queue[0]!.key === split) {
       const batch = this.queue[0]!;
       const messages = batch.messages;
       const end = Math.min(messages.length, batch.next + (this.maxBatch - taken));
@@ -302,7 +346,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
       this.consumer?.resume(this.assignment);
     }
     const watermark = this.watermarks?.current(now);
-    return watermark === undefined ? { records } : { records, watermark };
+    return watermark === undefined ? { records, split } : { records, watermark, split };
   }
 
   private deadLetter(batch: QueuedBatch, message: ConsumedMessage, error: unknown): DeadLetter {
@@ -362,6 +406,12 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     this.wakeUp();
     this.queue.length = 0;
     this.queuedRecords = 0;
+    // The partitions may be read by another instance next (group mode): stop reporting their lag from here.
+    for (const key of this.lagGauges.keys()) {
+      const { topic, partition } = parsePartitionKey(key);
+      this.ctx?.metrics.consumerLag.remove({ job: this.ctx.jobName, topic, partition: String(partition) });
+    }
+    this.lagGauges.clear();
     const consumer = this.consumer;
     this.consumer = undefined;
     await consumer?.stop();

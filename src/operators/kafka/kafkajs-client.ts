@@ -14,13 +14,14 @@ import type {
   TopicPartitionOffset,
 } from './kafka-client.js';
 import type { KafkaConfig } from './kafka-config.js';
+import { registerRejoinHook } from './kafkajs-rejoin-hook.js';
 
 /** Our client interface over kafkajs. */
 export function kafkaJsClient(config: KafkaConfig, logger?: Logger): KafkaClient {
   const kafka = new Kafka(toKafkaJsConfig(config, logger));
   return {
     kind: 'kafkajs',
-    consumer: (options) => new KafkaJsConsumer(kafka, options),
+    consumer: (options) => new KafkaJsConsumer(kafka, options, logger),
     producer: (options) => new KafkaJsProducer(kafka, options?.idempotent ?? false),
     admin: async () => {
       const admin = kafka.admin();
@@ -57,12 +58,17 @@ function toSasl(config: KafkaConfig): SASLOptions | undefined {
   return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password };
 }
 
+/** kafkajs' text for the REBALANCE_IN_PROGRESS protocol error (its logs carry the text, not the code). */
+const REBALANCE_IN_PROGRESS = /^The group is rebalancing/;
+
 function logKafkaJs(logger: Logger | undefined, entry: LogEntry): void {
   if (logger === undefined) return;
   // kafkajs logs every pause/resume and join at INFO: keep those at debug so they don't flood.
   const { message, timestamp: _ts, ...rest } = entry.log;
   const obj = { component: 'kafkajs', namespace: entry.namespace, ...rest };
-  if (entry.level === logLevel.ERROR) logger.error(obj, message);
+  // A heartbeat answered "rebalancing" is how a rebalance starts, not an error: it is logged as one by the group.
+  if (entry.level === logLevel.ERROR && REBALANCE_IN_PROGRESS.test(String((rest as { error?: unknown }).error))) logger.debug(obj, message);
+  else if (entry.level === logLevel.ERROR) logger.error(obj, message);
   else if (entry.level === logLevel.WARN) logger.warn(obj, message);
   else logger.debug(obj, message);
 }
@@ -71,18 +77,30 @@ class KafkaJsConsumer implements KafkaConsumerClient {
   private readonly consumer: Consumer;
   private readonly removers: Array<() => void> = [];
 
-  constructor(kafka: Kafka, private readonly options: ConsumerOptions) {
+  constructor(kafka: Kafka, private readonly options: ConsumerOptions, private readonly logger?: Logger) {
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       maxBytes: options.maxBytes,
       maxBytesPerPartition: options.maxBytesPerPartition,
       maxWaitTimeInMs: options.maxWaitTimeMs,
       sessionTimeout: options.sessionTimeoutMs,
+      rebalanceTimeout: options.rebalanceTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
     });
   }
 
   async start(handlers: ConsumerHandlers): Promise<void> {
     const { GROUP_JOIN, CRASH } = this.consumer.events;
+    const onRevoke = handlers.onRevoke?.bind(handlers);
+    if (onRevoke !== undefined) {
+      // First, so that a kafkajs version the hook cannot patch fails start before anything is registered.
+      this.removers.push(
+        registerRejoinHook(this.consumer, {
+          beforeJoin: onRevoke,
+          onError: (error) => this.logger?.error({ err: error, groupId: this.options.groupId }, 'onRevoke failed; rejoining the group anyway'),
+        }),
+      );
+    }
     // kafkajs emits GROUP_JOIN synchronously after the group sync and before the first fetch, so
     // seeks issued by the handler apply to the first fetch of the new assignment.
     this.removers.push(

@@ -86,8 +86,8 @@ export class LocalCheckpointStore implements CheckpointStore {
     await rm(this.checkpointDir(jobName, checkpointId), { recursive: true, force: true });
   }
 
-  async prune(jobName: string, retain: number): Promise<void> {
-    const plan = planPrune(await this.scan(jobName), retain);
+  async prune(jobName: string, retain: number, keep?: ReadonlySet<number>): Promise<void> {
+    const plan = planPrune(await this.scan(jobName), retain, keep);
     for (const checkpointId of plan) await this.discard(jobName, checkpointId);
   }
 

@@ -159,8 +159,8 @@ export class S3CheckpointStore implements CheckpointStore {
     }
   }
 
-  async prune(jobName: string, retain: number): Promise<void> {
-    const plan = planPrune(await this.scan(jobName), retain);
+  async prune(jobName: string, retain: number, keep?: ReadonlySet<number>): Promise<void> {
+    const plan = planPrune(await this.scan(jobName), retain, keep);
     for (const checkpointId of plan) await this.discard(jobName, checkpointId);
   }
 

@@ -16,6 +16,8 @@ export interface CheckpointParticipants {
   assertMayCommit(): void;
   /** After `_metadata` is durable: publish the pointer (HA), commit sinks, tell sources. */
   onCompleted(checkpoint: CompletedCheckpoint): Promise<void>;
+  /** Checkpoint ids retention must keep beyond the newest ones (those a sink's output still names). */
+  retainedCheckpoints?(): ReadonlySet<number>;
   readonly deadLetters: DeadLetterSink;
 }
 
@@ -45,7 +47,9 @@ export class CheckpointCoordinator {
   private readonly labels: { job: string };
 
   constructor(
-    private readonly jobName: string,
+    jobName: string,
+    /** Where checkpoints go in the store: the job name, or one instance's scope in group mode. */
+    private readonly scope: string,
     private readonly store: CheckpointStore,
     private readonly options: CompiledCheckpointOptions,
     private readonly participants: CheckpointParticipants,
@@ -122,7 +126,7 @@ export class CheckpointCoordinator {
       this.abort(pending, error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    const write = this.store.writeState(this.jobName, pending.id, `${snapshot.taskId}.state`, snapshot.bytes);
+    const write = this.store.writeState(this.scope, pending.id, `${snapshot.taskId}.state`, snapshot.bytes);
     write.catch(() => undefined);
     pending.writes.set(snapshot.taskId, write);
     if (pending.awaiting.size === 0) void this.complete(pending);
@@ -141,7 +145,7 @@ export class CheckpointCoordinator {
       const completedAt = Date.now();
       checkpoint = await this.store.commitMetadata({
         formatVersion: 1,
-        jobName: this.jobName,
+        jobName: this.scope,
         checkpointId: pending.id,
         triggeredAt: pending.triggeredAt,
         completedAt,
@@ -186,7 +190,7 @@ export class CheckpointCoordinator {
     this.consecutiveFailures++;
     this.metrics.checkpointsFailed.inc(this.labels);
     this.logger.warn({ checkpoint: pending.id, err: error.message, consecutiveFailures: this.consecutiveFailures }, 'checkpoint failed');
-    void this.store.discard(this.jobName, pending.id).catch(() => undefined);
+    void this.store.discard(this.scope, pending.id).catch(() => undefined);
     pending.resolve(undefined);
     if (this.consecutiveFailures > this.options.tolerableFailures) {
       this.failJob(new CheckpointError(pending.id, `${this.consecutiveFailures} consecutive checkpoints failed (tolerable: ${this.options.tolerableFailures}); last: ${error.message}`));
@@ -212,7 +216,7 @@ export class CheckpointCoordinator {
   }
 
   private pruneQuietly(): void {
-    this.store.prune(this.jobName, this.options.retain).catch((error: unknown) => {
+    this.store.prune(this.scope, this.options.retain, this.participants.retainedCheckpoints?.()).catch((error: unknown) => {
       this.logger.warn({ err: (error as Error).message }, 'pruning old checkpoints failed; will retry after the next checkpoint');
     });
   }

@@ -1,11 +1,13 @@
 import type { Observable } from 'rxjs';
 import type { CheckpointStore, CompletedCheckpoint } from '../checkpoint-store.js';
 import type { DeadLetter, DeadLetterSink } from '../dead-letter.js';
-import { StreamlineError } from '../errors.js';
+import { JobDefinitionError, StreamlineError } from '../errors.js';
 import type { Dataflow } from '../graph/dataflow.js';
 import type { GraphNode } from '../graph/graph-node.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
+import type { Committer, SinkContext, SplitProgress } from '../sink.js';
+import type { SplitAssignment } from '../split-group.js';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
 import type { StreamElement } from '../stream-element.js';
 import { CheckpointCoordinator } from './checkpoint-coordinator.js';
@@ -15,6 +17,7 @@ import { PipelineCapacity } from './pipeline-capacity.js';
 import { SinkStage } from './sink-stage.js';
 import { SourceDriver } from './source-driver.js';
 import { UnionStage } from './union-stage.js';
+import { restoreSplits } from './split-restore.js';
 import { decodeStateEnvelope, type StateSection } from './state-envelope.js';
 
 /** How long a failing or stopping job waits for a commit in flight before closing its sinks. */
@@ -41,12 +44,23 @@ export interface JobRunnerOptions {
   readonly assertMayCommit?: () => void;
   /** After `_metadata` of a checkpoint is durable and before sinks commit (e.g. publish the HA pointer). */
   readonly onCheckpointDurable?: (checkpoint: CompletedCheckpoint) => Promise<void>;
+  /** Where in the store checkpoints go (default: the job name). Each instance of a job in group mode has its own. */
+  readonly checkpointScope?: string;
+  /**
+   * Group mode: the splits this run owns. State and source positions are then restored split by
+   * split from what the sink's output holds (see split-restore.ts), not from a checkpoint of ours.
+   */
+  readonly assignment?: SplitAssignment;
+  /** Whether the run closes the dead-letter sink when it ends (default true; a group member reuses it across runs). */
+  readonly closeDeadLetters?: boolean;
   readonly now?: () => number;
 }
 
 /** What a finished run reports. */
 export interface JobRunResult {
   readonly restoredFrom: number | undefined;
+  /** Group mode: splits whose state and positions came from the output's last commits. */
+  readonly restoredSplits?: readonly string[];
   readonly lastCheckpoint: number | undefined;
 }
 
@@ -71,10 +85,16 @@ export class JobRunner {
   /** Aborted when the job fails or ends, so a source waiting in `poll` returns promptly. */
   private readonly stopSources = new AbortController();
   private stopRequested = false;
+  private readonly scope: string;
+  /** Committers created before wiring (group mode claims its splits through them first). */
+  private readonly committers = new Map<string, Committer<unknown>>();
+  /** Per checkpoint, each source's position split by split (when every source reads splits). */
+  private readonly splitPositions = new Map<number, Map<string, Readonly<Record<string, number>>>>();
 
   constructor(private readonly options: JobRunnerOptions) {
     options.flow.validate();
     this.jobName = options.flow.name;
+    this.scope = options.checkpointScope ?? this.jobName;
     this.capacity = new PipelineCapacity(options.capacity ?? 16);
   }
 
@@ -84,15 +104,28 @@ export class JobRunner {
     this.started = true;
     const { options } = this;
     const checkpointOptions = compileCheckpointOptions(options.checkpoint);
-    const restored = await this.selectCheckpoint();
-    const states = restored ? await this.readStates(restored) : new Map<string, Map<string, StateSection>>();
-    const firstId = Math.max(0, restored?.metadata.checkpointId ?? 0, (await options.store.highestCheckpointId(this.jobName)) ?? 0) + 1;
+    let restored: CompletedCheckpoint | undefined;
+    let states: Map<string, Map<string, StateSection>>;
+    const positions = new Map<string, unknown>();
+    let restoredSplits: readonly string[] | undefined;
+    if (options.assignment !== undefined) {
+      const split = await this.restoreAssignment(options.assignment);
+      states = split.states;
+      restoredSplits = split.restoredSplits;
+      if (split.sourcePosition !== undefined) positions.set(split.sourceId, split.sourcePosition);
+    } else {
+      restored = await this.selectCheckpoint();
+      states = restored ? await this.readStates(restored) : new Map<string, Map<string, StateSection>>();
+    }
+    const ownRestoredId = restored !== undefined && restored.metadata.jobName === this.scope ? restored.metadata.checkpointId : 0;
+    const firstId = Math.max(0, ownRestoredId, (await options.store.highestCheckpointId(this.scope)) ?? 0) + 1;
 
     const failed = new Promise<never>((_, reject) => (this.rejectRun = reject));
     failed.catch(() => undefined);
 
     this.coordinator = new CheckpointCoordinator(
       this.jobName,
+      this.scope,
       options.store,
       checkpointOptions,
       {
@@ -102,6 +135,7 @@ export class JobRunner {
         },
         assertMayCommit: () => options.assertMayCommit?.(),
         onCompleted: (checkpoint) => this.onCheckpointCompleted(checkpoint),
+        retainedCheckpoints: () => this.referencedCheckpoints(),
         deadLetters: options.deadLetters,
       },
       options.metrics,
@@ -111,7 +145,7 @@ export class JobRunner {
       (error) => this.fail(error),
     );
 
-    await this.wire(states);
+    await this.wire(states, positions);
     for (const sink of this.sinks) {
       const pending = sink.restorePending(states.get(sink.taskId));
       if (pending.length > 0) {
@@ -123,6 +157,8 @@ export class JobRunner {
     if (restored) {
       options.metrics.restores.inc({ job: this.jobName });
       options.logger.info({ checkpoint: restored.metadata.checkpointId, location: restored.location }, 'restored');
+    } else if (restoredSplits !== undefined && restoredSplits.length > 0) {
+      options.metrics.restores.inc({ job: this.jobName });
     }
     options.metrics.ready.set({ job: this.jobName }, 1);
 
@@ -145,7 +181,72 @@ export class JobRunner {
       this.stopSources.abort();
       await this.closeAll();
     }
-    return { restoredFrom: restored?.metadata.checkpointId, lastCheckpoint: this.lastCheckpoint };
+    return { restoredFrom: restored?.metadata.checkpointId, ...(restoredSplits ? { restoredSplits } : {}), lastCheckpoint: this.lastCheckpoint };
+  }
+
+  /**
+   * Group mode: checks the flow can hand splits over (one source that reads splits, operator
+   * state only keyed or resettable, one sink whose output records split progress), claims the
+   * splits through that sink's committer and reads their state from the checkpoints its output names.
+   */
+  private async restoreAssignment(assignment: SplitAssignment) {
+    const graph = this.options.flow.graph();
+    const sources = graph.flatMap((n) => (n.kind === 'source' ? [n] : []));
+    const sinks = graph.flatMap((n) => (n.kind === 'sink' ? [n] : []));
+    const source = sources[0];
+    if (sources.length !== 1 || source === undefined || source.source.splits === undefined || source.source.joinGroup === undefined) {
+      throw new JobDefinitionError(`Group mode (SCALE_OUT=group) needs exactly one source whose input is divided into splits (a Kafka topic); job '${this.jobName}' has ${sources.map((s) => `'${s.id}' (${s.source.kind})`).join(', ') || 'none'}.`);
+    }
+    for (const node of graph) {
+      if (node.kind !== 'operator') continue;
+      const probe = node.createOperator();
+      if (probe.snapshot !== undefined && probe.operatorStateInGroupMode !== 'reset') {
+        throw new JobDefinitionError(
+          `Group mode (SCALE_OUT=group): step '${node.id}' keeps operator state that belongs to no split (e.g. buffered records), so it cannot move with Kafka partitions between instances. Keep such state keyed (after keyBy), or run one instance (SCALE_OUT=standby).`,
+        );
+      }
+    }
+    const sink = sinks[0];
+    if (sinks.length !== 1 || sink === undefined) {
+      throw new JobDefinitionError(`Group mode (SCALE_OUT=group) needs exactly one committing sink, whose output records each split's progress; job '${this.jobName}' has ${sinks.length}.`);
+    }
+    const committer = await sink.sink.createCommitter(this.sinkContext(sink.id));
+    this.committers.set(sink.id, committer);
+    if (committer.claimSplits === undefined) {
+      throw new JobDefinitionError(`Group mode (SCALE_OUT=group): sink '${sink.id}' (${sink.sink.kind}) cannot record source positions with its commits, so splits cannot move between instances exactly once. Use the Iceberg sink, or run one instance (SCALE_OUT=standby).`);
+    }
+    const committed = await committer.claimSplits(assignment.splits);
+    const restored = await restoreSplits({ flow: this.options.flow, store: this.options.store, committed, splitPositions: source.source.splits, logger: this.options.logger });
+    return { ...restored, sourceId: source.id };
+  }
+
+  private sinkContext(stepId: string): SinkContext {
+    const { options } = this;
+    return {
+      jobName: this.jobName,
+      stepId,
+      logger: options.logger.child({ step: stepId }),
+      metrics: options.metrics,
+      deadLetters: options.deadLetters,
+      fencingToken: options.fencingToken ?? (() => 0n),
+      checkpointScope: this.scope,
+    };
+  }
+
+  /** Checkpoints of this run's scope that a sink's output still names: retention must keep them. */
+  private referencedCheckpoints(): ReadonlySet<number> {
+    const ids = new Set<number>();
+    for (const committer of this.committers.values()) for (const id of committer.referencedCheckpoints?.(this.scope) ?? []) ids.add(id);
+    return ids;
+  }
+
+  /** Where every source stood at `checkpointId`, if every source reads splits. */
+  private splitProgress(checkpointId: number): SplitProgress | undefined {
+    const bySource = this.splitPositions.get(checkpointId);
+    if (bySource === undefined || bySource.size !== this.drivers.length) return undefined;
+    const positions: Record<string, number> = {};
+    for (const splits of bySource.values()) Object.assign(positions, splits);
+    return { positions, checkpoint: { scope: this.scope, checkpointId } };
   }
 
   /**
@@ -197,16 +298,16 @@ export class JobRunner {
   private async selectCheckpoint(): Promise<CompletedCheckpoint | undefined> {
     const { store, restoreFrom = 'latest', logger } = this.options;
     if (restoreFrom === 'none') return undefined;
-    if (typeof restoreFrom === 'number') return store.load(this.jobName, restoreFrom);
+    if (typeof restoreFrom === 'number') return store.load(this.scope, restoreFrom);
     const pointed = await this.options.haLatestCheckpointId?.();
     if (pointed !== undefined) {
       try {
-        return await store.load(this.jobName, pointed);
+        return await store.load(this.scope, pointed);
       } catch (error) {
         logger.warn({ checkpoint: pointed, err: (error as Error).message }, 'checkpoint named by the HA pointer is unreadable; falling back to the newest readable one');
       }
     }
-    const completed = await store.listCompleted(this.jobName, (id, reason) => logger.warn({ checkpoint: id, reason }, 'skipping unusable checkpoint'));
+    const completed = await store.listCompleted(this.scope, (id, reason) => logger.warn({ checkpoint: id, reason }, 'skipping unusable checkpoint'));
     return completed[0];
   }
 
@@ -218,13 +319,13 @@ export class JobRunner {
         this.options.logger.warn({ step: taskId, checkpoint: checkpoint.metadata.checkpointId }, 'checkpoint has state for a step this job no longer has; ignoring it');
         continue;
       }
-      const bytes = await this.options.store.readState(this.jobName, checkpoint.metadata.checkpointId, handle);
+      const bytes = await this.options.store.readState(this.scope, checkpoint.metadata.checkpointId, handle);
       states.set(taskId, decodeStateEnvelope(bytes, taskId));
     }
     return states;
   }
 
-  private async wire(states: Map<string, Map<string, StateSection>>): Promise<void> {
+  private async wire(states: Map<string, Map<string, StateSection>>, restoredPositions: ReadonlyMap<string, unknown>): Promise<void> {
     const { options } = this;
     const streams = new Map<string, Observable<StreamElement<unknown>>>();
     const operatorStages = new Map<string, OperatorStage>();
@@ -242,13 +343,27 @@ export class JobRunner {
         case 'source': {
           const reader = node.source.createReader();
           const section = states.get(node.id)?.get('position');
-          const position = section ? node.source.positionSerializer.deserialize(section.version, section.bytes) : undefined;
+          const position = restoredPositions.has(node.id) ? restoredPositions.get(node.id) : section ? node.source.positionSerializer.deserialize(section.version, section.bytes) : undefined;
+          const splits = node.source.splits;
+          const onPosition = splits === undefined ? undefined : (checkpointId: number, p: unknown) => {
+            let bySource = this.splitPositions.get(checkpointId);
+            if (bySource === undefined) this.splitPositions.set(checkpointId, (bySource = new Map()));
+            bySource.set(node.id, splits.toSplits(p));
+          };
           const driver = new SourceDriver(node.id, reader, node.source.positionSerializer, this.capacity, ack, options.metrics, options.logger, this.jobName, (id) => {
             endedSources.add(id);
             if (endedSources.size === this.drivers.length) void this.stop();
-          });
+          }, onPosition);
           await reader.open(
-            { jobName: this.jobName, stepId: node.id, logger: options.logger.child({ step: node.id }), metrics: options.metrics, deadLetters: options.deadLetters, signal: this.stopSources.signal },
+            {
+              jobName: this.jobName,
+              stepId: node.id,
+              logger: options.logger.child({ step: node.id }),
+              metrics: options.metrics,
+              deadLetters: options.deadLetters,
+              signal: this.stopSources.signal,
+              ...(options.assignment ? { assignment: options.assignment } : {}),
+            },
             position,
           );
           this.drivers.push(driver);
@@ -285,17 +400,13 @@ export class JobRunner {
           streams.set(node.id, operatorStages.get(node.input.id)!.side(node.tag));
           break;
         case 'sink': {
-          const ctx = {
-            jobName: this.jobName,
-            stepId: node.id,
-            logger: options.logger.child({ step: node.id }),
-            metrics: options.metrics,
-            deadLetters: options.deadLetters,
-            fencingToken: options.fencingToken ?? (() => 0n),
-          };
+          const ctx = this.sinkContext(node.id);
           const writer = await node.sink.createWriter(ctx);
-          const committer = await node.sink.createCommitter(ctx);
-          const stage = new SinkStage(input(node.input), node.id, this.jobName, writer, committer, node.sink.committableSerializer, this.capacity, ack, options.metrics, options.logger);
+          let committer = this.committers.get(node.id);
+          if (committer === undefined) this.committers.set(node.id, (committer = await node.sink.createCommitter(ctx)));
+          const stage = new SinkStage(input(node.input), node.id, this.jobName, writer, committer, node.sink.committableSerializer, this.capacity, ack, options.metrics, options.logger, (id) =>
+            this.splitProgress(id),
+          );
           stage.done.catch((error: unknown) => this.fail(error));
           this.sinks.push(stage);
           break;
@@ -319,12 +430,15 @@ export class JobRunner {
   private async onCheckpointCompleted(checkpoint: CompletedCheckpoint): Promise<void> {
     const id = checkpoint.metadata.checkpointId;
     this.lastCheckpoint = id;
+    for (const older of this.splitPositions.keys()) if (older <= id) this.splitPositions.delete(older);
     await this.options.onCheckpointDurable?.(checkpoint);
+    // The final checkpoint of a stop (or of a hand-over before a rebalance) publishes progress even without data.
+    const final = this.stopping !== undefined;
     for (const sink of this.sinks) {
       if (this.failure) return;
       try {
         this.options.assertMayCommit?.();
-        await sink.commitUpTo(id);
+        await sink.commitUpTo(id, { final });
       } catch (error) {
         const err = error as Error;
         if (err.name === 'LeaseLostError' || err.name === 'FencedError') {
@@ -352,6 +466,6 @@ export class JobRunner {
     };
     for (const d of this.drivers) await close(d.taskId, () => d.close());
     for (const s of this.sinks) await close(s.taskId, () => s.close());
-    await close('dead letters', () => this.options.deadLetters.close());
+    if (this.options.closeDeadLetters ?? true) await close('dead letters', () => this.options.deadLetters.close());
   }
 }

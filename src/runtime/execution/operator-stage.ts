@@ -30,6 +30,17 @@ export interface OperatorStageOptions {
 
 export const OPERATOR_STATE_VERSION = 1;
 
+/** Section of a task snapshot holding the keyed state of one split (`keyed` alone: keys of no split). */
+export function keyedSectionName(split: string): string {
+  return split === '' ? 'keyed' : `keyed@${split}`;
+}
+
+/** The split of a keyed-state section, `''` for keys of no split; undefined for other sections. */
+export function splitOfKeyedSection(name: string): string | undefined {
+  if (name === 'keyed') return '';
+  return name.startsWith('keyed@') ? name.slice('keyed@'.length) : undefined;
+}
+
 /**
  * Runs one single-input operator: applies it per micro-batch, forwards control elements in
  * order, and on a barrier snapshots operator + keyed state before forwarding the barrier.
@@ -51,8 +62,13 @@ export class OperatorStage {
     this.recordsIn = options.metrics.recordsIn.labels(labels);
     this.recordsOut = options.metrics.recordsOut.labels(labels);
     const { operator, restored, keyedState } = options;
-    const keyedBytes = restored?.get('keyed');
-    if (keyedState !== undefined && keyedBytes !== undefined) keyedState.restore(keyedBytes.bytes);
+    if (keyedState !== undefined && restored !== undefined) {
+      for (const [name, section] of restored) {
+        const split = splitOfKeyedSection(name);
+        if (split !== undefined) keyedState.restore(section.bytes, undefined, split === '' ? undefined : split);
+      }
+    }
+    this.splitConflicts = options.metrics.stateSplitConflicts.labels(labels);
     const ctx: OperatorContext = {
       jobName: options.jobName,
       stepId: options.taskId,
@@ -87,19 +103,43 @@ export class OperatorStage {
     this.unconsumedSide = handler;
   }
 
+  /** Split of the batch being processed: what the operator emits meanwhile comes from it. */
+  private inputSplit: string | undefined;
+  private readonly splitConflicts: { inc(n?: number): void };
+  private conflictsSeen = 0;
+
   private readonly collector: Collector<unknown> = {
     emit: (records) => {
       if (records.length === 0) return;
       this.recordsOut.inc(records.length);
-      this.output.next(dataBatch(records));
+      this.output.next(dataBatch(records, this.inputSplit));
     },
     side: (tag, records) => {
       if (records.length === 0) return;
       const subject = this.sides.get(tag);
-      if (subject !== undefined) subject.next(dataBatch(records));
+      if (subject !== undefined) subject.next(dataBatch(records, this.inputSplit));
       else this.unconsumedSide?.(tag, records);
     },
   };
+
+  /** Records of a split and what they emit belong to it; timers and watermarks belong to none. */
+  private enterSplit(split: string | undefined): void {
+    this.inputSplit = split;
+    this.options.keyedState?.setCurrentSplit(split);
+  }
+
+  private countSplitConflicts(): void {
+    const total = this.options.keyedState?.splitConflicts ?? 0;
+    if (total === this.conflictsSeen) return;
+    if (this.conflictsSeen === 0) {
+      this.options.logger.warn(
+        { step: this.options.taskId },
+        'a key arrived from another source partition than the one its state belongs to: the key of keyBy does not follow the topic\'s partitioning, so in group mode (SCALE_OUT=group) this state cannot follow its partition; key the Kafka records by the same field',
+      );
+    }
+    this.splitConflicts.inc(total - this.conflictsSeen);
+    this.conflictsSeen = total;
+  }
 
   /** Processing-time callbacks (batch windows' max delay): run on the stage's own sequence. */
   private timer: NodeJS.Timeout | undefined;
@@ -111,6 +151,7 @@ export class OperatorStage {
     try {
       const now = this.options.now();
       const due = operator.nextProcessingTime();
+      this.enterSplit(undefined);
       if (due !== undefined && due <= now) operator.onProcessingTime(now, this.collector);
       const next = operator.nextProcessingTime();
       if (this.timer) clearTimeout(this.timer);
@@ -134,9 +175,12 @@ export class OperatorStage {
       switch (element.kind) {
         case 'data':
           this.recordsIn.inc(element.records.length);
+          this.enterSplit(element.split);
           this.options.operator.processBatch(element.records, this.collector);
+          if (this.options.keyedState !== undefined) this.countSplitConflicts();
           return;
         case 'watermark':
+          this.enterSplit(undefined);
           this.watermarkNow = element.timestamp;
           this.options.metrics.observeWatermark({ job: this.options.jobName, operator: this.options.taskId }, element.timestamp);
           this.options.operator.processWatermark?.(element.timestamp, this.collector);
@@ -148,6 +192,7 @@ export class OperatorStage {
           return;
         }
         case 'end':
+          this.enterSplit(undefined);
           this.options.operator.endOfInput?.(this.collector);
           this.forward(element);
           return;
@@ -161,7 +206,9 @@ export class OperatorStage {
     const sections: StateSection[] = [];
     const operatorBytes = this.options.operator.snapshot?.(checkpointId);
     if (operatorBytes !== undefined) sections.push({ name: 'operator', version: OPERATOR_STATE_VERSION, bytes: operatorBytes });
-    if (this.options.keyedState !== undefined) sections.push({ name: 'keyed', version: OPERATOR_STATE_VERSION, bytes: this.options.keyedState.snapshot() });
+    if (this.options.keyedState !== undefined) {
+      for (const [split, bytes] of this.options.keyedState.snapshotSplits()) sections.push({ name: keyedSectionName(split), version: OPERATOR_STATE_VERSION, bytes });
+    }
     this.options.ack({ taskId: this.options.taskId, checkpointId, bytes: encodeStateEnvelope(sections) });
   }
 

@@ -2,7 +2,7 @@ import type { Observable } from 'rxjs';
 import { CorruptCheckpointError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
-import type { CommitRequest, Committer, SinkWriter } from '../sink.js';
+import type { CommitOptions, CommitRequest, Committer, SinkWriter, SplitProgress } from '../sink.js';
 import type { VersionedSerializer } from '../serializer.js';
 import type { StreamElement } from '../stream-element.js';
 import type { PipelineCapacity } from './pipeline-capacity.js';
@@ -38,6 +38,8 @@ export class SinkStage {
     private readonly ack: SnapshotAck,
     metrics: MetricsRegistry,
     private readonly logger: Logger,
+    /** Where the source stood at a checkpoint; when given, every checkpoint makes a commit request (it carries the progress). */
+    private readonly splitProgress?: (checkpointId: number) => SplitProgress | undefined,
   ) {
     this.recordsIn = metrics.recordsIn.labels({ job: jobName, operator: taskId });
     this.done = new Promise((resolve, reject) => {
@@ -64,7 +66,7 @@ export class SinkStage {
   restorePending(sections: Map<string, StateSection> | undefined): readonly CommitRequest<unknown>[] {
     const section = sections?.get('pending');
     if (section === undefined) return [];
-    let stored: { checkpointId: number; committables: string[] }[];
+    let stored: StoredRequest[];
     try {
       stored = JSON.parse(new TextDecoder().decode(section.bytes));
     } catch (error) {
@@ -73,6 +75,7 @@ export class SinkStage {
     this.pending = stored.map((p) => ({
       checkpointId: p.checkpointId,
       committables: p.committables.map((c) => this.serializer.deserialize(section.version, Buffer.from(c, 'base64'))),
+      ...(p.splits === undefined ? {} : { splits: p.splits }),
     }));
     return this.pending;
   }
@@ -82,11 +85,11 @@ export class SinkStage {
    * Commits run one at a time: a final checkpoint's commit may be requested while the previous
    * one is still running, and both would otherwise publish the same pending files.
    */
-  commitUpTo(checkpointId: number): Promise<void> {
+  commitUpTo(checkpointId: number, options: CommitOptions = {}): Promise<void> {
     const run = this.committing.then(async () => {
       const due = this.pending.filter((p) => p.checkpointId <= checkpointId);
       if (due.length === 0) return;
-      await this.committer.commit(due);
+      await this.committer.commit(due, options);
       this.pending = this.pending.filter((p) => !due.includes(p));
     });
     this.committing = run.catch(() => undefined);
@@ -132,7 +135,8 @@ export class SinkStage {
         return;
       case 'barrier': {
         const committables = await this.writer.prepareCommit(element.checkpointId);
-        if (committables.length > 0) this.pending.push({ checkpointId: element.checkpointId, committables });
+        const splits = this.splitProgress?.(element.checkpointId);
+        if (committables.length > 0 || splits !== undefined) this.pending.push({ checkpointId: element.checkpointId, committables, ...(splits ? { splits } : {}) });
         this.ack({ taskId: this.taskId, checkpointId: element.checkpointId, bytes: this.snapshotPending() });
         return;
       }
@@ -143,10 +147,18 @@ export class SinkStage {
   }
 
   private snapshotPending(): Uint8Array {
-    const stored = this.pending.map((p) => ({
+    const stored: StoredRequest[] = this.pending.map((p) => ({
       checkpointId: p.checkpointId,
       committables: p.committables.map((c) => Buffer.from(this.serializer.serialize(c)).toString('base64')),
+      ...(p.splits === undefined ? {} : { splits: p.splits }),
     }));
     return encodeStateEnvelope([{ name: 'pending', version: this.serializer.version, bytes: new TextEncoder().encode(JSON.stringify(stored)) }]);
   }
+}
+
+/** A pending commit request as stored in the sink's snapshot (committables base64 of the sink's serializer). */
+interface StoredRequest {
+  readonly checkpointId: number;
+  readonly committables: string[];
+  readonly splits?: SplitProgress;
 }

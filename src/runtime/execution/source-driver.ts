@@ -33,6 +33,8 @@ export class SourceDriver {
     jobName: string,
     /** Told once when the reader reported the end of bounded input. */
     private readonly onEndOfInput: (taskId: string) => void,
+    /** Told the reader's position at every barrier (what the snapshot holds). */
+    private readonly onPosition?: (checkpointId: number, position: unknown) => void,
   ) {
     this.labels = { job: jobName, operator: taskId };
   }
@@ -100,7 +102,7 @@ export class SourceDriver {
         continue;
       }
       if (polled.records.length > 0) {
-        this.output.next(dataBatch(polled.records));
+        this.output.next(dataBatch(polled.records, polled.split));
         recordsOut.inc(polled.records.length);
       }
       if (polled.watermark !== undefined && polled.watermark > this.lastWatermark) {
@@ -114,6 +116,7 @@ export class SourceDriver {
 
   private emitBarrier(barrier: Barrier): void {
     const position = this.reader.snapshot(barrier.checkpointId);
+    this.onPosition?.(barrier.checkpointId, position);
     const bytes = encodeStateEnvelope([
       { name: 'position', version: this.positionSerializer.version, bytes: this.positionSerializer.serialize(position) },
     ]);

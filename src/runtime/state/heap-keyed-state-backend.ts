@@ -10,6 +10,10 @@
  * `{ maxParallelism, states: [{ name, kind, ttlMs, groups: [[keyGroup, entries]] }] }` where a
  * value entry is `[key, value, writtenAt?]` and a map entry is `[key, [[mapKey, value, writtenAt?]]]`.
  * Values must be JSON-serializable; bigints survive (`{"$bigint": "…"}`), as in `jsonSerializer`.
+ *
+ * Splits (scale-out): while a split is current, a key seen for the first time is attributed to it
+ * (one `Map<key, split>` entry per key, kept only when splits are used). `snapshotSplits` writes
+ * one document of the format above per split, so a split's keys can be restored elsewhere.
  */
 import { bigintReplacer, bigintReviver } from '../bigint-json.js';
 import { CorruptCheckpointError, RestoreError, StreamlineError } from '../errors.js';
@@ -54,6 +58,11 @@ interface SnapshotState {
 interface SnapshotDocument {
   maxParallelism: number;
   states: SnapshotState[];
+}
+/** Restored state of a name not declared yet, and the split its keys belong to. */
+interface PendingPart {
+  readonly state: SnapshotState;
+  readonly split: string | undefined;
 }
 
 /**
@@ -283,7 +292,16 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly tables = new Map<string, StateTable>();
   private readonly handles = new Map<string, ValueState<unknown> | MapState<StateKey, unknown>>();
   /** Restored state whose name has not been declared yet; loaded on declaration. */
-  private readonly pending = new Map<string, SnapshotState[]>();
+  private readonly pending = new Map<string, PendingPart[]>();
+  /** Split ids ↔ small numbers; -1 is "no split". */
+  private readonly splitIds = new Map<string, number>();
+  private readonly splitNames: string[] = [];
+  private currentSplit = -1;
+  /** Key → split it belongs to; created when a split is first used. */
+  private keySplits: Map<StateKey, number> | undefined;
+  /** The current key has not been attributed under the current split yet. */
+  private attributionDue = false;
+  private conflicts = 0;
 
   constructor(options: HeapKeyedStateBackendOptions = {}) {
     this.maxParallelism = options.maxParallelism ?? DEFAULT_MAX_PARALLELISM;
@@ -296,7 +314,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   setCurrentKey(key: StateKey): void {
     const cursor = this.cursor;
     cursor.nowValid = false;
-    if (key === cursor.key && cursor.set) return;
+    if (key === cursor.key && cursor.set) {
+      if (this.attributionDue) this.attribute(key);
+      return;
+    }
     if (typeof key === 'number' && !Number.isFinite(key)) throw new TypeError(`state key must be a finite number or a string, got ${key}`);
     this.group = -1;
     if (this.ownedRange !== undefined) {
@@ -308,6 +329,43 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     }
     cursor.key = key;
     cursor.set = true;
+    if (this.currentSplit >= 0) this.attribute(key);
+  }
+
+  setCurrentSplit(split: string | undefined): void {
+    const id = split === undefined ? -1 : this.splitId(split);
+    if (id === this.currentSplit) return;
+    this.currentSplit = id;
+    this.attributionDue = id >= 0;
+    if (id >= 0) this.keySplits ??= new Map();
+  }
+
+  get splitConflicts(): number {
+    return this.conflicts;
+  }
+
+  /** Split the current key belongs to, or undefined. */
+  currentKeySplit(): string | undefined {
+    const id = this.cursor.set ? this.keySplits?.get(this.cursor.key) : undefined;
+    return id === undefined ? undefined : this.splitNames[id];
+  }
+
+  private attribute(key: StateKey): void {
+    this.attributionDue = false;
+    const splits = this.keySplits!;
+    const owner = splits.get(key);
+    if (owner === undefined) splits.set(key, this.currentSplit);
+    else if (owner !== this.currentSplit) this.conflicts++;
+  }
+
+  private splitId(split: string): number {
+    let id = this.splitIds.get(split);
+    if (id === undefined) {
+      id = this.splitNames.length;
+      this.splitIds.set(split, id);
+      this.splitNames.push(split);
+    }
+    return id;
   }
 
   getCurrentKey(): StateKey {
@@ -359,26 +417,52 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   snapshot(): Uint8Array {
-    const doc: SnapshotDocument = { maxParallelism: this.maxParallelism, states: [] };
     const now = this.clock();
-    for (const table of this.tables.values()) {
-      doc.states.push(snapshotTable(table, now, this.maxParallelism));
-    }
+    const states = [...this.tables.values()].map((table) => snapshotTable(table, now, this.maxParallelism, () => -1).get(-1)!);
     // Restored but never declared: carry it forward rather than lose it.
-    for (const parts of this.pending.values()) doc.states.push(...parts);
-    const json = new TextEncoder().encode(JSON.stringify(doc, bigintReplacer));
-    const out = new Uint8Array(MAGIC.length + 1 + json.length);
-    out.set(MAGIC, 0);
-    out[MAGIC.length] = KEYED_STATE_SNAPSHOT_VERSION;
-    out.set(json, MAGIC.length + 1);
+    for (const parts of this.pending.values()) states.push(...parts.map((p) => p.state));
+    return encodeSnapshot({ maxParallelism: this.maxParallelism, states });
+  }
+
+  snapshotSplits(): ReadonlyMap<string, Uint8Array> {
+    const splits = this.keySplits;
+    if (splits === undefined && [...this.pending.values()].every((parts) => parts.every((p) => p.split === undefined))) {
+      return new Map([['', this.snapshot()]]);
+    }
+    const now = this.clock();
+    const bySplit = new Map<number, SnapshotState[]>();
+    const add = (split: number, state: SnapshotState) => {
+      if (state.groups.length === 0) return;
+      const list = bySplit.get(split);
+      if (list === undefined) bySplit.set(split, [state]);
+      else list.push(state);
+    };
+    const splitOf = splits === undefined ? () => -1 : (key: StateKey) => splits.get(key) ?? -1;
+    for (const table of this.tables.values()) {
+      for (const [split, state] of snapshotTable(table, now, this.maxParallelism, splitOf)) add(split, state);
+    }
+    for (const parts of this.pending.values()) for (const part of parts) add(part.split === undefined ? -1 : this.splitId(part.split), part.state);
+    this.forgetStaleKeys();
+    const out = new Map<string, Uint8Array>();
+    for (const [split, states] of bySplit) out.set(split < 0 ? '' : this.splitNames[split]!, encodeSnapshot({ maxParallelism: this.maxParallelism, states }));
     return out;
+  }
+
+  /** Keys whose state expired or was cleared no longer need a split. */
+  private forgetStaleKeys(): void {
+    const splits = this.keySplits;
+    if (splits === undefined) return;
+    const tables = [...this.tables.values()];
+    for (const key of splits.keys()) {
+      if (!tables.some((t) => t.values.has(key))) splits.delete(key);
+    }
   }
 
   /**
    * Adds a snapshot's state (several snapshots may be restored into one backend when rescaling).
    * Keeps only groups accepted by `keyGroups`, else by the configured `keyGroupRange`, else all.
    */
-  restore(bytes: Uint8Array, keyGroups?: (keyGroup: number) => boolean): void {
+  restore(bytes: Uint8Array, keyGroups?: (keyGroup: number) => boolean, split?: string): void {
     const doc = decodeSnapshot(bytes);
     if (doc.maxParallelism !== this.maxParallelism) {
       throw new RestoreError(`keyed state snapshot has maxParallelism ${doc.maxParallelism}, this backend ${this.maxParallelism}: key groups cannot be mapped`);
@@ -390,10 +474,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       const table = this.tables.get(state.name);
       if (table !== undefined) {
         if (table.kind !== state.kind) throw new RestoreError(`state '${state.name}' is declared as ${table.kind} state but the snapshot holds ${state.kind} state`);
-        this.load(table, filtered);
+        this.load(table, filtered, split);
       } else {
         const parts = this.pending.get(state.name) ?? [];
-        parts.push(filtered);
+        parts.push({ state: filtered, split });
         this.pending.set(state.name, parts);
       }
     }
@@ -414,16 +498,22 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const parts = this.pending.get(name);
     if (parts !== undefined) {
       this.pending.delete(name);
-      for (const part of parts) {
-        if (part.kind !== kind) throw new RestoreError(`state '${name}' is declared as ${kind} state but the snapshot holds ${part.kind} state`);
-        this.load(table, part);
+      for (const { state, split } of parts) {
+        if (state.kind !== kind) throw new RestoreError(`state '${name}' is declared as ${kind} state but the snapshot holds ${state.kind} state`);
+        this.load(table, state, split);
       }
     }
     return table;
   }
 
-  /** Loads snapshot entries into a table in its own representation (TTL or plain). */
-  private load(table: StateTable, state: SnapshotState): void {
+  /** Loads snapshot entries into a table in its own representation (TTL or plain); the keys belong to `split` when given. */
+  private load(table: StateTable, state: SnapshotState, split?: string): void {
+    let splits: Map<StateKey, number> | undefined;
+    let splitId = -1;
+    if (split !== undefined) {
+      splitId = this.splitId(split);
+      splits = this.keySplits ??= new Map();
+    }
     const ttl = table.ttlMs;
     const now = this.clock();
     const wrap = (value: unknown, writtenAt: number | undefined): unknown => (ttl === undefined ? value : { v: value, t: writtenAt ?? now });
@@ -433,7 +523,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       if (!Number.isInteger(group) || group < 0 || group >= this.maxParallelism) throw new CorruptCheckpointError(`state '${table.name}': key group ${group} out of range`);
       if (table.kind === 'value') {
         for (const [key, value, writtenAt] of entries as SnapshotEntry[]) {
-          if (!expired(writtenAt)) values.set(key, wrap(value, writtenAt));
+          if (expired(writtenAt)) continue;
+          values.set(key, wrap(value, writtenAt));
+          splits?.set(key, splitId);
         }
       } else {
         for (const [key, mapEntries] of entries as SnapshotMapEntry[]) {
@@ -443,6 +535,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
             if (m === undefined) {
               m = new Map();
               values.set(key, m);
+              splits?.set(key, splitId);
             }
             m.set(mk, wrap(value, writtenAt));
           }
@@ -458,10 +551,24 @@ function hasLiveValue(kind: StateKind, value: unknown, now: number, ttl: number)
   return false;
 }
 
-/** Serializable form of a table, split by key group; drops (and deletes) expired entries on the way. */
-function snapshotTable(table: StateTable, now: number, maxParallelism: number): SnapshotState {
+/**
+ * Serializable form of a table per split (`splitOf`: -1 for no split), each divided by key group;
+ * drops (and deletes) expired entries on the way. Every table has a part for split -1, possibly empty.
+ */
+function snapshotTable(table: StateTable, now: number, maxParallelism: number, splitOf: (key: StateKey) => number): Map<number, SnapshotState> {
   const ttl = table.ttlMs;
-  const byGroup: (SnapshotEntry[] | SnapshotMapEntry[] | undefined)[] = new Array(maxParallelism).fill(undefined);
+  const bySplit = new Map<number, (SnapshotEntry[] | SnapshotMapEntry[] | undefined)[]>();
+  const groupsOf = (split: number) => {
+    let byGroup = bySplit.get(split);
+    if (byGroup === undefined) {
+      byGroup = new Array(maxParallelism).fill(undefined);
+      bySplit.set(split, byGroup);
+    }
+    return byGroup;
+  };
+  groupsOf(-1);
+  let lastSplit = -1;
+  let lastGroups = groupsOf(-1);
   for (const [key, value] of table.values) {
     let entry: SnapshotEntry | SnapshotMapEntry;
     if (table.kind === 'value') {
@@ -491,20 +598,38 @@ function snapshotTable(table: StateTable, now: number, maxParallelism: number): 
       }
       entry = [key, mapEntries];
     }
+    const split = splitOf(key);
+    if (split !== lastSplit) {
+      lastSplit = split;
+      lastGroups = groupsOf(split);
+    }
     const group = hashKey(key) % maxParallelism;
-    let list = byGroup[group];
+    let list = lastGroups[group];
     if (list === undefined) {
       list = [];
-      byGroup[group] = list;
+      lastGroups[group] = list;
     }
     (list as unknown[]).push(entry);
   }
-  const groups: SnapshotState['groups'] = [];
-  for (let group = 0; group < maxParallelism; group++) {
-    const list = byGroup[group];
-    if (list !== undefined) groups.push([group, list]);
+  const out = new Map<number, SnapshotState>();
+  for (const [split, byGroup] of bySplit) {
+    const groups: SnapshotState['groups'] = [];
+    for (let group = 0; group < maxParallelism; group++) {
+      const list = byGroup[group];
+      if (list !== undefined) groups.push([group, list]);
+    }
+    out.set(split, { name: table.name, kind: table.kind, ttlMs: ttl ?? null, groups });
   }
-  return { name: table.name, kind: table.kind, ttlMs: ttl ?? null, groups };
+  return out;
+}
+
+function encodeSnapshot(doc: SnapshotDocument): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(doc, bigintReplacer));
+  const out = new Uint8Array(MAGIC.length + 1 + json.length);
+  out.set(MAGIC, 0);
+  out[MAGIC.length] = KEYED_STATE_SNAPSHOT_VERSION;
+  out.set(json, MAGIC.length + 1);
+  return out;
 }
 
 function decodeSnapshot(bytes: Uint8Array): SnapshotDocument {

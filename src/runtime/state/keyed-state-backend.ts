@@ -40,8 +40,24 @@ export interface KeyedStateBackend {
   mapState<K extends StateKey, V>(descriptor: StateDescriptor): MapState<K, V>;
   /** Keys that currently have state under `stateName` (for timers / window firing). */
   keys(stateName: string): IterableIterator<StateKey>;
+  /**
+   * The source split (Kafka partition) of the records being processed, or undefined. A key first
+   * seen under a split belongs to it: its state is snapshotted with the split and moves with it
+   * to whichever instance owns the split next (group mode).
+   */
+  setCurrentSplit(split: string | undefined): void;
+  /**
+   * Keys that arrived under another split than the one their state belongs to: the stream's key
+   * does not follow the source's partitioning, so scale-out cannot keep that state consistent.
+   */
+  readonly splitConflicts: number;
   /** Versioned, key-group-organized snapshot of every state; expired entries are left out. */
   snapshot(): Uint8Array;
-  /** Restores a snapshot; keeps only the key groups in `keyGroups` when given (rescaling). */
-  restore(bytes: Uint8Array, keyGroups?: (keyGroup: number) => boolean): void;
+  /** The same snapshot divided by split: split id → bytes; `''` holds keys of no split. Empty parts are left out. */
+  snapshotSplits(): ReadonlyMap<string, Uint8Array>;
+  /**
+   * Restores a snapshot; keeps only the key groups in `keyGroups` when given (rescaling). With
+   * `split`, the restored keys belong to that split.
+   */
+  restore(bytes: Uint8Array, keyGroups?: (keyGroup: number) => boolean, split?: string): void;
 }

@@ -145,5 +145,6 @@ export function testSinkContext(stepId = 'test.sink'): SinkContext {
     metrics: new MetricsRegistry(),
     deadLetters: new TestDeadLetterSink(),
     fencingToken: () => 1n,
+    checkpointScope: 'test',
   };
 }

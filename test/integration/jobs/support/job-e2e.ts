@@ -47,7 +47,8 @@ export function producedRecords(generate: (index: number, random: () => number) 
 }
 
 export async function produce(endpoints: ServiceEndpoints, job: string, options: { count: number; badFraction: number; seed: number; topic: string; partitions: number }): Promise<ProduceSummary> {
-  const args = [PRODUCE_JS, job, '--count', String(options.count), '--bad-fraction', String(options.badFraction), '--seed', String(options.seed), '--topic', options.topic, '--partitions', String(options.partitions)];
+  // Keyed by generator index, so a dead letter's key names the malformed record it came from.
+  const args = [PRODUCE_JS, job, '--count', String(options.count), '--bad-fraction', String(options.badFraction), '--seed', String(options.seed), '--topic', options.topic, '--partitions', String(options.partitions), '--key-by', 'index'];
   const { stdout } = await run(process.execPath, args, { env: { ...process.env, KAFKA_BROKERS: endpoints.kafkaBrokers.join(',') }, maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout) as ProduceSummary;
 }

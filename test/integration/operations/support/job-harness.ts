@@ -149,9 +149,16 @@ export interface ProduceSummary {
   readonly topic: string;
 }
 
-/** Runs produce.js for the orders job. */
-export async function produceOrders(brokers: readonly string[], topic: string, options: { count: number; seed: number; badFraction?: number; rate?: number; partitions?: number }): Promise<ProduceSummary> {
-  const args = [PRODUCE_JS, 'orders', '--count', String(options.count), '--seed', String(options.seed), '--topic', topic, '--partitions', String(options.partitions ?? 3)];
+/**
+ * Runs produce.js for the orders job. Keyed by generator index unless `keyBy: 'record'` (by
+ * order id, as the order service keys them): the index lets a test tell malformed records apart.
+ */
+export async function produceOrders(
+  brokers: readonly string[],
+  topic: string,
+  options: { count: number; seed: number; badFraction?: number; rate?: number; partitions?: number; keyBy?: 'index' | 'record' },
+): Promise<ProduceSummary> {
+  const args = [PRODUCE_JS, 'orders', '--count', String(options.count), '--seed', String(options.seed), '--topic', topic, '--partitions', String(options.partitions ?? 3), '--key-by', options.keyBy ?? 'index'];
   if (options.badFraction !== undefined) args.push('--bad-fraction', String(options.badFraction));
   if (options.rate !== undefined) args.push('--rate', String(options.rate));
   const { stdout } = await run(process.execPath, args, { env: { ...process.env, KAFKA_BROKERS: brokers.join(',') }, maxBuffer: 64 * 1024 * 1024 });

@@ -107,7 +107,7 @@ function records(batch: SourceBatch<Order> | 'idle' | 'end'): Order[] {
 }
 
 describe('KafkaSourceReader (fake client)', () => {
-  it('seeks to the start, polls parsed records and snapshots the next offsets', async () => {
+  it('seeks to the start, polls parsed records one partition (split) per batch and snapshots the next offsets', async () => {
     const client = new FakeClient(2);
     for (let i = 0; i < 5; i++) client.append(i % 2, JSON.stringify({ id: i, ts: i }));
     const reader = build(client);
@@ -117,7 +117,12 @@ describe('KafkaSourceReader (fake client)', () => {
     assert.equal(await reader.poll(), 'idle');
     client.deliver(0, 0, 3);
     client.deliver(1, 0, 1);
-    assert.deepEqual(records(await reader.poll()).map((r) => r.id), [0, 2, 4, 1]);
+    const first = await reader.poll();
+    assert.deepEqual(records(first).map((r) => r.id), [0, 2, 4]);
+    assert.equal(first !== 'idle' && first !== 'end' ? first.split : undefined, `${TOPIC}:0`);
+    const second = await reader.poll();
+    assert.deepEqual(records(second).map((r) => r.id), [1]);
+    assert.equal(second !== 'idle' && second !== 'end' ? second.split : undefined, `${TOPIC}:1`);
     const snapshot = reader.snapshot(1);
     assert.deepEqual(snapshot.offsets, [{ topic: TOPIC, partition: 0, offset: '3' }, { topic: TOPIC, partition: 1, offset: '1' }]);
     await reader.close();

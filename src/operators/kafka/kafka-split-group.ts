@@ -1,0 +1,161 @@
+import { StaleAssignmentError, StreamlineError } from '../../runtime/errors.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { SplitAssignment, SplitGroup } from '../../runtime/split-group.js';
+import type { ConsumedBatch, KafkaClient, KafkaConsumerClient, TopicPartition, TopicPartitionOffset } from './kafka-client.js';
+import type { KafkaConfig } from './kafka-config.js';
+import { partitionKey } from './kafka-positions.js';
+
+/** What a run reading through the group receives. */
+export interface GroupBatchHandler {
+  onBatch(batch: ConsumedBatch): void;
+}
+
+/** The consumer operations a run may use on the partitions it was assigned. */
+export interface GroupPartitionControl {
+  seek(position: TopicPartitionOffset): void;
+  pause(partitions: readonly TopicPartition[]): void;
+  resume(partitions: readonly TopicPartition[]): void;
+  commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /** Stops delivering batches to the run and pauses its partitions. */
+  detach(): void;
+}
+
+/** The group failed for good (the consumer crashed without restarting); the instance must stop. */
+export class KafkaGroupError extends StreamlineError {}
+
+/**
+ * Group mode for a Kafka source: one consumer in the job's consumer group for the whole life of
+ * the instance, across the runs of successive assignments. Kafka decides who owns which
+ * partition; this class turns that into the runtime's {@link SplitGroup}:
+ * - every new assignment is paused at once (inside the client's assignment callback, before the
+ *   first fetch), because where to read from is only known after the run restored it;
+ * - before the consumer rejoins for a rebalance, the revoke handler runs (awaited: the group
+ *   waits for this member), which is where the run hands its partitions over;
+ * - fetched batches go to the run that is attached, and only to it.
+ */
+export class KafkaSplitGroup implements SplitGroup {
+  private generation = 0;
+  private taken = 0;
+  private assignment: readonly TopicPartition[] | undefined;
+  private readonly waiters = new Set<() => void>();
+  private revokeHandler: (() => Promise<void>) | undefined;
+  private reader: GroupBatchHandler | undefined;
+  private fatal: Error | undefined;
+  private left = false;
+
+  /** Three quarters of the rebalance timeout: the hand-over ends (or is cut short) before the group drops this member. */
+  readonly handOverTimeoutMs: number;
+
+  private constructor(
+    private readonly consumer: KafkaConsumerClient,
+    private readonly topic: string,
+    private readonly logger: Logger,
+    rebalanceTimeoutMs: number,
+  ) {
+    this.handOverTimeoutMs = Math.floor(rebalanceTimeoutMs * 0.75);
+  }
+
+  /** Joins the consumer group of `config` for `topic`; assignments arrive through `nextAssignment`. */
+  static async join(client: KafkaClient, config: KafkaConfig, topic: string, logger: Logger, fetch: { maxBytes?: number; maxBytesPerPartition?: number; maxWaitTimeMs?: number } = {}): Promise<KafkaSplitGroup> {
+    const consumer = client.consumer({
+      groupId: config.groupId,
+      topics: [topic],
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      rebalanceTimeoutMs: config.rebalanceTimeoutMs,
+      heartbeatIntervalMs: Math.max(500, Math.min(3_000, Math.floor(config.sessionTimeoutMs / 10))),
+      ...fetch,
+    });
+    const group = new KafkaSplitGroup(consumer, topic, logger, config.rebalanceTimeoutMs);
+    await consumer.start({
+      onAssignment: (partitions) => group.onAssignment(partitions),
+      onBatch: (batch) => group.reader?.onBatch(batch),
+      onRevoke: () => group.onRebalance(),
+      onFatal: (error) => {
+        group.fatal = new KafkaGroupError(`the Kafka consumer of group '${config.groupId}' stopped: ${error.message}`, { cause: error });
+        group.wakeAll();
+      },
+    });
+    logger.info({ groupId: config.groupId, topic }, 'joined the consumer group (group mode)');
+    return group;
+  }
+
+  async nextAssignment(signal: AbortSignal): Promise<SplitAssignment> {
+    for (;;) {
+      if (this.fatal) throw this.fatal;
+      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new StreamlineError('stopped while waiting for an assignment');
+      if (this.assignment !== undefined && this.generation > this.taken) {
+        this.taken = this.generation;
+        const splits = this.assignment.map((tp) => partitionKey(tp.topic, tp.partition)).sort();
+        return { generation: this.generation, splits };
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.waiters.delete(done);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.waiters.add(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  onRevoke(handler: () => Promise<void>): void {
+    this.revokeHandler = handler;
+  }
+
+  /**
+   * Attaches the run of `generation`: it receives the batches of its partitions until it
+   * detaches. Refused when a newer assignment arrived meanwhile (the run is already stale).
+   */
+  attach(generation: number, reader: GroupBatchHandler): GroupPartitionControl {
+    if (generation !== this.generation || this.assignment === undefined) {
+      throw new StaleAssignmentError(`assignment ${generation} is no longer current (the group rebalanced meanwhile)`);
+    }
+    this.reader = reader;
+    const partitions = this.assignment;
+    const consumer = this.consumer;
+    const current = () => this.reader === reader;
+    return {
+      seek: (position) => current() && consumer.seek(position),
+      pause: (tps) => current() && consumer.pause(tps),
+      resume: (tps) => current() && consumer.resume(tps),
+      commit: (offsets) => consumer.commit(offsets),
+      detach: () => {
+        if (!current()) return;
+        this.reader = undefined;
+        consumer.pause(partitions);
+      },
+    };
+  }
+
+  async leave(): Promise<void> {
+    if (this.left) return;
+    this.left = true;
+    this.reader = undefined;
+    this.wakeAll();
+    await this.consumer.stop();
+  }
+
+  private onAssignment(partitions: readonly TopicPartition[]): void {
+    const mine = partitions.filter((tp) => tp.topic === this.topic);
+    // Nothing is read before the run restored where each partition stands.
+    this.consumer.pause(mine);
+    this.generation++;
+    this.assignment = mine;
+    this.logger.info({ generation: this.generation, partitions: mine.map((tp) => tp.partition) }, 'partitions assigned');
+    this.wakeAll();
+  }
+
+  private async onRebalance(): Promise<void> {
+    // From here on nothing of the old assignment may be read: the next run starts from what the hand-over committed.
+    this.assignment = undefined;
+    const handler = this.revokeHandler;
+    if (handler === undefined || this.left) return;
+    await handler();
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+}

@@ -1,0 +1,152 @@
+import { FencedError, JobDefinitionError, StaleAssignmentError, StreamlineError } from '../errors.js';
+import type { SplitAssignment, SplitGroup } from '../split-group.js';
+import { JobRunner, type JobRunnerOptions } from './job-runner.js';
+
+/** Options of {@link SplitGroupRunner}: a job runner's, minus what the group decides. */
+export interface SplitGroupRunnerOptions extends Omit<JobRunnerOptions, 'assignment' | 'checkpointScope' | 'restoreFrom' | 'haLatestCheckpointId' | 'closeDeadLetters'> {
+  /** This instance's id: its checkpoints go to the scope `<job>.<instanceId>`. */
+  readonly instanceId: string;
+  /** Told whether the instance is ready: running its assignment, or owning nothing. */
+  readonly onReady?: (ready: boolean) => void;
+  /** After a fenced run, how long to wait for a newer assignment before running the same one again. Default 1 s. */
+  readonly retryDelayMs?: number;
+}
+
+/**
+ * One instance of a job in group mode (scale-out): joins the group of instances sharing the
+ * job's source splits and runs the pipeline for whatever it is assigned — one {@link JobRunner}
+ * per assignment, restored split by split from the job's output. Before every rebalance the
+ * current run hands its splits over: a final checkpoint whose commit records where each split
+ * stands, so the next owner continues exactly there. If another instance published progress for
+ * one of its splits meanwhile (this one was too slow and lost them), the run's commit is refused
+ * and the run starts again from what the output holds.
+ */
+export class SplitGroupRunner {
+  private group: SplitGroup | undefined;
+  private current: { runner: JobRunner; done: Promise<unknown> } | undefined;
+  private stopping = false;
+  private readonly stopped = new AbortController();
+  private readonly scope: string;
+  private readonly jobName: string;
+
+  constructor(private readonly options: SplitGroupRunnerOptions) {
+    options.flow.validate();
+    this.jobName = options.flow.name;
+    this.scope = `${this.jobName}.${options.instanceId}`;
+  }
+
+  /** Joins the group and runs assignments until `stop()` (or a failure other than losing splits). */
+  async run(): Promise<void> {
+    const { options } = this;
+    const sources = options.flow.graph().flatMap((n) => (n.kind === 'source' ? [n] : []));
+    const source = sources[0];
+    if (sources.length !== 1 || source?.source.joinGroup === undefined) {
+      throw new JobDefinitionError(`Group mode (SCALE_OUT=group) needs exactly one source that can share its splits with other instances (a Kafka topic); job '${this.jobName}' has ${sources.map((s) => `'${s.id}' (${s.source.kind})`).join(', ') || 'none'}.`);
+    }
+    const group = await source.source.joinGroup({ jobName: this.jobName, stepId: source.id, logger: options.logger, metrics: options.metrics });
+    this.group = group;
+    group.onRevoke(() => this.handOver());
+    const labels = { job: this.jobName };
+    try {
+      let assignment: SplitAssignment | undefined = await this.next(this.stopped.signal);
+      while (assignment !== undefined && !this.stopping) {
+        options.metrics.assignments.inc(labels);
+        options.metrics.assignedSplits.set(labels, assignment.splits.length);
+        options.logger.info({ generation: assignment.generation, splits: assignment.splits, scope: this.scope }, 'assignment received');
+        if (assignment.splits.length === 0) {
+          // More instances than splits: this one waits, healthy, for a rebalance that gives it work.
+          options.onReady?.(true);
+          options.metrics.ready.set(labels, 1);
+          assignment = await this.next(this.stopped.signal);
+          options.metrics.ready.set(labels, 0);
+          continue;
+        }
+        const outcome = await this.runAssignment(assignment);
+        if (this.stopping) break;
+        if (outcome === 'fenced') {
+          options.metrics.runRestarts.inc(labels);
+          // A rebalance may be on its way (the reason we lost the splits): prefer its assignment.
+          assignment = (await this.next(AbortSignal.any([this.stopped.signal, AbortSignal.timeout(options.retryDelayMs ?? 1_000)]))) ?? assignment;
+          continue;
+        }
+        assignment = await this.next(this.stopped.signal);
+      }
+    } finally {
+      options.onReady?.(false);
+      options.metrics.assignedSplits.set(labels, 0);
+      await group.leave().catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'leaving the consumer group failed'));
+      await options.deadLetters.close().catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'closing the dead letters failed'));
+    }
+  }
+
+  /** Graceful stop: the current run takes a final checkpoint and commits; then the instance leaves the group. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.stopped.abort(new StreamlineError('stopping'));
+    const current = this.current;
+    if (current === undefined) return;
+    await current.runner.stop();
+    await current.done;
+  }
+
+  /** Stops at once, without a final checkpoint (the next owner of the splits continues from the output). */
+  abort(error: Error): void {
+    this.stopping = true;
+    this.stopped.abort(error);
+    this.current?.runner.abort(error);
+  }
+
+  /** One run for one assignment; 'fenced' when another instance took one of its splits over. */
+  private async runAssignment(assignment: SplitAssignment): Promise<'ended' | 'fenced'> {
+    const runner = new JobRunner({ ...this.options, checkpointScope: this.scope, assignment, closeDeadLetters: false });
+    const done = runner.run();
+    this.current = { runner, done: done.catch(() => undefined) };
+    this.options.onReady?.(true);
+    try {
+      const result = await done;
+      this.options.logger.info({ generation: assignment.generation, lastCheckpoint: result.lastCheckpoint, restoredSplits: result.restoredSplits?.length ?? 0 }, 'run of the assignment ended');
+      return 'ended';
+    } catch (error) {
+      if (this.stopping && !(error instanceof FencedError)) throw error;
+      if (error instanceof FencedError || error instanceof StaleAssignmentError) {
+        this.options.logger.warn({ generation: assignment.generation, err: (error as Error).message }, 'run stopped: its splits moved on without it; continuing from what the output holds');
+        return 'fenced';
+      }
+      throw error;
+    } finally {
+      this.options.onReady?.(false);
+      this.current = undefined;
+    }
+  }
+
+  /**
+   * The group is about to rebalance: hand the splits over — a final checkpoint and commit — before
+   * it goes on. Bounded by the group's patience; past it the run is aborted without committing
+   * (the next owner then continues from the previous commit).
+   */
+  private async handOver(): Promise<void> {
+    const current = this.current;
+    if (current === undefined) return;
+    const timeoutMs = this.group?.handOverTimeoutMs ?? 30_000;
+    const started = performance.now();
+    this.options.logger.info({ timeoutMs }, 'rebalance: handing the splits over (final checkpoint and commit)');
+    void current.runner.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([current.done.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))]);
+    clearTimeout(timer);
+    if (timedOut) {
+      current.runner.abort(new StreamlineError(`the hand-over did not finish within ${timeoutMs} ms; the next owner continues from the previous commit`));
+      await current.done;
+    }
+    this.options.logger.info({ ms: Math.round(performance.now() - started), timedOut }, 'hand-over done');
+  }
+
+  private async next(signal: AbortSignal): Promise<SplitAssignment | undefined> {
+    try {
+      return await this.group!.nextAssignment(signal);
+    } catch (error) {
+      if (signal.aborted) return undefined;
+      throw error;
+    }
+  }
+}

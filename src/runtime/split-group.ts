@@ -1,0 +1,29 @@
+/**
+ * Scale-out (group mode): several instances of a job share a source's splits — Kafka partitions,
+ * through a consumer group. The group decides who owns which split; an instance runs its
+ * pipeline for the splits it owns and hands them over (final checkpoint, commit) before a
+ * rebalance moves them. Kafka is the membership substrate: there is no cluster manager of ours.
+ */
+
+/** The splits one instance owns until the next rebalance. */
+export interface SplitAssignment {
+  /** Increases with every assignment this instance receives (not Kafka's generation id). */
+  readonly generation: number;
+  /** Split ids, e.g. `orders:0`, sorted. Empty when the group has more members than splits. */
+  readonly splits: readonly string[];
+}
+
+/** Membership in the group of instances sharing a source's splits. */
+export interface SplitGroup {
+  /** Next assignment: the first one after joining, then one per rebalance. Rejects when `signal` aborts or the group fails. */
+  nextAssignment(signal: AbortSignal): Promise<SplitAssignment>;
+  /**
+   * Awaited before every rebalance, while nothing is read: the current run hands its splits over
+   * (final checkpoint and commit). The group waits for it, but only up to its rebalance timeout.
+   */
+  onRevoke(handler: () => Promise<void>): void;
+  /** How long a hand-over may take before the group stops waiting for this instance. */
+  readonly handOverTimeoutMs: number;
+  /** Leaves the group: the others take over its splits. */
+  leave(): Promise<void>;
+}

@@ -1,0 +1,200 @@
+/**
+ * Scale-out: instances of `run.js jobs/orders --scale-out group` in one consumer group share a
+ * 6-partition topic and commit to one S3 Tables table (moto), checkpointing to S3. While orders
+ * are produced, instances leave gracefully, join, and crash (kill -9), forcing rebalances. Every
+ * order is then produced a second time: the dedup state of each order id must have moved with
+ * its partition for the table to stay free of duplicates. At the end pyiceberg must read every
+ * valid order id exactly once, and the metrics must show the rebalances.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetTableCommand, S3TablesClient } from '@aws-sdk/client-s3tables';
+import kafkajs from 'kafkajs';
+import { sampleOrder } from '../../../src/jobs/samples/orders-sample.js';
+import { ensureServices, readIcebergTable, uniqueName, type ServiceEndpoints } from '../../helpers/services.js';
+import { createBuckets, producedRecords, readTopic } from '../jobs/support/job-e2e.js';
+import { JobProcess, createTopic, freePort, httpGet, produceOrders, scrape, waitFor, type ProduceSummary } from './support/job-harness.js';
+
+const PARTITIONS = 6;
+const COUNT = 16_000;
+const SEED = 23;
+const RATE = 2_000;
+const JOB = { job: 'orders' };
+
+/** One instance of the job in the group, with its metrics port. */
+interface Instance {
+  readonly name: string;
+  readonly port: number;
+  readonly process: JobProcess;
+}
+
+/** The `streamline.splits` map of the table's current snapshot: split → committed position. */
+async function committedPositions(tableBucketArn: string): Promise<{ positions: Map<string, number>; metadataLocation: string } | undefined> {
+  let metadataLocation: string | undefined;
+  try {
+    metadataLocation = (await new S3TablesClient({}).send(new GetTableCommand({ tableBucketARN: tableBucketArn, namespace: 'sink', name: 'orders' }))).metadataLocation;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NotFoundException') return undefined;
+    throw error;
+  }
+  if (metadataLocation === undefined) return undefined;
+  const url = new URL(metadataLocation);
+  const object = await new S3Client({ forcePathStyle: true }).send(new GetObjectCommand({ Bucket: url.hostname, Key: url.pathname.slice(1) }));
+  const metadata = JSON.parse(await object.Body!.transformToString()) as { 'current-snapshot-id'?: number | null; snapshots?: { 'snapshot-id': number; summary: Record<string, string> }[] };
+  const current = metadata.snapshots?.find((s) => s['snapshot-id'] === metadata['current-snapshot-id']);
+  const raw = current?.summary['streamline.splits'];
+  const positions = new Map<string, number>();
+  if (raw !== undefined) for (const [split, [position]] of Object.entries((JSON.parse(raw) as { splits: Record<string, [number, number]> }).splits)) positions.set(split, position);
+  return { positions, metadataLocation };
+}
+
+async function endOffsets(brokers: readonly string[], topic: string): Promise<Map<string, number>> {
+  const admin = new kafkajs.Kafka({ clientId: 'scale-out-test', brokers: [...brokers], logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [`${topic}:${o.partition}`, Number(o.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('scale-out: instances in one consumer group share the partitions, exactly once', () => {
+  let endpoints: ServiceEndpoints;
+  let buckets: { tableBucketArn: string; checkpointUri: string };
+  const topic = uniqueName('scale-out-');
+  const groupId = uniqueName('scale-out-grp-');
+  const all: Instance[] = [];
+
+  before(async () => {
+    endpoints = await ensureServices({ kafka: true, moto: true });
+    buckets = await createBuckets();
+    await createTopic(endpoints.kafkaBrokers, topic, PARTITIONS);
+  });
+
+  after(async () => {
+    for (const instance of all) await instance.process.kill();
+  });
+
+  const env = (name: string, port: number): Record<string, string> => ({
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: groupId,
+    KAFKA_DLQ_TOPIC: `${topic}.dlq`,
+    // A crashed instance's partitions move after 6 s (the broker's minimum session timeout).
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    KAFKA_REBALANCE_TIMEOUT_MS: '20000',
+    SCALE_OUT: 'group',
+    TABLE_BUCKET_ARN: buckets.tableBucketArn,
+    CHECKPOINT_URI: buckets.checkpointUri,
+    CHECKPOINT_INTERVAL_MS: '1000',
+    AWS_ENDPOINT_URL: endpoints.awsEndpoint,
+    AWS_REGION: endpoints.region,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    METRICS_PORT: String(port),
+    STOP_TIMEOUT_MS: '30000',
+    STREAMLINE_WORK_DIR: `/tmp/${groupId}-${name}`,
+    LOG_LEVEL: 'info',
+  });
+
+  const start = async (name: string): Promise<Instance> => {
+    const port = await freePort();
+    const instance = { name, port, process: new JobProcess(['jobs/orders'], env(name, port)) };
+    all.push(instance);
+    return instance;
+  };
+
+  const alive = () => all.filter((i) => i.process.child.exitCode === null && i.process.child.signalCode === null);
+
+  /** Every live instance is ready and together they own every partition once. */
+  const settled = (what: string) =>
+    waitFor(what, 90_000, async () => {
+      let owned = 0;
+      for (const instance of alive()) {
+        if ((await httpGet(instance.port, '/readyz')).status !== 200) return undefined;
+        owned += (await scrape(instance.port))?.sum('streamline_group_assigned_splits', JOB) ?? 0;
+      }
+      return owned === PARTITIONS ? true : undefined;
+    }, 250);
+
+  const stop = async (instance: Instance) => {
+    instance.process.signal('SIGTERM');
+    const exit = await instance.process.exit(60_000);
+    assert.equal(exit.code, 0, `${instance.name} stops gracefully (exit 0):\n${instance.process.tail()}`);
+  };
+
+  it('start, stop, crash and join instances while producing; every order is in the table exactly once', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    const c = await start('c');
+    await settled('three instances sharing the 6 partitions');
+    for (const instance of [a, b, c]) {
+      const s = (await scrape(instance.port))!;
+      assert.equal(s.sum('streamline_group_assigned_splits', JOB), 2, `${instance.name} owns 2 of 6 partitions`);
+    }
+    const assignmentsOfA = async () => (await scrape(a.port))?.sum('streamline_group_assignments_total', JOB) ?? 0;
+    const beforeRounds = await assignmentsOfA();
+
+    // Round 1: orders arrive while B leaves gracefully and D joins.
+    let production: Promise<ProduceSummary> = produceOrders(endpoints.kafkaBrokers, topic, { count: COUNT, seed: SEED, badFraction: 0.02, rate: RATE, partitions: PARTITIONS, keyBy: 'record' });
+    production.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 2_500));
+    await stop(b);
+    const d = await start('d');
+    const first = await production;
+    await settled('a, c and d sharing the partitions');
+    const afterRound1 = await assignmentsOfA();
+    assert.ok(afterRound1 > beforeRounds, 'b leaving and d joining rebalanced the group');
+
+    // Round 2: the same orders again (same keys, so the same partitions) while C crashes and E joins.
+    production = produceOrders(endpoints.kafkaBrokers, topic, { count: COUNT, seed: SEED, badFraction: 0.02, rate: RATE, partitions: PARTITIONS, keyBy: 'record' });
+    production.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 2_500));
+    c.process.signal('SIGKILL');
+    await c.process.exited;
+    const e = await start('e');
+    const second = await production;
+    assert.deepEqual(second, first, 'the second round replays the first');
+    await settled('a, d and e sharing the partitions after the crash');
+    assert.ok((await assignmentsOfA()) > afterRound1, 'c crashing and e joining rebalanced the group');
+
+    // Every record of the topic is committed: the table's split map reaches the end offsets.
+    const ends = await endOffsets(endpoints.kafkaBrokers, topic);
+    const committed = await waitFor('the table to hold every partition up to its end offset', 120_000, async () => {
+      const now = await committedPositions(buckets.tableBucketArn);
+      return now !== undefined && [...ends].every(([split, end]) => now.positions.get(split) === end) ? now : undefined;
+    }, 500);
+
+    assert.equal(committed.positions.size, PARTITIONS);
+
+    // The table through pyiceberg: every valid order id exactly once, although each was produced twice.
+    const records = producedRecords(sampleOrder, COUNT, SEED) as { order_id: string }[];
+    const bad = new Set(first.badIds ?? []);
+    const expected = new Set(records.flatMap((r, index) => (bad.has(index) ? [] : [r.order_id])));
+    const table = await readIcebergTable(committed.metadataLocation, { column: 'order_id' });
+    const ids = (table.column?.values ?? []).map(String);
+    const duplicates = ids.length - new Set(ids).size;
+    assert.equal(duplicates, 0, `no order id twice (the table has ${ids.length} rows for ${expected.size} orders)`);
+    assert.deepEqual([...new Set(ids)].sort(), [...expected].sort(), 'exactly the valid order ids');
+
+    // The metrics of the instances left: together they own every partition; keys followed the partitioning.
+    const survivors = [a, d, e];
+    const scrapes = await Promise.all(survivors.map(async (i) => ({ i, s: (await scrape(i.port))! })));
+    for (const { i, s } of scrapes) {
+      assert.ok((s.sum('streamline_group_assignments_total', JOB) ?? 0) >= 1, `${i.name} received assignments`);
+      assert.equal(s.sum('streamline_state_split_conflicts_total', JOB) ?? 0, 0, `${i.name}: keys follow the partitioning`);
+    }
+    assert.equal(scrapes.reduce((n, { s }) => n + (s.sum('streamline_group_assigned_splits', JOB) ?? 0), 0), PARTITIONS);
+    assert.ok(scrapes.every(({ s }) => (s.sum('streamline_restores_total', JOB) ?? 0) > 0), 'every instance restored partitions from what the table names');
+    for (const instance of survivors) await stop(instance);
+
+    // Malformed records went to the dead-letter topic (at least once: a crash replays some), every one of them.
+    const letters = await readTopic(endpoints, `${topic}.dlq`);
+    const origins = new Set(letters.map((m) => `${m.headers?.['streamline.dlq.source.partition']?.toString()}:${m.headers?.['streamline.dlq.source.offset']?.toString()}`));
+    assert.equal(origins.size, 2 * first.bad, 'one dead letter per malformed record of both rounds');
+  });
+});

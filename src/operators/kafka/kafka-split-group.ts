@@ -1,9 +1,10 @@
-import { StaleAssignmentError, StreamlineError } from '../../runtime/errors.js';
+import { AssignmentMailbox } from '../../runtime/assignment-mailbox.js';
+import { StreamlineError } from '../../runtime/errors.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { SplitAssignment, SplitGroup } from '../../runtime/split-group.js';
 import type { ConsumedBatch, KafkaClient, KafkaConsumerClient, TopicPartition, TopicPartitionOffset } from './kafka-client.js';
 import type { KafkaConfig } from './kafka-config.js';
-import { partitionKey } from './kafka-positions.js';
+import { parsePartitionKey, partitionKey } from './kafka-positions.js';
 
 /** What a run reading through the group receives. */
 export interface GroupBatchHandler {
@@ -34,13 +35,9 @@ export class KafkaGroupError extends StreamlineError {}
  * - fetched batches go to the run that is attached, and only to it.
  */
 export class KafkaSplitGroup implements SplitGroup {
-  private generation = 0;
-  private taken = 0;
-  private assignment: readonly TopicPartition[] | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly mailbox = new AssignmentMailbox();
   private revokeHandler: (() => Promise<void>) | undefined;
   private reader: GroupBatchHandler | undefined;
-  private fatal: Error | undefined;
   private left = false;
 
   /** Three quarters of the rebalance timeout: the hand-over ends (or is cut short) before the group drops this member. */
@@ -62,7 +59,8 @@ export class KafkaSplitGroup implements SplitGroup {
       topics: [topic],
       sessionTimeoutMs: config.sessionTimeoutMs,
       rebalanceTimeoutMs: config.rebalanceTimeoutMs,
-      heartbeatIntervalMs: Math.max(500, Math.min(3_000, Math.floor(config.sessionTimeoutMs / 10))),
+      // A member notices a rebalance only at its next heartbeat: 1 s (kafkajs' default is 3 s) lets a joining instance start sooner.
+      heartbeatIntervalMs: Math.max(250, Math.min(1_000, Math.floor(config.sessionTimeoutMs / 10))),
       ...fetch,
     });
     const group = new KafkaSplitGroup(consumer, topic, logger, config.rebalanceTimeoutMs);
@@ -70,34 +68,14 @@ export class KafkaSplitGroup implements SplitGroup {
       onAssignment: (partitions) => group.onAssignment(partitions),
       onBatch: (batch) => group.reader?.onBatch(batch),
       onRevoke: () => group.onRebalance(),
-      onFatal: (error) => {
-        group.fatal = new KafkaGroupError(`the Kafka consumer of group '${config.groupId}' stopped: ${error.message}`, { cause: error });
-        group.wakeAll();
-      },
+      onFatal: (error) => group.mailbox.fail(new KafkaGroupError(`the Kafka consumer of group '${config.groupId}' stopped: ${error.message}`, { cause: error })),
     });
     logger.info({ groupId: config.groupId, topic }, 'joined the consumer group (group mode)');
     return group;
   }
 
-  async nextAssignment(signal: AbortSignal): Promise<SplitAssignment> {
-    for (;;) {
-      if (this.fatal) throw this.fatal;
-      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new StreamlineError('stopped while waiting for an assignment');
-      if (this.assignment !== undefined && this.generation > this.taken) {
-        this.taken = this.generation;
-        const splits = this.assignment.map((tp) => partitionKey(tp.topic, tp.partition)).sort();
-        return { generation: this.generation, splits };
-      }
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.waiters.delete(done);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        this.waiters.add(done);
-        signal.addEventListener('abort', done, { once: true });
-      });
-    }
+  nextAssignment(signal: AbortSignal): Promise<SplitAssignment> {
+    return this.mailbox.take(signal);
   }
 
   onRevoke(handler: () => Promise<void>): void {
@@ -109,11 +87,8 @@ export class KafkaSplitGroup implements SplitGroup {
    * detaches. Refused when a newer assignment arrived meanwhile (the run is already stale).
    */
   attach(generation: number, reader: GroupBatchHandler): GroupPartitionControl {
-    if (generation !== this.generation || this.assignment === undefined) {
-      throw new StaleAssignmentError(`assignment ${generation} is no longer current (the group rebalanced meanwhile)`);
-    }
+    const partitions = this.mailbox.splitsOf(generation).map(parsePartitionKey);
     this.reader = reader;
-    const partitions = this.assignment;
     const consumer = this.consumer;
     const current = () => this.reader === reader;
     return {
@@ -133,7 +108,7 @@ export class KafkaSplitGroup implements SplitGroup {
     if (this.left) return;
     this.left = true;
     this.reader = undefined;
-    this.wakeAll();
+    this.mailbox.wakeAll();
     await this.consumer.stop();
   }
 
@@ -141,21 +116,16 @@ export class KafkaSplitGroup implements SplitGroup {
     const mine = partitions.filter((tp) => tp.topic === this.topic);
     // Nothing is read before the run restored where each partition stands.
     this.consumer.pause(mine);
-    this.generation++;
-    this.assignment = mine;
-    this.logger.info({ generation: this.generation, partitions: mine.map((tp) => tp.partition) }, 'partitions assigned');
-    this.wakeAll();
+    const generation = this.mailbox.put(mine.map((tp) => partitionKey(tp.topic, tp.partition)));
+    this.logger.info({ generation, partitions: mine.map((tp) => tp.partition) }, 'partitions assigned');
   }
 
   private async onRebalance(): Promise<void> {
     // From here on nothing of the old assignment may be read: the next run starts from what the hand-over committed.
-    this.assignment = undefined;
+    this.mailbox.revoke();
     const handler = this.revokeHandler;
     if (handler === undefined || this.left) return;
     await handler();
   }
 
-  private wakeAll(): void {
-    for (const wake of [...this.waiters]) wake();
-  }
 }

@@ -8,12 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetTableCommand, S3TablesClient } from '@aws-sdk/client-s3tables';
 import kafkajs from 'kafkajs';
 import { sampleOrder } from '../../../src/jobs/samples/orders-sample.js';
 import { ensureServices, readIcebergTable, uniqueName, type ServiceEndpoints } from '../../helpers/services.js';
-import { createBuckets, producedRecords, readTopic } from '../jobs/support/job-e2e.js';
+import { createBuckets, currentSnapshotSummary, producedRecords, readTopic } from '../jobs/support/job-e2e.js';
 import { JobProcess, createTopic, freePort, httpGet, produceOrders, scrape, waitFor, type ProduceSummary } from './support/job-harness.js';
 
 const PARTITIONS = 6;
@@ -31,22 +29,12 @@ interface Instance {
 
 /** The `streamline.splits` map of the table's current snapshot: split → committed position. */
 async function committedPositions(tableBucketArn: string): Promise<{ positions: Map<string, number>; metadataLocation: string } | undefined> {
-  let metadataLocation: string | undefined;
-  try {
-    metadataLocation = (await new S3TablesClient({}).send(new GetTableCommand({ tableBucketARN: tableBucketArn, namespace: 'sink', name: 'orders' }))).metadataLocation;
-  } catch (error) {
-    if ((error as { name?: string }).name === 'NotFoundException') return undefined;
-    throw error;
-  }
-  if (metadataLocation === undefined) return undefined;
-  const url = new URL(metadataLocation);
-  const object = await new S3Client({ forcePathStyle: true }).send(new GetObjectCommand({ Bucket: url.hostname, Key: url.pathname.slice(1) }));
-  const metadata = JSON.parse(await object.Body!.transformToString()) as { 'current-snapshot-id'?: number | null; snapshots?: { 'snapshot-id': number; summary: Record<string, string> }[] };
-  const current = metadata.snapshots?.find((s) => s['snapshot-id'] === metadata['current-snapshot-id']);
-  const raw = current?.summary['streamline.splits'];
+  const current = await currentSnapshotSummary(tableBucketArn, 'orders');
+  if (current === undefined) return undefined;
+  const raw = current.summary['streamline.splits'];
   const positions = new Map<string, number>();
   if (raw !== undefined) for (const [split, [position]] of Object.entries((JSON.parse(raw) as { splits: Record<string, [number, number]> }).splits)) positions.set(split, position);
-  return { positions, metadataLocation };
+  return { positions, metadataLocation: current.metadataLocation };
 }
 
 async function endOffsets(brokers: readonly string[], topic: string): Promise<Map<string, number>> {

@@ -118,8 +118,8 @@ export function productionEnv(endpoints: ServiceEndpoints, settings: { topic: st
   };
 }
 
-/** Rows in the table's current snapshot per its metadata (`total-records`), or undefined before the table exists. */
-async function committedRows(tableBucketArn: string, name: string): Promise<{ rows: number; metadataLocation: string } | undefined> {
+/** The summary of the current snapshot of S3 Tables table `sink.<name>` (empty before the first commit), or undefined before the table exists. */
+export async function currentSnapshotSummary(tableBucketArn: string, name: string): Promise<{ summary: Record<string, string>; metadataLocation: string } | undefined> {
   let metadataLocation: string | undefined;
   try {
     metadataLocation = (await new S3TablesClient({}).send(new GetTableCommand({ tableBucketARN: tableBucketArn, namespace: 'sink', name }))).metadataLocation;
@@ -132,7 +132,13 @@ async function committedRows(tableBucketArn: string, name: string): Promise<{ ro
   const object = await new S3Client({ forcePathStyle: true }).send(new GetObjectCommand({ Bucket: url.hostname, Key: url.pathname.slice(1) }));
   const metadata = JSON.parse(await object.Body!.transformToString()) as { 'current-snapshot-id'?: number | null; snapshots?: { 'snapshot-id': number; summary: Record<string, string> }[] };
   const current = metadata.snapshots?.find((s) => s['snapshot-id'] === metadata['current-snapshot-id']);
-  return { rows: Number(current?.summary['total-records'] ?? 0), metadataLocation };
+  return { summary: current?.summary ?? {}, metadataLocation };
+}
+
+/** Rows in the table's current snapshot per its metadata (`total-records`), or undefined before the table exists. */
+async function committedRows(tableBucketArn: string, name: string): Promise<{ rows: number; metadataLocation: string } | undefined> {
+  const current = await currentSnapshotSummary(tableBucketArn, name);
+  return current === undefined ? undefined : { rows: Number(current.summary['total-records'] ?? 0), metadataLocation: current.metadataLocation };
 }
 
 /** Polls the table until it holds `expected` rows (or more) or the job exits or time runs out. */

@@ -4,7 +4,7 @@
  * handler first, as a consumer group does — or not, to make a member a zombie), and a source
  * reading a member's assignment. The tests' sink is the real Iceberg sink on a local catalog.
  */
-import { StaleAssignmentError, StreamlineError } from '../../../../../src/runtime/errors.js';
+import { AssignmentMailbox } from '../../../../../src/runtime/assignment-mailbox.js';
 import { jsonSerializer } from '../../../../../src/runtime/serializer.js';
 import type { Source, SourceBatch, SourceReader } from '../../../../../src/runtime/source.js';
 import type { SplitAssignment, SplitGroup } from '../../../../../src/runtime/split-group.js';
@@ -53,32 +53,14 @@ export class InMemoryTopic {
 /** One member of the fake group. */
 export class FakeMember implements SplitGroup {
   readonly handOverTimeoutMs = 10_000;
-  private generation = 0;
-  private taken = 0;
-  private splits: readonly string[] | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly mailbox = new AssignmentMailbox();
   private revoke: (() => Promise<void>) | undefined;
   left = false;
 
   constructor(readonly name: string) {}
 
-  async nextAssignment(signal: AbortSignal): Promise<SplitAssignment> {
-    for (;;) {
-      if (signal.aborted) throw new StreamlineError('aborted');
-      if (this.splits !== undefined && this.generation > this.taken) {
-        this.taken = this.generation;
-        return { generation: this.generation, splits: [...this.splits].sort() };
-      }
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.waiters.delete(done);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        this.waiters.add(done);
-        signal.addEventListener('abort', done, { once: true });
-      });
-    }
+  nextAssignment(signal: AbortSignal): Promise<SplitAssignment> {
+    return this.mailbox.take(signal);
   }
 
   onRevoke(handler: () => Promise<void>): void {
@@ -87,24 +69,22 @@ export class FakeMember implements SplitGroup {
 
   async leave(): Promise<void> {
     this.left = true;
+    this.mailbox.wakeAll();
   }
 
-  /** The current assignment's generation, or throws when none is current (what a reader checks). */
+  /** The splits of `generation` while it is current, as a reader checks at open. */
   current(generation: number): readonly string[] {
-    if (generation !== this.generation || this.splits === undefined) throw new StaleAssignmentError(`assignment ${generation} is no longer current`);
-    return this.splits;
+    return this.mailbox.splitsOf(generation);
   }
 
   /** What the coordinator does before a rebalance: the member hands its splits over. */
   async revokeAll(): Promise<void> {
-    this.splits = undefined;
+    this.mailbox.revoke();
     await this.revoke?.();
   }
 
   assign(splits: readonly string[]): void {
-    this.generation++;
-    this.splits = splits;
-    for (const wake of [...this.waiters]) wake();
+    this.mailbox.put(splits);
   }
 }
 

@@ -88,6 +88,8 @@ export interface Committer<C> {
    * refuses the job at start.
    */
   claimSplits?(splits: readonly string[]): Promise<ReadonlyMap<string, CommittedSplit>>;
+  /** What the output holds of every split it has progress for (read only; nothing is claimed). */
+  committedSplits?(): Promise<ReadonlyMap<string, CommittedSplit>>;
   /** Checkpoints of `scope` the output currently points at (as of the last claim or commit): retention keeps them. */
   referencedCheckpoints?(scope: string): ReadonlySet<number>;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { CheckpointStore, CompletedCheckpoint } from '../checkpoint-store.js';
 import type { DeadLetter, DeadLetterSink } from '../dead-letter.js';
-import { JobDefinitionError, StreamlineError } from '../errors.js';
+import { JobDefinitionError, RestoreError, StreamlineError } from '../errors.js';
 import type { Dataflow } from '../graph/dataflow.js';
 import type { GraphNode } from '../graph/graph-node.js';
 import type { Logger } from '../logger.js';
@@ -17,6 +17,7 @@ import { PipelineCapacity } from './pipeline-capacity.js';
 import { SinkStage } from './sink-stage.js';
 import { SourceDriver } from './source-driver.js';
 import { UnionStage } from './union-stage.js';
+import { checkRestoreAgainstOutput } from './replay-guard.js';
 import { restoreSplits } from './split-restore.js';
 import { decodeStateEnvelope, type StateSection } from './state-envelope.js';
 
@@ -116,6 +117,11 @@ export class JobRunner {
     } else {
       restored = await this.selectCheckpoint();
       states = restored ? await this.readStates(restored) : new Map<string, Map<string, StateSection>>();
+      const newer = await this.checkAgainstOutput(restored, states);
+      if (newer !== undefined) {
+        restored = newer;
+        states = await this.readStates(newer);
+      }
     }
     const ownRestoredId = restored !== undefined && restored.metadata.jobName === this.scope ? restored.metadata.checkpointId : 0;
     const firstId = Math.max(0, ownRestoredId, (await options.store.highestCheckpointId(this.scope)) ?? 0) + 1;
@@ -218,6 +224,45 @@ export class JobRunner {
     const committed = await committer.claimSplits(assignment.splits);
     const restored = await restoreSplits({ flow: this.options.flow, store: this.options.store, committed, splitPositions: source.source.splits, logger: this.options.logger });
     return { ...restored, sourceId: source.id };
+  }
+
+  /**
+   * Standby mode: the restore point must not be behind what a sink's output already holds (see
+   * replay-guard.ts). Returns the newer checkpoint to restore instead, if the output names one;
+   * throws RestoreError when restoring would write records twice. Skipped for FROM_CHECKPOINT=none.
+   */
+  private async checkAgainstOutput(restored: CompletedCheckpoint | undefined, states: Map<string, Map<string, StateSection>>): Promise<CompletedCheckpoint | undefined> {
+    const { options } = this;
+    if (options.restoreFrom === 'none') return undefined;
+    const sources = options.flow.graph().flatMap((n) => (n.kind === 'source' ? [n] : []));
+    const source = sources[0];
+    if (sources.length !== 1 || source?.source.splits === undefined) return undefined;
+    const section = states.get(source.id)?.get('position');
+    const positions = section ? source.source.splits.toSplits(source.source.positionSerializer.deserialize(section.version, section.bytes)) : {};
+    for (const node of options.flow.graph()) {
+      if (node.kind !== 'sink') continue;
+      let committer = this.committers.get(node.id);
+      if (committer === undefined) this.committers.set(node.id, (committer = await node.sink.createCommitter(this.sinkContext(node.id))));
+      const committed = await committer.committedSplits?.();
+      if (committed === undefined || committed.size === 0) continue;
+      const verdict = checkRestoreAgainstOutput({
+        scope: this.scope,
+        restored: restored === undefined ? undefined : { checkpointId: restored.metadata.checkpointId, positions },
+        committed,
+        explicit: typeof options.restoreFrom === 'number',
+      });
+      if (verdict.kind === 'refuse') throw new RestoreError(verdict.message);
+      if (verdict.kind === 'use-newer') {
+        options.logger.warn(
+          { chosen: restored?.metadata.checkpointId, restoring: verdict.checkpointId, splits: verdict.splits },
+          'the table already holds a newer checkpoint than the one chosen to restore; restoring that one instead, so nothing is written twice',
+        );
+        return this.options.store.load(this.scope, verdict.checkpointId).catch((error: unknown) => {
+          throw new RestoreError(`The table already holds checkpoint ${verdict.checkpointId} of ${this.scope}, which cannot be read (${(error as Error).message}); restoring an older one would write its records twice. Make it readable, or start over deliberately with FROM_CHECKPOINT=none.`, { cause: error });
+        });
+      }
+    }
+    return undefined;
   }
 
   private sinkContext(stepId: string): SinkContext {

@@ -194,6 +194,11 @@ export async function createIcebergCommitter<T>(options: IcebergSinkOptions<T>, 
   };
 
   return {
+    async committedSplits() {
+      await table.refresh();
+      lastSeen = readSplitMap(table.metadata, ctx.jobName, operatorId);
+      return lastSeen;
+    },
     async claimSplits(splits) {
       await table.refresh();
       lastSeen = readSplitMap(table.metadata, ctx.jobName, operatorId);

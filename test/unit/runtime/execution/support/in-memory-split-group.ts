@@ -2,7 +2,8 @@
  * Group mode without Kafka, for unit tests of the runtime's hand-over protocol: an in-memory
  * topic of splits, a coordinator that assigns splits to members (calling each member's revoke
  * handler first, as a consumer group does — or not, to make a member a zombie), and a source
- * reading a member's assignment. The tests' sink is the real Iceberg sink on a local catalog.
+ * reading a member's assignment (or, without a member, every split). The tests' sink is the real
+ * Iceberg sink on a local catalog.
  */
 import { AssignmentMailbox } from '../../../../../src/runtime/assignment-mailbox.js';
 import { jsonSerializer } from '../../../../../src/runtime/serializer.js';
@@ -105,22 +106,21 @@ export class FakeGroupCoordinator {
   }
 }
 
-/** The topic as a group-mode source of one member. */
-export function inMemorySplitSource(topic: InMemoryTopic, member: FakeMember, options: { batchSize?: number } = {}): Source<SplitRecord, Positions> {
+/** The topic as a source: of one member in group mode, of every split without a member (standby mode). */
+export function inMemorySplitSource(topic: InMemoryTopic, member: FakeMember | undefined, options: { batchSize?: number } = {}): Source<SplitRecord, Positions> {
   const batchSize = options.batchSize ?? 25;
   return {
     kind: 'in-memory-splits',
     positionSerializer: jsonSerializer<Positions>(1),
     splits: { toSplits: (p) => ({ ...p }), fromSplits: (p) => ({ ...p }) },
-    joinGroup: async () => member,
+    ...(member ? { joinGroup: async () => member } : {}),
     createReader(): SourceReader<SplitRecord, Positions> {
       let splits: readonly string[] = [];
       const next = new Map<string, number>();
       let turn = 0;
       return {
         async open(context, restored) {
-          if (context.assignment === undefined) throw new Error('this source runs in group mode only');
-          splits = member.current(context.assignment.generation);
+          splits = context.assignment === undefined || member === undefined ? topic.splits : member.current(context.assignment.generation);
           for (const split of splits) next.set(split, restored?.[split] ?? 0);
         },
         async poll(): Promise<SourceBatch<SplitRecord> | 'idle'> {

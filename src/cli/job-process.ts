@@ -190,10 +190,10 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
       onCheckpointDurable: async (checkpoint) => {
         await ha.publishPointer(fencedKeeper.current(), { checkpointId: checkpoint.metadata.checkpointId, location: checkpoint.location });
       },
+      onReady: (ready) => ctx.setReady(ready),
     });
     const stoppable = runner;
     if (!attach({ stop: () => void stoppable.stop() })) return;
-    ctx.setReady(true);
     const result = await runner.run();
     logger.info({ lastCheckpoint: result.lastCheckpoint, restoredFrom: result.restoredFrom }, 'job finished');
   } finally {

@@ -32,9 +32,14 @@ export class AssignmentMailbox {
     this.wakeAll();
   }
 
+  /** Whether `generation` is the current assignment. */
+  isCurrent(generation: number): boolean {
+    return generation === this.generation && this.splits !== undefined;
+  }
+
   /** The splits of `generation` while it is the current assignment; StaleAssignmentError otherwise. */
   splitsOf(generation: number): readonly string[] {
-    if (generation !== this.generation || this.splits === undefined) throw new StaleAssignmentError(`assignment ${generation} is no longer current (the group rebalanced meanwhile)`);
+    if (!this.isCurrent(generation) || this.splits === undefined) throw new StaleAssignmentError(`assignment ${generation} is no longer current (the group rebalanced meanwhile)`);
     return this.splits;
   }
 

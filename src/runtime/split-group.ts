@@ -22,6 +22,8 @@ export interface SplitGroup {
    * (final checkpoint and commit). The group waits for it, but only up to its rebalance timeout.
    */
   onRevoke(handler: () => Promise<void>): void;
+  /** Whether the assignment of `generation` is still the current one (no rebalance began since). */
+  isCurrent(generation: number): boolean;
   /** How long a hand-over may take before the group stops waiting for this instance. */
   readonly handOverTimeoutMs: number;
   /** Leaves the group: the others take over its splits. */

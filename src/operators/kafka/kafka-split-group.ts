@@ -78,6 +78,10 @@ export class KafkaSplitGroup implements SplitGroup {
     return this.mailbox.take(signal);
   }
 
+  isCurrent(generation: number): boolean {
+    return this.mailbox.isCurrent(generation);
+  }
+
   onRevoke(handler: () => Promise<void>): void {
     this.revokeHandler = handler;
   }

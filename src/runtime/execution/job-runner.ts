@@ -54,6 +54,8 @@ export interface JobRunnerOptions {
   readonly assignment?: SplitAssignment;
   /** Whether the run closes the dead-letter sink when it ends (default true; a group member reuses it across runs). */
   readonly closeDeadLetters?: boolean;
+  /** Told when the run is restored and its sources run (true), and when it stops running (false): readiness. */
+  readonly onReady?: (ready: boolean) => void;
   readonly now?: () => number;
 }
 
@@ -167,6 +169,7 @@ export class JobRunner {
       options.metrics.restores.inc({ job: this.jobName });
     }
     options.metrics.ready.set({ job: this.jobName }, 1);
+    options.onReady?.(true);
 
     const running = Promise.all(this.drivers.map((d) => d.run()));
     this.coordinator.start();
@@ -182,6 +185,7 @@ export class JobRunner {
     } finally {
       this.coordinator.stop();
       options.metrics.ready.set({ job: this.jobName }, 0);
+      options.onReady?.(false);
       // A commit that already started finishes (it lands whole or is refused, e.g. fenced) before the sinks close.
       await Promise.race([Promise.all(this.sinks.map((s) => s.commitsSettled())), new Promise((r) => setTimeout(r, COMMIT_SETTLE_MS).unref())]);
       this.stopSources.abort();

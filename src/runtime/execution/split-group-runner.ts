@@ -6,7 +6,7 @@ import { JobRunner, type JobRunnerOptions } from './job-runner.js';
 export interface SplitGroupRunnerOptions extends Omit<JobRunnerOptions, 'assignment' | 'checkpointScope' | 'restoreFrom' | 'haLatestCheckpointId' | 'closeDeadLetters'> {
   /** This instance's id: its checkpoints go to the scope `<job>.<instanceId>`. */
   readonly instanceId: string;
-  /** Told whether the instance is ready: running its assignment, or owning nothing. */
+  /** Told whether the instance is ready: running its assignment (restored), or owning nothing. */
   readonly onReady?: (ready: boolean) => void;
   /** After a fenced run, how long to wait for a newer assignment before running the same one again. Default 1 s. */
   readonly retryDelayMs?: number;
@@ -65,7 +65,12 @@ export class SplitGroupRunner {
         if (this.stopping) break;
         if (outcome === 'fenced') {
           options.metrics.runRestarts.inc(labels);
-          // A rebalance may be on its way (the reason we lost the splits): prefer its assignment.
+          if (!group.isCurrent(assignment.generation)) {
+            // A rebalance has begun (likely why the splits moved): its assignment is the one to run.
+            assignment = await this.next(this.stopped.signal);
+            continue;
+          }
+          // A rebalance may be on its way: prefer its assignment, else run the same one again from the table.
           assignment = (await this.next(AbortSignal.any([this.stopped.signal, AbortSignal.timeout(options.retryDelayMs ?? 1_000)]))) ?? assignment;
           continue;
         }
@@ -89,19 +94,11 @@ export class SplitGroupRunner {
     await current.done;
   }
 
-  /** Stops at once, without a final checkpoint (the next owner of the splits continues from the output). */
-  abort(error: Error): void {
-    this.stopping = true;
-    this.stopped.abort(error);
-    this.current?.runner.abort(error);
-  }
-
   /** One run for one assignment; 'fenced' when another instance took one of its splits over. */
   private async runAssignment(assignment: SplitAssignment): Promise<'ended' | 'fenced'> {
     const runner = new JobRunner({ ...this.options, checkpointScope: this.scope, assignment, closeDeadLetters: false });
     const done = runner.run();
     this.current = { runner, done: done.catch(() => undefined) };
-    this.options.onReady?.(true);
     try {
       const result = await done;
       this.options.logger.info({ generation: assignment.generation, lastCheckpoint: result.lastCheckpoint, restoredSplits: result.restoredSplits?.length ?? 0 }, 'run of the assignment ended');

@@ -50,15 +50,21 @@ async function endOffsets(brokers: readonly string[], topic: string): Promise<Ma
 describe('scale-out: instances in one consumer group share the partitions, exactly once', () => {
   let endpoints: ServiceEndpoints;
   let buckets: { tableBucketArn: string; checkpointUri: string };
-  const topic = uniqueName('scale-out-');
-  const groupId = uniqueName('scale-out-grp-');
+  let topic: string;
+  let groupId: string;
   const all: Instance[] = [];
 
   before(async () => {
     endpoints = await ensureServices({ kafka: true, moto: true });
+  });
+
+  /** A fresh topic, consumer group, table bucket and checkpoint bucket for one test. */
+  const deploy = async (prefix: string) => {
+    topic = uniqueName(`${prefix}-`);
+    groupId = uniqueName(`${prefix}-grp-`);
     buckets = await createBuckets();
     await createTopic(endpoints.kafkaBrokers, topic, PARTITIONS);
-  });
+  };
 
   after(async () => {
     for (const instance of all) await instance.process.kill();
@@ -115,7 +121,29 @@ describe('scale-out: instances in one consumer group share the partitions, exact
     assert.equal(exit.code, 0, `${instance.name} stops gracefully (exit 0):\n${instance.process.tail()}`);
   };
 
+  /** The table through pyiceberg holds every valid order id of `summary`'s production exactly once. */
+  const assertEveryOrderOnce = async (summary: ProduceSummary, metadataLocation: string) => {
+    const records = producedRecords(sampleOrder, summary.produced, SEED) as { order_id: string }[];
+    const bad = new Set(summary.badIds ?? []);
+    const expected = new Set(records.flatMap((r, index) => (bad.has(index) ? [] : [r.order_id])));
+    const table = await readIcebergTable(metadataLocation, { column: 'order_id' });
+    const ids = (table.column?.values ?? []).map(String);
+    const duplicates = ids.length - new Set(ids).size;
+    assert.equal(duplicates, 0, `no order id twice (the table has ${ids.length} rows for ${expected.size} orders)`);
+    assert.deepEqual([...new Set(ids)].sort(), [...expected].sort(), 'exactly the valid order ids');
+  };
+
+  /** Waits until the table's split map has every partition at the topic's end offset. */
+  const committedToEnd = async () => {
+    const ends = await endOffsets(endpoints.kafkaBrokers, topic);
+    return waitFor('the table to hold every partition up to its end offset', 120_000, async () => {
+      const now = await committedPositions(buckets.tableBucketArn);
+      return now !== undefined && [...ends].every(([split, end]) => now.positions.get(split) === end) ? now : undefined;
+    }, 500);
+  };
+
   it('start, stop, crash and join instances while producing; every order is in the table exactly once', async () => {
+    await deploy('scale-out');
     const a = await start('a');
     const b = await start('b');
     const c = await start('c');
@@ -151,23 +179,11 @@ describe('scale-out: instances in one consumer group share the partitions, exact
     assert.ok((await assignmentsOfA()) > afterRound1, 'c crashing and e joining rebalanced the group');
 
     // Every record of the topic is committed: the table's split map reaches the end offsets.
-    const ends = await endOffsets(endpoints.kafkaBrokers, topic);
-    const committed = await waitFor('the table to hold every partition up to its end offset', 120_000, async () => {
-      const now = await committedPositions(buckets.tableBucketArn);
-      return now !== undefined && [...ends].every(([split, end]) => now.positions.get(split) === end) ? now : undefined;
-    }, 500);
-
+    const committed = await committedToEnd();
     assert.equal(committed.positions.size, PARTITIONS);
 
     // The table through pyiceberg: every valid order id exactly once, although each was produced twice.
-    const records = producedRecords(sampleOrder, COUNT, SEED) as { order_id: string }[];
-    const bad = new Set(first.badIds ?? []);
-    const expected = new Set(records.flatMap((r, index) => (bad.has(index) ? [] : [r.order_id])));
-    const table = await readIcebergTable(committed.metadataLocation, { column: 'order_id' });
-    const ids = (table.column?.values ?? []).map(String);
-    const duplicates = ids.length - new Set(ids).size;
-    assert.equal(duplicates, 0, `no order id twice (the table has ${ids.length} rows for ${expected.size} orders)`);
-    assert.deepEqual([...new Set(ids)].sort(), [...expected].sort(), 'exactly the valid order ids');
+    await assertEveryOrderOnce(first, committed.metadataLocation);
 
     // The metrics of the instances left: together they own every partition; keys followed the partitioning.
     const survivors = [a, d, e];
@@ -184,5 +200,29 @@ describe('scale-out: instances in one consumer group share the partitions, exact
     const letters = await readTopic(endpoints, `${topic}.dlq`);
     const origins = new Set(letters.map((m) => `${m.headers?.['streamline.dlq.source.partition']?.toString()}:${m.headers?.['streamline.dlq.source.offset']?.toString()}`));
     assert.equal(origins.size, 2 * first.bad, 'one dead letter per malformed record of both rounds');
+  });
+
+  it('an instance paused past its session timeout (a zombie) is refused when it wakes up; exactly once', async () => {
+    await deploy('scale-out-zombie');
+    const a = await start('a');
+    const b = await start('b');
+    await settled('two instances sharing the 6 partitions');
+    const production = produceOrders(endpoints.kafkaBrokers, topic, { count: 12_000, seed: SEED, badFraction: 0.02, rate: RATE, partitions: PARTITIONS, keyBy: 'record' });
+    production.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1_500));
+    // a freezes with records read and not committed; b takes every partition over after the session timeout and commits.
+    a.process.signal('SIGSTOP');
+    await waitFor('b to own every partition', 60_000, async () => ((await scrape(b.port))?.sum('streamline_group_assigned_splits', JOB) === PARTITIONS ? true : undefined), 250);
+    await new Promise((r) => setTimeout(r, 2_000));
+    a.process.signal('SIGCONT');
+    const summary = await production;
+    await settled('a and b sharing the partitions again');
+    const committed = await committedToEnd();
+
+    const s = (await scrape(a.port))!;
+    const refused = (s.sum('streamline_fenced_commits_total', { job: 'orders', kind: 'iceberg' }) ?? 0) + (s.sum('streamline_group_run_restarts_total', JOB) ?? 0);
+    assert.ok(refused > 0, 'the zombie tried to commit what b had taken over and was refused');
+    for (const instance of [a, b]) await stop(instance);
+    await assertEveryOrderOnce(summary, committed.metadataLocation);
   });
 });

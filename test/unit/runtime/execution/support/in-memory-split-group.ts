@@ -64,6 +64,10 @@ export class FakeMember implements SplitGroup {
     return this.mailbox.take(signal);
   }
 
+  isCurrent(generation: number): boolean {
+    return this.mailbox.isCurrent(generation);
+  }
+
   onRevoke(handler: () => Promise<void>): void {
     this.revoke = handler;
   }

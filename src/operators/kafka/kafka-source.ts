@@ -2,7 +2,7 @@ import { ConfigError, RecordRejectedError, StreamlineError, type DeadLetterReaso
 import type { DeadLetter } from '../../runtime/dead-letter.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { Source, SourceBatch, SourceContext, SourceReader } from '../../runtime/source.js';
-import type { ConsumedBatch, ConsumedMessage, KafkaClient, KafkaConsumerClient, TopicPartition, TopicPartitionOffset } from './kafka-client.js';
+import type { ConsumedBatch, ConsumedMessage, KafkaAdminClient, KafkaClient, KafkaConsumerClient, TopicPartition, TopicPartitionOffset } from './kafka-client.js';
 import type { KafkaConfig } from './kafka-config.js';
 import { kafkaJsClient } from './kafkajs-client.js';
 import { jsonDeserializer, type JsonDeserializer, type RecordSchema } from './json-deserializer.js';
@@ -42,6 +42,12 @@ export interface KafkaSourceOptions<T> {
   readonly fetch?: { readonly maxBytes?: number; readonly maxBytesPerPartition?: number; readonly maxWaitTimeMs?: number };
   /** Client factory; kafkajs by default. */
   readonly client?: (config: KafkaConfig, logger: Logger) => KafkaClient;
+  /**
+   * How often the consumer lag of every owned partition is refreshed from the broker's end
+   * offsets, ms (0: only when a batch is read). Default 10 000 — so lag keeps growing in the
+   * metrics while partitions are paused by backpressure, instead of showing the last fetch.
+   */
+  readonly lagRefreshMs?: number;
 }
 
 /**
@@ -115,6 +121,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
   private assignment: TopicPartition[] = [];
   private assigned = new Set<string>();
   private pausedSince: number | undefined;
+  private client: KafkaClient | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private lagAdmin: Promise<KafkaAdminClient> | undefined;
   private readonly pending = new Map<number, TopicPartitionOffset[]>();
   private fatal: Error | undefined;
   private wake: (() => void) | undefined;
@@ -147,7 +156,13 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     this.backpressure = ctx.metrics.kafkaPausedSeconds.labels(labels);
 
     const client = (this.options.client ?? kafkaJsClient)(this.options.config, ctx.logger);
+    this.client = client;
     for (const [key, offset] of positionsByPartition(restored)) this.polled.set(key, Number(offset));
+    const lagRefreshMs = this.options.lagRefreshMs ?? 10_000;
+    if (lagRefreshMs > 0) {
+      this.lagTimer = setInterval(() => void this.refreshLag(), lagRefreshMs);
+      this.lagTimer.unref();
+    }
     const assignment = ctx.assignment;
     await this.resolveStartOffsets(client, assignment === undefined ? undefined : new Set(assignment.splits));
     ctx.signal.addEventListener('abort', () => this.wakeUp(), { once: true });
@@ -367,13 +382,32 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     };
   }
 
-  private lagGauge(batch: QueuedBatch): { set(value: number): void } {
+  private lagGauge(batch: { key: string; topic: string; partition: number }): { set(value: number): void } {
     let gauge = this.lagGauges.get(batch.key);
     if (gauge === undefined) {
       gauge = this.ctx.metrics.consumerLag.labels({ job: this.ctx.jobName, topic: batch.topic, partition: String(batch.partition) });
       this.lagGauges.set(batch.key, gauge);
     }
     return gauge;
+  }
+
+  /** Lag of every owned partition from the broker's end offsets: also while nothing is fetched (paused, idle). */
+  private async refreshLag(): Promise<void> {
+    if (this.closed || this.client === undefined) return;
+    try {
+      this.lagAdmin ??= this.client.admin();
+      const bounds = await (await this.lagAdmin).partitionBounds(this.topic);
+      if (this.closed) return;
+      for (const { partition, high } of bounds) {
+        const key = partitionKey(this.topic, partition);
+        const position = this.polled.get(key);
+        if (!this.assigned.has(key) || position === undefined) continue;
+        this.lagGauge({ key, topic: this.topic, partition }).set(Math.max(0, Number(high) - position));
+      }
+    } catch (error) {
+      this.lagAdmin = undefined;
+      this.ctx.logger.debug({ err: (error as Error).message }, 'refreshing the consumer lag failed; retrying at the next interval');
+    }
   }
 
   snapshot(checkpointId: number): KafkaPositions {
@@ -403,6 +437,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.lagTimer) clearInterval(this.lagTimer);
     this.wakeUp();
     this.queue.length = 0;
     this.queuedRecords = 0;
@@ -415,6 +450,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     const consumer = this.consumer;
     this.consumer = undefined;
     await consumer?.stop();
+    const lagAdmin = this.lagAdmin;
+    this.lagAdmin = undefined;
+    await lagAdmin?.then((admin) => admin.disconnect()).catch(() => undefined);
   }
 
   private wakeUp(): void {

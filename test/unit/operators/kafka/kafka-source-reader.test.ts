@@ -262,3 +262,25 @@ describe('KafkaSourceReader (fake client)', () => {
     await reader.close();
   });
 });
+
+describe('KafkaSourceReader consumer lag', () => {
+  it('is refreshed from the end offsets while nothing is polled, and falls as records are polled; its series go when the reader closes', async () => {
+    const client = new FakeClient(2);
+    for (let i = 0; i < 6; i++) client.append(i % 2, JSON.stringify({ id: i, ts: i }));
+    const reader = build(client, { lagRefreshMs: 10 });
+    const ctx = context();
+    await reader.open(ctx, undefined);
+    client.assign(0, 1);
+    const lag = async () => Object.fromEntries((await ctx.metrics.consumerLag.get()).values.map((v) => [v.labels.partition, v.value]));
+    const until = async (want: Record<string, number>) => {
+      for (let i = 0; i < 200 && JSON.stringify(await lag()) !== JSON.stringify(want); i++) await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(await lag(), want);
+    };
+    await until({ 0: 3, 1: 3 });
+    client.deliver(0, 0, 3);
+    await reader.poll();
+    await until({ 0: 0, 1: 3 });
+    await reader.close();
+    assert.deepEqual(await lag(), {}, 'no series left for partitions this reader no longer reads');
+  });
+});

@@ -3,7 +3,7 @@ import type { CheckpointStore, CompletedCheckpoint } from '../checkpoint-store.j
 import type { DeadLetter, DeadLetterSink } from '../dead-letter.js';
 import { JobDefinitionError, RestoreError, StreamlineError } from '../errors.js';
 import type { Dataflow } from '../graph/dataflow.js';
-import type { GraphNode } from '../graph/graph-node.js';
+import type { GraphNode, SinkNode } from '../graph/graph-node.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import type { Committer, SinkContext, SplitProgress } from '../sink.js';
@@ -200,15 +200,13 @@ export class JobRunner {
    * splits through that sink's committer and reads their state from the checkpoints its output names.
    */
   private async restoreAssignment(assignment: SplitAssignment) {
-    const graph = this.options.flow.graph();
-    const sources = graph.flatMap((n) => (n.kind === 'source' ? [n] : []));
-    const sinks = graph.flatMap((n) => (n.kind === 'sink' ? [n] : []));
+    const sources = this.options.flow.nodesOf('source');
+    const sinks = this.options.flow.nodesOf('sink');
     const source = sources[0];
     if (sources.length !== 1 || source === undefined || source.source.splits === undefined || source.source.joinGroup === undefined) {
       throw new JobDefinitionError(`Group mode (SCALE_OUT=group) needs exactly one source whose input is divided into splits (a Kafka topic); job '${this.jobName}' has ${sources.map((s) => `'${s.id}' (${s.source.kind})`).join(', ') || 'none'}.`);
     }
-    for (const node of graph) {
-      if (node.kind !== 'operator') continue;
+    for (const node of this.options.flow.nodesOf('operator')) {
       const probe = node.createOperator();
       if (probe.snapshot !== undefined && probe.operatorStateInGroupMode !== 'reset') {
         throw new JobDefinitionError(
@@ -220,8 +218,7 @@ export class JobRunner {
     if (sinks.length !== 1 || sink === undefined) {
       throw new JobDefinitionError(`Group mode (SCALE_OUT=group) needs exactly one committing sink, whose output records each split's progress; job '${this.jobName}' has ${sinks.length}.`);
     }
-    const committer = await sink.sink.createCommitter(this.sinkContext(sink.id));
-    this.committers.set(sink.id, committer);
+    const committer = await this.committerFor(sink);
     if (committer.claimSplits === undefined) {
       throw new JobDefinitionError(`Group mode (SCALE_OUT=group): sink '${sink.id}' (${sink.sink.kind}) cannot record source positions with its commits, so splits cannot move between instances exactly once. Use the Iceberg sink, or run one instance (SCALE_OUT=standby).`);
     }
@@ -238,16 +235,13 @@ export class JobRunner {
   private async checkAgainstOutput(restored: CompletedCheckpoint | undefined, states: Map<string, Map<string, StateSection>>): Promise<CompletedCheckpoint | undefined> {
     const { options } = this;
     if (options.restoreFrom === 'none') return undefined;
-    const sources = options.flow.graph().flatMap((n) => (n.kind === 'source' ? [n] : []));
+    const sources = options.flow.nodesOf('source');
     const source = sources[0];
     if (sources.length !== 1 || source?.source.splits === undefined) return undefined;
     const section = states.get(source.id)?.get('position');
     const positions = section ? source.source.splits.toSplits(source.source.positionSerializer.deserialize(section.version, section.bytes)) : {};
-    for (const node of options.flow.graph()) {
-      if (node.kind !== 'sink') continue;
-      let committer = this.committers.get(node.id);
-      if (committer === undefined) this.committers.set(node.id, (committer = await node.sink.createCommitter(this.sinkContext(node.id))));
-      const committed = await committer.committedSplits?.();
+    for (const node of options.flow.nodesOf('sink')) {
+      const committed = await (await this.committerFor(node)).committedSplits?.();
       if (committed === undefined || committed.size === 0) continue;
       const verdict = checkRestoreAgainstOutput({
         scope: this.scope,
@@ -267,6 +261,13 @@ export class JobRunner {
       }
     }
     return undefined;
+  }
+
+  /** The committer of a sink node, created once per run (restore may need it before the pipeline is wired). */
+  private async committerFor(node: SinkNode): Promise<Committer<unknown>> {
+    let committer = this.committers.get(node.id);
+    if (committer === undefined) this.committers.set(node.id, (committer = await node.sink.createCommitter(this.sinkContext(node.id))));
+    return committer;
   }
 
   private sinkContext(stepId: string): SinkContext {
@@ -449,10 +450,8 @@ export class JobRunner {
           streams.set(node.id, operatorStages.get(node.input.id)!.side(node.tag));
           break;
         case 'sink': {
-          const ctx = this.sinkContext(node.id);
-          const writer = await node.sink.createWriter(ctx);
-          let committer = this.committers.get(node.id);
-          if (committer === undefined) this.committers.set(node.id, (committer = await node.sink.createCommitter(ctx)));
+          const writer = await node.sink.createWriter(this.sinkContext(node.id));
+          const committer = await this.committerFor(node);
           const stage = new SinkStage(input(node.input), node.id, this.jobName, writer, committer, node.sink.committableSerializer, this.capacity, ack, options.metrics, options.logger, (id) =>
             this.splitProgress(id),
           );

@@ -38,7 +38,7 @@ export class SplitGroupRunner {
   /** Joins the group and runs assignments until `stop()` (or a failure other than losing splits). */
   async run(): Promise<void> {
     const { options } = this;
-    const sources = options.flow.graph().flatMap((n) => (n.kind === 'source' ? [n] : []));
+    const sources = options.flow.nodesOf('source');
     const source = sources[0];
     if (sources.length !== 1 || source?.source.joinGroup === undefined) {
       throw new JobDefinitionError(`Group mode (SCALE_OUT=group) needs exactly one source that can share its splits with other instances (a Kafka topic); job '${this.jobName}' has ${sources.map((s) => `'${s.id}' (${s.source.kind})`).join(', ') || 'none'}.`);

@@ -40,6 +40,11 @@ export class Dataflow {
     return [...this.nodes.values()];
   }
 
+  /** The nodes of one kind (e.g. every source), in declaration order. */
+  nodesOf<K extends GraphNode['kind']>(kind: K): Extract<GraphNode, { kind: K }>[] {
+    return this.graph().filter((n): n is Extract<GraphNode, { kind: K }> => n.kind === kind);
+  }
+
   /** Checks the graph is runnable: at least one source and one sink, every branch ends in a sink. */
   validate(): void {
     const nodes = this.graph();

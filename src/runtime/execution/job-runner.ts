@@ -125,8 +125,7 @@ export class JobRunner {
         states = await this.readStates(newer);
       }
     }
-    const ownRestoredId = restored !== undefined && restored.metadata.jobName === this.scope ? restored.metadata.checkpointId : 0;
-    const firstId = Math.max(0, ownRestoredId, (await options.store.highestCheckpointId(this.scope)) ?? 0) + 1;
+    const firstId = Math.max(0, restored?.metadata.checkpointId ?? 0, (await options.store.highestCheckpointId(this.scope)) ?? 0) + 1;
 
     const failed = new Promise<never>((_, reject) => (this.rejectRun = reject));
     failed.catch(() => undefined);

@@ -111,7 +111,6 @@ export class SplitGroupRunner {
       }
       throw error;
     } finally {
-      this.options.onReady?.(false);
       this.current = undefined;
     }
   }

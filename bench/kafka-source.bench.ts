@@ -4,6 +4,7 @@
  * run uses a fresh consumer group and is timed from its first record to its last, so group join
  * time is excluded for both.
  */
+import { systemClock } from '../src/runtime/time/system-clock.js';
 import kafkajs from 'kafkajs';
 import { z } from 'zod';
 import type { Bench, BenchEntry } from './bench-entry.js';
@@ -100,7 +101,7 @@ const discard: DeadLetterSink = { send: () => {}, flush: async () => {}, close: 
 async function ourSource(config: KafkaConfig, topic: string, schema?: RecordSchema<unknown>, deserializer?: (bytes: Uint8Array | null) => unknown): Promise<number> {
   const reader = kafkaSource<unknown>({ config: { ...config, groupId: uniqueName('bench-src-') }, topic, schema, deserializer }).createReader();
   await reader.open(
-    { jobName: 'bench', stepId: 'bench.input', logger: silentLogger(), metrics: new MetricsRegistry(), deadLetters: discard, signal: new AbortController().signal },
+    { jobName: 'bench', stepId: 'bench.input', logger: silentLogger(), metrics: new MetricsRegistry(), deadLetters: discard, signal: new AbortController().signal, clock: systemClock },
     undefined,
   );
   let count = 0;

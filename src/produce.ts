@@ -8,7 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError } from './runtime/errors.js';
+import { ConfigError, UsageError } from './errors.js';
 import type { KafkaClient, ProducedMessage } from './operators/kafka/kafka-client.js';
 import { KAFKA_SETTINGS, loadKafkaConfig } from './operators/kafka/kafka-config.js';
 import { kafkaJsClient } from './operators/kafka/kafkajs-client.js';
@@ -152,7 +152,6 @@ export function schemaViolating(value: unknown): unknown {
   return out;
 }
 
-class UsageError extends Error {}
 
 function parseNumber(flag: string, raw: string | undefined, check: (n: number) => boolean, expected: string): number | undefined {
   if (raw === undefined) return undefined;

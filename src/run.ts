@@ -7,7 +7,7 @@
 import { builtInJobs, loadJob } from './cli/job-loader.js';
 import { runJobProcess } from './cli/job-process.js';
 import { parseRunArgs, runUsage } from './cli/run-flags.js';
-import { ConfigError } from './runtime/errors.js';
+import { ConfigError, UsageError } from './errors.js';
 import { createLogger } from './runtime/logger.js';
 
 async function main(): Promise<number> {
@@ -36,7 +36,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof UsageError) {
       process.stderr.write(`${error.message}\n`);
       return 2;
     }

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Job } from '../runtime/job.js';
-import { UsageError } from './run-flags.js';
+import { UsageError } from '../errors.js';
 
 const DIST = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -26,12 +26,12 @@ export async function loadJob(jobPath: string): Promise<Job> {
     : [join(DIST, `${jobPath}.js`), join(DIST, 'jobs', `${jobPath}.js`), resolve(jobPath), resolve(`${jobPath}.js`)];
   const file = candidates.find((c) => c.endsWith('.js') && existsSync(c));
   if (file === undefined) {
-    throw new UsageError('job', `no job module at '${jobPath}'. Built-in jobs: ${builtInJobs().map((j) => `jobs/${j}`).join(', ') || 'none (run npm run build)'}.`);
+    throw new UsageError(`No job module at '${jobPath}'. Built-in jobs: ${builtInJobs().map((j) => `jobs/${j}`).join(', ') || 'none (run npm run build)'}.`);
   }
   const module = (await import(pathToFileURL(file).href)) as { default?: Partial<Job> };
   const job = module.default;
   if (job === undefined || typeof job.name !== 'string' || typeof job.build !== 'function') {
-    throw new UsageError('job', `'${file}' has no default export made with defineJob({...}).`);
+    throw new UsageError(`'${file}' has no default export made with defineJob({...}).`);
   }
   return job as Job;
 }

@@ -5,7 +5,7 @@ import type { CheckpointStore } from '../runtime/checkpoint-store.js';
 import { checkpointStoreFromUri } from '../runtime/checkpoint/checkpoint-store-from-uri.js';
 import type { DeadLetterSink } from '../runtime/dead-letter.js';
 import { FileDeadLetterSink } from '../runtime/dead-letters/file-dead-letter-sink.js';
-import { ConfigError, StreamlineError } from '../runtime/errors.js';
+import { ConfigError, StreamlineError } from '../errors.js';
 import type { CheckpointOptions } from '../runtime/execution/checkpoint-options.js';
 import { JobRunner, type RestoreSelection } from '../runtime/execution/job-runner.js';
 import { SplitGroupRunner } from '../runtime/execution/split-group-runner.js';
@@ -19,6 +19,9 @@ import { MetricsRegistry } from '../runtime/metrics-registry.js';
 import { startMetricsServer } from '../runtime/metrics-server.js';
 import { HeapKeyedStateBackend } from '../runtime/state/heap-keyed-state-backend.js';
 import { intSetting } from '../runtime/int-setting.js';
+import { EventLoopMonitor } from '../runtime/event-loop-monitor.js';
+import type { Clock, Timer } from '../runtime/time/clock.js';
+import { systemClock } from '../runtime/time/system-clock.js';
 
 /** Outcome of one process run of a job. */
 export type JobExit = { readonly code: 0 } | { readonly code: 1; readonly error: Error };
@@ -37,6 +40,7 @@ interface ProcessContext {
   readonly deadLetters: DeadLetterSink;
   readonly checkpoint: CheckpointOptions;
   readonly workDir: string;
+  readonly clock: Clock;
   setReady(ready: boolean): void;
 }
 
@@ -54,13 +58,15 @@ interface Stoppable {
  */
 export async function runJobProcess(job: Job, settings: Record<string, string | undefined>, logger: Logger): Promise<JobExit> {
   const workDir = resolve(settings.STREAMLINE_WORK_DIR ?? '.streamline');
-  const metrics = new MetricsRegistry({ defaultMetrics: true });
+  const clock = systemClock;
+  const metrics = new MetricsRegistry({ defaultMetrics: true, clock });
   metrics.initJob(job.name);
   metrics.starts.inc({ job: job.name });
   const metricsPort = intSetting(settings, 'METRICS_PORT', 9249);
   const stopTimeoutMs = intSetting(settings, 'STOP_TIMEOUT_MS', 60_000, 1);
   const scaleOut = parseScaleOut(settings.SCALE_OUT);
   const checkpointUri = settings.CHECKPOINT_URI ?? `file://${join(workDir, 'checkpoints')}`;
+  const loopMonitor = new EventLoopMonitor({ metrics, logger, clock, warnAboveMs: intSetting(settings, 'EVENT_LOOP_DELAY_WARN_MS', 200, 1) }).start();
 
   let ready = false;
   let server: Server | undefined;
@@ -75,7 +81,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
 
   let active: Stoppable | undefined;
   let signals = 0;
-  let stopTimer: NodeJS.Timeout | undefined;
+  let stopTimer: Timer | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     if (signals > 1) {
@@ -84,11 +90,10 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
     }
     logger.info({ signal, timeoutMs: stopTimeoutMs }, 'stopping: taking a final checkpoint');
     ready = false;
-    stopTimer = setTimeout(() => {
+    stopTimer = clock.setTimeout(() => {
       logger.error({ timeoutMs: stopTimeoutMs }, 'graceful stop timed out; exiting without a final checkpoint');
       process.exit(1);
     }, stopTimeoutMs);
-    stopTimer.unref();
     active?.stop();
   };
   process.on('SIGTERM', onSignal);
@@ -111,6 +116,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
         ...(settings.CHECKPOINT_RETAIN ? { retain: intSetting(settings, 'CHECKPOINT_RETAIN', 3, 1) } : {}),
       },
       workDir,
+      clock,
       setReady: (value) => (ready = value && signals === 0),
     };
     const attach = (stoppable: Stoppable): boolean => {
@@ -125,7 +131,10 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
     return { code: 1, error: error instanceof Error ? error : new Error(String(error)) };
   } finally {
     ready = false;
-    if (stopTimer) clearTimeout(stopTimer);
+    stopTimer?.cancel();
+    loopMonitor.stop();
+    const delay = loopMonitor.summary();
+    logger.info({ eventLoopDelayMs: { p50: round(delay.p50Ms), p99: round(delay.p99Ms), max: round(delay.maxMs) } }, 'event loop delay over the run');
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     server?.close();
@@ -148,7 +157,7 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
     const owner = newLeaseOwnerId();
     let lease;
     try {
-      lease = await waitForLease(ha, job.name, owner, leaseTtlMs, { signal: standby.signal, logger });
+      lease = await waitForLease(ha, job.name, owner, leaseTtlMs, { signal: standby.signal, logger, clock: ctx.clock });
     } catch (error) {
       if (standby.signal.aborted) return;
       throw error;
@@ -159,6 +168,7 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
       lease,
       ttlMs: leaseTtlMs,
       logger,
+      clock: ctx.clock,
       onLost: (error) => {
         metrics.leaseHeld.set({ job: job.name }, 0);
         runner?.abort(error);
@@ -177,7 +187,8 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
       metrics,
       logger,
       deadLetters: ctx.deadLetters,
-      createKeyedState: () => new HeapKeyedStateBackend(),
+      createKeyedState: () => new HeapKeyedStateBackend({ clock: () => ctx.clock.now() }),
+      clock: ctx.clock,
       fencingToken: () => fencedKeeper.current().fencingToken,
       assertMayCommit: () => {
         try {
@@ -220,7 +231,8 @@ async function runGroupInstance(ctx: ProcessContext, attach: (stoppable: Stoppab
     metrics: ctx.metrics,
     logger: ctx.logger.child({ instance: instanceId }),
     deadLetters: ctx.deadLetters,
-    createKeyedState: () => new HeapKeyedStateBackend(),
+    createKeyedState: () => new HeapKeyedStateBackend({ clock: () => ctx.clock.now() }),
+    clock: ctx.clock,
     instanceId,
     onReady: (ready) => ctx.setReady(ready),
   });
@@ -249,4 +261,8 @@ function parseRestore(raw: string | undefined): RestoreSelection {
   const id = Number(raw);
   if (!Number.isInteger(id) || id < 1) throw new ConfigError('FROM_CHECKPOINT (--from-checkpoint)', `must be 'latest', 'none' or a checkpoint id, got '${raw}'`);
   return id;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }

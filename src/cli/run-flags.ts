@@ -1,5 +1,5 @@
 import { KAFKA_SETTINGS } from '../operators/kafka/kafka-config.js';
-import { ConfigError } from '../runtime/errors.js';
+import { UsageError } from '../errors.js';
 
 /**
  * Every setting of `run.js`: each flag has an environment variable of the same meaning
@@ -48,9 +48,6 @@ export interface ParsedRunArgs {
   readonly settings: Record<string, string | undefined>;
 }
 
-/** Thrown for unusable command lines; `run.js` prints it and exits with code 2. */
-export class UsageError extends ConfigError {}
-
 export function parseRunArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedRunArgs {
   const settings: Record<string, string | undefined> = { ...env };
   let jobPath: string | undefined;
@@ -64,13 +61,13 @@ export function parseRunArgs(argv: readonly string[], env: Readonly<Record<strin
     if (arg.startsWith('--')) {
       const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
       const flag = RUN_FLAGS.find((f) => f.flag === name);
-      if (flag === undefined) throw new UsageError(`--${name}`, `unknown flag. Run with --help to list the flags.`);
+      if (flag === undefined) throw new UsageError(`Unknown flag --${name}. Run with --help to list the flags.`);
       const value = inline ?? argv[++i];
-      if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${name}`, 'needs a value');
+      if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new UsageError(`Flag --${name} needs a value.`);
       settings[flag.env] = value;
       continue;
     }
-    if (jobPath !== undefined) throw new UsageError('job', `only one job per process (got '${jobPath}' and '${arg}')`);
+    if (jobPath !== undefined) throw new UsageError(`Only one job per process (got '${jobPath}' and '${arg}').`);
     jobPath = arg;
   }
   return { help, jobPath, settings };

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataFile } from './data-file.js';
 import type { Catalog, LoadedTable, TableIdentifier } from './catalog.js';
 import { formatIdentifier } from './catalog.js';
-import { CommitConflictError } from './catalog-errors.js';
+import { CommitConflictError, isRetriable } from '../errors.js';
 import { encodeManifest } from './manifest.js';
 import { decodeManifestList, encodeManifestList, summarizePartitions, type ManifestFile } from './manifest-list.js';
 import { backoffDelayMs, sleep } from './retry-backoff.js';
@@ -234,7 +234,7 @@ export async function appendFiles(
         const committed = reloaded.metadata.snapshots.find((s) => s['snapshot-id'] === snapshotId)!;
         return { table: reloaded, snapshot: committed, attempts: attempt };
       }
-      if (!(error instanceof CommitConflictError) && looksPermanent(error)) throw error;
+      if (!isRetriable(error) && looksPermanent(error)) throw error;
       options.onConflict?.(attempt, error);
       if (attempt < maxAttempts) await sleep(backoffDelayMs(attempt - 1, backoff));
       head = reloaded ?? (await catalog.loadTable(id));

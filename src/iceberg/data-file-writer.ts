@@ -25,7 +25,7 @@ import { readParquetFooterStats, type ParquetFooterStats } from './parquet-foote
 import { acquireSharedParquetEncodePool, ParquetEncodePool, releaseSharedParquetEncodePool, type ParquetEncodeService } from './parquet-encode-pool.js';
 import { PartitionKeyer } from './partition-keyer.js';
 import { IcebergValueError } from './row-value-coercion.js';
-import { IcebergError } from './catalog-errors.js';
+import { IcebergError } from '../errors.js';
 
 export interface DataFileWriterOptions {
   readonly schema: Schema;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Catalog, LoadedTable, TableDefinition, TableIdentifier } from './catalog.js';
 import { formatIdentifier } from './catalog.js';
-import { CommitConflictError, NoSuchTableError } from './catalog-errors.js';
+import { CommitConflictError, NoSuchTableError } from '../errors.js';
 import type { FileIO } from './file-io.js';
 import { newTableMetadata, type TableMetadata } from './table-metadata.js';
 import { metadataDirectory, readTableMetadataFile, writeTableMetadataFile } from './table-metadata-file.js';

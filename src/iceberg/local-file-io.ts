@@ -8,7 +8,7 @@ import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promise
 import { dirname, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FileIO } from './file-io.js';
-import { IcebergError } from './catalog-errors.js';
+import { IcebergError } from '../errors.js';
 
 /** A location this FileIO cannot address (not file:// and not an absolute path). */
 export class UnsupportedLocationError extends IcebergError {

@@ -10,7 +10,7 @@ import { optionalField as optional, requiredField as required } from './avro/avr
 import { encodeAvroContainer } from './avro/container-writer.js';
 import { decodeAvroContainer } from './avro/container-reader.js';
 import { fromAvroPartitionValue, partitionAvroSchema, partitionTuple, toAvroPartitionValue, type PartitionTupleField } from './partition-tuple.js';
-import { InvalidTableMetadataError } from './catalog-errors.js';
+import { InvalidTableMetadataError } from '../errors.js';
 
 /** Manifest entry status (field 0). */
 export enum EntryStatus {

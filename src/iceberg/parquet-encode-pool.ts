@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ownedBytes, type EncodedParquet, type EncodeRequest, type EncodeResponse, type ParquetEncodeJob } from './parquet-encode-protocol.js';
-import { IcebergError } from './catalog-errors.js';
+import { IcebergError } from '../errors.js';
 
 export type { EncodedParquet, ParquetEncodeJob } from './parquet-encode-protocol.js';
 

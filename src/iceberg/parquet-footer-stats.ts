@@ -8,7 +8,7 @@ import { deserializeTCompactProtocol } from 'hyparquet/src/thrift.js';
 import type { IcebergType, PrimitiveType, Schema } from './schema.js';
 import { decimalParameters } from './type-parameters.js';
 import { bigIntToMinimalBytes, deserializeSingleValue, truncateLowerBound, truncateUpperBound } from './single-value.js';
-import { IcebergError } from './catalog-errors.js';
+import { IcebergError } from '../errors.js';
 
 /** Statistics of one Parquet file, in the DataFile's shape. */
 export interface ParquetFooterStats {

@@ -6,7 +6,7 @@
 import type { PartitionValue } from './data-file.js';
 import type { IcebergType, NestedField, PartitionSpec, Schema } from './schema.js';
 import { compileTransform, type CompiledTransform } from './partition-transform.js';
-import { IcebergError } from './catalog-errors.js';
+import { IcebergError } from '../errors.js';
 
 /** A row's partition: the tuple values in spec order and a key string identifying the tuple. */
 export interface RowPartition {

@@ -25,7 +25,7 @@ import {
   IcebergValueError,
 } from './row-value-coercion.js';
 import { bigIntToMinimalBytes, minimalBytesToBigInt } from './single-value.js';
-import { IcebergError } from './catalog-errors.js';
+import { IcebergError } from '../errors.js';
 
 /** A transform bound to its source type. */
 export interface CompiledTransform {

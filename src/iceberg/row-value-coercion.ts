@@ -4,7 +4,7 @@
  * Arrow batch builder and the partition transforms so both read a value the same way.
  */
 import type { DecimalParameters } from './type-parameters.js';
-import { IcebergError } from './catalog-errors.js';
+import { IcebergError } from '../errors.js';
 
 /** A row value does not fit its Iceberg type; the message says why (it becomes a dead-letter reason). */
 export class IcebergValueError extends IcebergError {

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-s3tables';
 import type { Catalog, LoadedTable, TableDefinition, TableIdentifier } from './catalog.js';
 import { formatIdentifier } from './catalog.js';
-import { CommitConflictError, IcebergError, NoSuchTableError } from './catalog-errors.js';
+import { CommitConflictError, IcebergError, NoSuchTableError } from '../errors.js';
 import type { FileIO } from './file-io.js';
 import { S3FileIO } from './s3-file-io.js';
 import { newTableMetadata, type TableMetadata } from './table-metadata.js';

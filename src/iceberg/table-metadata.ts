@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IcebergType, NestedField, PartitionSpec, Schema } from './schema.js';
-import { InvalidTableMetadataError } from './catalog-errors.js';
+import { InvalidTableMetadataError } from '../errors.js';
 
 /** A snapshot summary: `operation` plus string-valued metrics and caller properties. */
 export type SnapshotSummary = Readonly<Record<string, string>> & { readonly operation: 'append' | 'replace' | 'overwrite' | 'delete' };

@@ -1,5 +1,5 @@
 import type { Operator } from '../runtime/operator.js';
-import { JobDefinitionError } from '../runtime/errors.js';
+import { JobDefinitionError } from '../errors.js';
 import { keyedProcessOperator } from './keyed-process.js';
 
 /** Side-output tag of the records {@link dedupOperator} drops (when `emitDuplicates`). */

@@ -1,5 +1,5 @@
 import type { Collector, Operator, OperatorContext } from '../runtime/operator.js';
-import { JobDefinitionError } from '../runtime/errors.js';
+import { JobDefinitionError } from '../errors.js';
 import type { KeyedStateBackend, StateKey } from '../runtime/state/keyed-state-backend.js';
 import { RecordFailureHandler } from '../runtime/record-failure-handler.js';
 

@@ -1,5 +1,5 @@
 import type { Collector, Operator } from '../runtime/operator.js';
-import { CorruptCheckpointError, JobDefinitionError } from '../runtime/errors.js';
+import { CorruptCheckpointError, JobDefinitionError } from '../errors.js';
 import type { KeyedStateBackend, MapState, StateKey } from '../runtime/state/keyed-state-backend.js';
 import { requireKeyedContext } from './keyed-process.js';
 import { RecordFailureHandler } from '../runtime/record-failure-handler.js';

@@ -1,4 +1,4 @@
-import { StaleAssignmentError, StreamlineError } from './errors.js';
+import { StaleAssignmentError, StreamlineError } from '../errors.js';
 import type { SplitAssignment } from './split-group.js';
 
 /**

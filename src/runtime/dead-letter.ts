@@ -1,4 +1,4 @@
-import type { DeadLetterReason } from './errors.js';
+import type { DeadLetterReason } from '../errors.js';
 
 /** A record the job could not accept, kept with the reason and where it came from. */
 export interface DeadLetter {

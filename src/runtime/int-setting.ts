@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../errors.js';
 
 /**
  * Reads an integer setting from the merged environment + flags, naming the variable and its flag

@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Clock } from './time/clock.js';
+import { systemClock } from './time/system-clock.js';
 
 /** Labels of a per-operator series. */
 export interface OperatorLabels {
@@ -28,6 +30,12 @@ export class MetricsRegistry {
   readonly checkpointsCompleted = this.counter('streamline_checkpoints_completed_total', 'Checkpoints completed (metadata durable).', ['job']);
   readonly checkpointsFailed = this.counter('streamline_checkpoints_failed_total', 'Checkpoints that failed or timed out.', ['job']);
   readonly checkpointDuration = this.histogram('streamline_checkpoint_duration_seconds', 'Trigger to metadata durable.', ['job'], [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
+  readonly checkpointStartDelay = this.histogram(
+    'streamline_checkpoint_start_delay_seconds',
+    'From when a checkpoint was due to when its barriers were queued at the sources (how late control work ran on the task loop).',
+    ['job'],
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+  );
   readonly checkpointSize = this.gauge('streamline_checkpoint_size_bytes', 'State bytes of the last completed checkpoint.', ['job']);
   readonly lastCheckpointId = this.gauge('streamline_checkpoint_last_completed_id', 'Id of the last completed checkpoint.', ['job']);
   readonly lastCheckpointTimestamp = this.gauge('streamline_checkpoint_last_completed_timestamp_seconds', 'Unix time of the last completed checkpoint (age = time() - this).', ['job']);
@@ -48,6 +56,13 @@ export class MetricsRegistry {
     ['job', 'operator'],
   );
 
+  readonly eventLoopDelay = this.histogram(
+    'streamline_event_loop_delay_seconds',
+    "How late the event loop ran a timer (perf_hooks.monitorEventLoopDelay, sampled every 10 ms): what a lease renewal, a health probe or a signal waits for.",
+    [],
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
+
   readonly restores = this.counter('streamline_restores_total', 'Times the job restored from a checkpoint.', ['job']);
   readonly starts = this.counter('streamline_job_starts_total', 'Times the job started in this process.', ['job']);
   readonly ready = this.gauge('streamline_job_ready', '1 when the job is restored and consuming.', ['job']);
@@ -60,8 +75,9 @@ export class MetricsRegistry {
   private readonly jobStartedAt = new Map<string, number>();
   private readonly now: () => number;
 
-  constructor(options: { defaultMetrics?: boolean; now?: () => number } = {}) {
-    const now = (this.now = options.now ?? Date.now);
+  constructor(options: { defaultMetrics?: boolean; clock?: Clock } = {}) {
+    const clock = options.clock ?? systemClock;
+    const now = (this.now = () => clock.now());
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
     const watermarks = this.watermarks;
     this.watermarkLagSeconds = new Gauge({

@@ -1,6 +1,7 @@
 import type { DeadLetterSink } from './dead-letter.js';
 import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics-registry.js';
+import type { Clock } from './time/clock.js';
 import type { KeyedStateBackend, StateKey } from './state/keyed-state-backend.js';
 
 /** Receives an operator's output. Output is batched: emit arrays, not single records. */
@@ -24,8 +25,10 @@ export interface OperatorContext {
   readonly keySelector: ((record: unknown) => StateKey) | undefined;
   /** Event-time now (the last watermark seen), or -Infinity before the first one. */
   currentWatermark(): number;
-  /** Processing-time now; injectable so tests are deterministic. */
+  /** Processing-time now (the runtime clock's wall time). */
   now(): number;
+  /** The runtime's clock, for operators that measure durations or time out (never `Date.now`). */
+  readonly clock: Clock;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { DeadLetterSink } from './dead-letter.js';
 import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics-registry.js';
 import type { VersionedSerializer } from './serializer.js';
+import type { Clock } from './time/clock.js';
 
 /** What a sink writer or committer gets when it is created. */
 export interface SinkContext {
@@ -15,6 +16,8 @@ export interface SinkContext {
    * to commit when a higher one already committed, so a zombie instance cannot commit.
    */
   readonly fencingToken: () => bigint;
+  /** The runtime's clock (timestamps of commits, retry waits). */
+  readonly clock: Clock;
   /** Where this run's checkpoints go (the job name, or the instance's scope in group mode); checkpoint ids are unique within it. */
   readonly checkpointScope: string;
 }

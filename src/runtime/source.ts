@@ -3,6 +3,7 @@ import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics-registry.js';
 import type { VersionedSerializer } from './serializer.js';
 import type { SplitAssignment, SplitGroup } from './split-group.js';
+import type { Clock } from './time/clock.js';
 
 /** What a source gets when it opens. */
 export interface SourceContext {
@@ -14,6 +15,8 @@ export interface SourceContext {
   readonly deadLetters: DeadLetterSink;
   /** Aborted when the job stops; a waiting `poll` should resolve promptly after it. */
   readonly signal: AbortSignal;
+  /** The runtime's clock: timers, waits and timestamps go through it (never `Date.now` or `setTimeout`). */
+  readonly clock: Clock;
   /**
    * Set in group mode: this run owns exactly these splits of the group the source joined
    * (`Source.joinGroup`); the reader reads them, starting at the restored positions.
@@ -44,6 +47,11 @@ export interface SourceReader<T, P> {
    * exhausted, and `'idle'` when nothing arrived within its poll timeout (lets barriers through).
    */
   poll(): Promise<SourceBatch<T> | 'end' | 'idle'>;
+  /**
+   * A barrier or a stop is waiting: a `poll` that waits for data should return soon (with what
+   * it has, or 'idle'). Optional for readers whose `poll` never waits long.
+   */
+  wakeup?(): void;
   snapshot(checkpointId: number): P;
   /** Checkpoint `checkpointId` is durable: e.g. commit Kafka offsets. Late or skipped ids are possible. */
   notifyCheckpointComplete(checkpointId: number): Promise<void>;
@@ -79,6 +87,7 @@ export interface Source<T, P = unknown> {
 /** What a source gets when it joins its group. */
 export interface SourceGroupContext {
   readonly jobName: string;
+  readonly clock: Clock;
   readonly stepId: string;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
-import { StreamlineError } from '../../src/runtime/errors.js';
+import { StreamlineError } from '../../src/errors.js';
 
 const run = promisify(execFile);
 

@@ -5,7 +5,7 @@
 import { inflateRawSync } from 'node:zlib';
 import avro from 'avsc';
 import { avroTypeForSchema } from './bigint-long-type.js';
-import { IcebergError } from '../catalog-errors.js';
+import { IcebergError } from '../../errors.js';
 
 /** A decoded container file. */
 export interface AvroContainer<T = Record<string, unknown>> {

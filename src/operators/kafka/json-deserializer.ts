@@ -1,4 +1,4 @@
-import { RecordRejectedError } from '../../runtime/errors.js';
+import { RecordRejectedError } from '../../errors.js';
 
 /** Result of validating one parsed value; `zodSchema.safeParse` has exactly this shape. */
 export type ValidationResult<T> =

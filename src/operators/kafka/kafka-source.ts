@@ -1,7 +1,8 @@
-import { ConfigError, RecordRejectedError, StreamlineError, type DeadLetterReason } from '../../runtime/errors.js';
+import { ConfigError, RecordRejectedError, StreamlineError, type DeadLetterReason } from '../../errors.js';
 import type { DeadLetter } from '../../runtime/dead-letter.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { Source, SourceBatch, SourceContext, SourceReader } from '../../runtime/source.js';
+import type { Timer } from '../../runtime/time/clock.js';
 import type { ConsumedBatch, ConsumedMessage, KafkaAdminClient, KafkaClient, KafkaConsumerClient, TopicPartition, TopicPartitionOffset } from './kafka-client.js';
 import type { KafkaConfig } from './kafka-config.js';
 import { kafkaJsClient } from './kafkajs-client.js';
@@ -122,7 +123,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
   private assigned = new Set<string>();
   private pausedSince: number | undefined;
   private client: KafkaClient | undefined;
-  private lagTimer: NodeJS.Timeout | undefined;
+  private lagTimer: Timer | undefined;
   private lagAdmin: Promise<KafkaAdminClient> | undefined;
   private readonly pending = new Map<number, TopicPartitionOffset[]>();
   private fatal: Error | undefined;
@@ -159,10 +160,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     this.client = client;
     for (const [key, offset] of positionsByPartition(restored)) this.polled.set(key, Number(offset));
     const lagRefreshMs = this.options.lagRefreshMs ?? 10_000;
-    if (lagRefreshMs > 0) {
-      this.lagTimer = setInterval(() => void this.refreshLag(), lagRefreshMs);
-      this.lagTimer.unref();
-    }
+    if (lagRefreshMs > 0) this.lagTimer = ctx.clock.setInterval(() => void this.refreshLag(), lagRefreshMs);
     const assignment = ctx.assignment;
     await this.resolveStartOffsets(client, assignment === undefined ? undefined : new Set(assignment.splits));
     ctx.signal.addEventListener('abort', () => this.wakeUp(), { once: true });
@@ -222,7 +220,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
           this.ctx.logger.error({ topic: this.topic, partition: b.partition, restored, low }, 'restored offset is below the log start; records were lost to retention');
           this.polled.set(key, low);
         }
-        if (owned === undefined || owned.has(key)) this.watermarks?.assign(key, Date.now(), high - (this.polled.get(key) ?? offset));
+        if (owned === undefined || owned.has(key)) this.watermarks?.assign(key, this.ctx.clock.now(), high - (this.polled.get(key) ?? offset));
       }
     } finally {
       await admin.disconnect();
@@ -246,7 +244,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
       }
       this.fetched.set(key, offset);
       this.consumer!.seek({ topic: tp.topic, partition: tp.partition, offset: String(offset) });
-      this.watermarks?.assign(key, Date.now());
+      this.watermarks?.assign(key, this.ctx.clock.now());
     }
     // kafkajs keeps a partition's pause across revoke and re-assignment, while our resume only
     // covers the current assignment: without this, a partition paused, revoked and assigned back
@@ -292,7 +290,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     this.queue.push({ key, topic: batch.topic, partition: batch.partition, messages, next: first, highWatermark: Number(batch.highWatermark) });
     this.queuedRecords += messages.length - first;
     if (this.queuedRecords >= this.capacity && this.pausedSince === undefined) {
-      this.pausedSince = performance.now();
+      this.pausedSince = this.ctx.clock.monotonic();
       this.consumer!.pause(this.assignment);
     }
     this.wakeUp();
@@ -303,9 +301,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     if (this.queue.length === 0) {
       if (this.closed || this.ctx.signal.aborted) return 'idle';
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.pollTimeoutMs);
+        const timer = this.ctx.clock.setTimeout(resolve, this.pollTimeoutMs, { keepAlive: true });
         this.wake = () => {
-          clearTimeout(timer);
+          timer.cancel();
           resolve();
         };
       });
@@ -320,7 +318,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     const records: T[] = [];
     let letters: DeadLetter[] | undefined;
     let taken = 0;
-    const now = Date.now();
+    const now = this.ctx.clock.now();
     const split = this.queue[0]!.key;
     while (taken < this.maxBatch && this.queue.length > 0 && this.queue[0]!.key === split) {
       const batch = this.queue[0]!;
@@ -356,7 +354,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     this.recordsIn.inc(taken);
     if (letters !== undefined) this.ctx.deadLetters.send(letters);
     if (this.pausedSince !== undefined && this.queuedRecords <= this.capacity / 2) {
-      this.backpressure.inc((performance.now() - this.pausedSince) / 1000);
+      this.backpressure.inc((this.ctx.clock.monotonic() - this.pausedSince) / 1000);
       this.pausedSince = undefined;
       this.consumer?.resume(this.assignment);
     }
@@ -437,7 +435,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.lagTimer) clearInterval(this.lagTimer);
+    this.lagTimer?.cancel();
     this.wakeUp();
     this.queue.length = 0;
     this.queuedRecords = 0;
@@ -453,6 +451,11 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     const lagAdmin = this.lagAdmin;
     this.lagAdmin = undefined;
     await lagAdmin?.then((admin) => admin.disconnect()).catch(() => undefined);
+  }
+
+  /** A waiting poll returns now (a barrier or a stop is waiting). */
+  wakeup(): void {
+    this.wake?.();
   }
 
   private wakeUp(): void {

@@ -1,5 +1,5 @@
 import { AssignmentMailbox } from '../../runtime/assignment-mailbox.js';
-import { StreamlineError } from '../../runtime/errors.js';
+import { StreamlineError } from '../../errors.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { SplitAssignment, SplitGroup } from '../../runtime/split-group.js';
 import type { ConsumedBatch, KafkaClient, KafkaConsumerClient, TopicPartition, TopicPartitionOffset } from './kafka-client.js';

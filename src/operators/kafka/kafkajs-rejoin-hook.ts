@@ -20,7 +20,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Consumer } from 'kafkajs';
-import { StreamlineError } from '../../runtime/errors.js';
+import { StreamlineError } from '../../errors.js';
 
 /** The only kafkajs version whose internals this module was verified against. */
 export const SUPPORTED_KAFKAJS_VERSION = '2.2.4';

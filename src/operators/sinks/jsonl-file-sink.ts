@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JobDefinitionError, StreamlineError } from '../../runtime/errors.js';
+import { JobDefinitionError, StreamlineError } from '../../errors.js';
 import { jsonSerializer } from '../../runtime/serializer.js';
 import type { CommitRequest, Committer, SinkContext, SinkWriter, TwoPhaseCommitSink } from '../../runtime/sink.js';
 

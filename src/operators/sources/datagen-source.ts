@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { JobDefinitionError } from '../../runtime/errors.js';
+import { JobDefinitionError } from '../../errors.js';
 import { mixSeed, SeededRandom } from '../../runtime/random.js';
 import { jsonSerializer } from '../../runtime/serializer.js';
 import type { Source, SourceBatch, SourceContext, SourceReader } from '../../runtime/source.js';
+import type { Clock } from '../../runtime/time/clock.js';
 
 /** Options of {@link datagenSource}. */
 export interface DatagenOptions<T> {
@@ -53,7 +53,10 @@ class DatagenReader<T> implements SourceReader<T, DatagenPosition> {
   private readonly seed: number;
   private maxEventTime = -Infinity;
   private signal: AbortSignal | undefined;
-  /** Rate limiting: when (performance.now) and at which index the current run started. */
+  private clock!: Clock;
+  /** Aborted by `wakeup`: a rate-limited poll waiting for its allowance returns 'idle' at once. */
+  private waiting: AbortController | undefined;
+  /** Rate limiting: when (monotonic) and at which index the current run started. */
   private rateStartMs = 0;
   private rateStartIndex = 0;
 
@@ -67,8 +70,9 @@ class DatagenReader<T> implements SourceReader<T, DatagenPosition> {
 
   async open(ctx: SourceContext, restored: DatagenPosition | undefined): Promise<void> {
     this.signal = ctx.signal;
+    this.clock = ctx.clock;
     this.nextIndex = restored?.nextIndex ?? 0;
-    this.rateStartMs = performance.now();
+    this.rateStartMs = ctx.clock.monotonic();
     this.rateStartIndex = this.nextIndex;
   }
 
@@ -106,17 +110,24 @@ class DatagenReader<T> implements SourceReader<T, DatagenPosition> {
 
   /** Records allowed now by the rate; waits (at most ~100 ms, so barriers pass) until one is. */
   private async awaitAllowance(rate: number): Promise<number> {
-    const due = () => Math.floor(((performance.now() - this.rateStartMs) * rate) / 1000) - (this.nextIndex - this.rateStartIndex);
+    const due = () => Math.floor(((this.clock.monotonic() - this.rateStartMs) * rate) / 1000) - (this.nextIndex - this.rateStartIndex);
     let allowed = due();
     if (allowed > 0) return allowed;
     const waitMs = Math.min(100, Math.ceil(((1 - allowed) * 1000) / rate));
+    const waiting = (this.waiting = new AbortController());
     try {
-      await sleep(waitMs, undefined, this.signal === undefined ? undefined : { signal: this.signal });
+      await this.clock.sleep(waitMs, this.signal === undefined ? waiting.signal : AbortSignal.any([waiting.signal, this.signal]));
     } catch {
-      return 0; // aborted: the job is stopping
+      return 0; // woken (a barrier is waiting) or aborted (the job is stopping)
+    } finally {
+      this.waiting = undefined;
     }
     allowed = due();
     return Math.max(0, allowed);
+  }
+
+  wakeup(): void {
+    this.waiting?.abort();
   }
 
   snapshot(): DatagenPosition {

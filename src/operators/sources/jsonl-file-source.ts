@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { JobDefinitionError } from '../../runtime/errors.js';
+import { JobDefinitionError } from '../../errors.js';
 import { jsonSerializer } from '../../runtime/serializer.js';
 import type { Source, SourceBatch, SourceContext, SourceReader } from '../../runtime/source.js';
 

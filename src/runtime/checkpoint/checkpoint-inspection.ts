@@ -3,7 +3,7 @@
  * skipped for the same reasons (and with the same messages) whatever holds its objects.
  */
 import type { CheckpointMetadata, CompletedCheckpoint } from '../checkpoint-store.js';
-import { CheckpointError, CorruptCheckpointError } from '../errors.js';
+import { CheckpointError, CorruptCheckpointError } from '../../errors.js';
 import { decodeMetadata } from './metadata-codec.js';
 import type { CheckpointScan } from './retention-plan.js';
 

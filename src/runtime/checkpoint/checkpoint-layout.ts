@@ -3,7 +3,7 @@
  * Names are validated here so that no job or step id can escape its folder or collide with
  * the reserved `_metadata` / temp-file names.
  */
-import { CheckpointError, JobDefinitionError } from '../errors.js';
+import { CheckpointError, JobDefinitionError } from '../../errors.js';
 
 /** Object written last; its presence (and validity) is what makes a checkpoint complete. */
 export const METADATA_NAME = '_metadata';

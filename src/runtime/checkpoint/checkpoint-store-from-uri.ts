@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckpointStore } from '../checkpoint-store.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
 import type { Logger } from '../logger.js';
 import { LocalCheckpointStore } from './local-checkpoint-store.js';
 import { S3CheckpointStore, type S3CheckpointStoreOptions } from './s3-checkpoint-store.js';

@@ -9,7 +9,7 @@ import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from '
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CheckpointMetadata, CheckpointStore, CompletedCheckpoint, StateHandle } from '../checkpoint-store.js';
-import { CheckpointError, CorruptCheckpointError } from '../errors.js';
+import { CheckpointError, CorruptCheckpointError } from '../../errors.js';
 import {
   assertCheckpointId,
   assertJobName,

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { CheckpointMetadata, StateHandle } from '../checkpoint-store.js';
-import { CorruptCheckpointError } from '../errors.js';
+import { CorruptCheckpointError } from '../../errors.js';
 import { sha256Hex } from './state-checksum.js';
 
 const stateHandleSchema = z.strictObject({

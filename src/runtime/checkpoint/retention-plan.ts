@@ -2,7 +2,7 @@
  * Which checkpoints retention deletes — shared by every store so they prune identically.
  */
 import type { CompletedCheckpoint } from '../checkpoint-store.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
 
 /** Result of looking at every `chk-<id>` of a job, newest first. */
 export interface CheckpointScan {

@@ -4,6 +4,8 @@
  * throttled service spread out instead of retrying in lockstep.
  */
 
+import { systemClock } from '../time/system-clock.js';
+
 /** How often and how patiently to retry. */
 export interface RetryPolicy {
   /** Total attempts including the first. */
@@ -29,7 +31,7 @@ export interface RetryOptions {
 export async function retryWithBackoff<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const policy = { ...DEFAULT_RETRY_POLICY, ...options.policy };
   const random = options.random ?? Math.random;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? ((ms: number) => systemClock.sleep(ms));
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation(attempt);

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import type { CheckpointMetadata, CheckpointStore, CompletedCheckpoint, StateHandle } from '../checkpoint-store.js';
-import { CheckpointError, CorruptCheckpointError } from '../errors.js';
+import { CheckpointError, CorruptCheckpointError } from '../../errors.js';
 import type { Logger } from '../logger.js';
 import {
   assertCheckpointId,

@@ -3,7 +3,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { StateHandle } from '../checkpoint-store.js';
-import { CorruptCheckpointError } from '../errors.js';
+import { CorruptCheckpointError } from '../../errors.js';
 
 /** Lower-case hex SHA-256, the checksum format of StateHandle. */
 export function sha256Hex(data: Uint8Array | string): string {

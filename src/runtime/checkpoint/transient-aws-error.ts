@@ -1,3 +1,5 @@
+import { StreamlineError } from '../../errors.js';
+
 /**
  * Which AWS SDK failures are worth retrying: server errors, throttling, timeouts and
  * connection-level network errors. Client errors (4xx such as 403, 404, 412) are not.
@@ -25,6 +27,8 @@ interface AwsLikeError {
 /** True for errors a later retry of the same request may not hit. */
 export function isTransientAwsError(error: unknown): boolean {
   if (error === null || typeof error !== 'object') return false;
+  // Our own errors say it themselves (a CommitConflictError, a TimeoutError, a wrapped store failure).
+  if (error instanceof StreamlineError) return error.retriable || (error.cause !== undefined && error.cause !== error && isTransientAwsError(error.cause));
   const err = error as AwsLikeError;
   if (err.$retryable !== undefined) return true;
   const status = err.$metadata?.httpStatusCode;

@@ -1,4 +1,4 @@
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, FencingError } from '../../errors.js';
 import type { CheckpointStore, CompletedCheckpoint, StateHandle } from '../checkpoint-store.js';
 import type { DeadLetterSink } from '../dead-letter.js';
 import type { Logger } from '../logger.js';
@@ -6,6 +6,7 @@ import type { MetricsRegistry } from '../metrics-registry.js';
 import { barrier } from '../stream-element.js';
 import type { CompiledCheckpointOptions } from './checkpoint-options.js';
 import type { TaskSnapshot } from './task-snapshot.js';
+import type { Clock, Timer } from '../time/clock.js';
 
 /** What the coordinator drives; implemented by the job runner over its sources and sinks. */
 export interface CheckpointParticipants {
@@ -24,11 +25,13 @@ export interface CheckpointParticipants {
 interface PendingCheckpoint {
   readonly id: number;
   readonly triggeredAt: number;
+  /** Monotonic time the checkpoint was due (its timer's due time, or the trigger for a requested one). */
+  readonly dueAt: number;
   readonly awaiting: Set<string>;
   readonly writes: Map<string, Promise<StateHandle>>;
   readonly settled: Promise<CompletedCheckpoint | undefined>;
   resolve(result: CompletedCheckpoint | undefined): void;
-  timer: NodeJS.Timeout;
+  timer: Timer;
 }
 
 /**
@@ -39,11 +42,15 @@ interface PendingCheckpoint {
 export class CheckpointCoordinator {
   private nextId: number;
   private current: PendingCheckpoint | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
+  /** Monotonic time the scheduled checkpoint is due. */
+  private dueAt: number | undefined;
   private consecutiveFailures = 0;
   private lastCompletedAt = 0;
   private stopped = false;
   private failed = false;
+  /** Completion actions of completed checkpoints, chained so they run in checkpoint order. */
+  private afterCompletion: Promise<void> = Promise.resolve();
   private readonly labels: { job: string };
 
   constructor(
@@ -60,6 +67,7 @@ export class CheckpointCoordinator {
     firstCheckpointId: number,
     /** Called when failures exceed `tolerableFailures`. */
     private readonly failJob: (error: Error) => void,
+    private readonly clock: Clock,
   ) {
     this.nextId = firstCheckpointId;
     this.labels = { job: jobName };
@@ -74,13 +82,13 @@ export class CheckpointCoordinator {
   abortAll(): void {
     this.failed = true;
     this.stop();
-    if (this.current) clearTimeout(this.current.timer);
+    this.current?.timer.cancel();
   }
 
   /** Stops scheduling; an in-flight checkpoint may still complete. */
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
   }
 
   get inFlight(): number | undefined {
@@ -94,24 +102,36 @@ export class CheckpointCoordinator {
   async trigger(thenStop = false): Promise<CompletedCheckpoint | undefined> {
     while (this.current !== undefined) await this.current.settled;
     const id = this.nextId++;
-    const triggeredAt = Date.now();
+    const triggeredAt = this.clock.now();
+    const dueAt = this.dueAt ?? this.clock.monotonic();
+    this.dueAt = undefined;
     let resolve!: (r: CompletedCheckpoint | undefined) => void;
     const settled = new Promise<CompletedCheckpoint | undefined>((r) => (resolve = r));
     const pending: PendingCheckpoint = {
       id,
       triggeredAt,
+      dueAt,
       awaiting: new Set(this.participants.taskIds),
       writes: new Map(),
       settled,
       resolve,
-      timer: setTimeout(() => this.abort(pending, new CheckpointError(id, `timed out after ${this.options.timeoutMs} ms`)), this.options.timeoutMs),
+      timer: this.clock.setTimeout(() => this.abort(pending, new CheckpointError(id, `timed out after ${this.options.timeoutMs} ms`)), this.options.timeoutMs),
     };
-    pending.timer.unref();
     this.current = pending;
     this.metrics.checkpointsStarted.inc(this.labels);
     this.logger.debug({ checkpoint: id, thenStop }, 'checkpoint triggered');
     this.participants.injectBarriers(id, triggeredAt, thenStop);
     return settled;
+  }
+
+  /**
+   * The task loop ran the barrier mail of `checkpointId`: barriers are queued at every source.
+   * The delay since the checkpoint was due is its start delay (how late control work ran).
+   */
+  barriersInjected(checkpointId: number): void {
+    const pending = this.current;
+    if (pending === undefined || pending.id !== checkpointId) return;
+    this.metrics.checkpointStartDelay.observe(this.labels, Math.max(0, this.clock.monotonic() - pending.dueAt) / 1000);
   }
 
   /** A task's snapshot for a checkpoint; starts writing it at once. */
@@ -142,7 +162,7 @@ export class CheckpointCoordinator {
       this.participants.assertMayCommit();
       if (this.current !== pending) return; // aborted (timeout) while writing
       if (this.failed) throw new CheckpointError(pending.id, 'the job failed while it was in flight');
-      const completedAt = Date.now();
+      const completedAt = this.clock.now();
       checkpoint = await this.store.commitMetadata({
         formatVersion: 1,
         jobName: this.scope,
@@ -152,7 +172,7 @@ export class CheckpointCoordinator {
         operators,
         fencingToken: this.fencingToken().toString(),
       });
-      clearTimeout(pending.timer);
+      pending.timer.cancel();
       this.current = undefined;
       this.consecutiveFailures = 0;
       this.lastCompletedAt = completedAt;
@@ -167,8 +187,16 @@ export class CheckpointCoordinator {
       this.abort(pending, error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    // The checkpoint is complete; what follows (HA pointer, sink commits) may fail without
-    // un-completing it — pending commits ride along with the next checkpoint.
+    // The interval runs from here; the actions below run beside the next checkpoint, one
+    // completed checkpoint after the other (the HA pointer and commits only move forward).
+    this.scheduleNext();
+    const actions = this.afterCompletion.then(() => this.runCompletionActions(pending, checkpoint));
+    this.afterCompletion = actions;
+    await actions;
+  }
+
+  /** What follows a completed checkpoint (HA pointer, sink commits) may fail without un-completing it: pending commits ride along with the next one. */
+  private async runCompletionActions(pending: PendingCheckpoint, checkpoint: CompletedCheckpoint): Promise<void> {
     try {
       if (!this.failed) await this.participants.onCompleted(checkpoint);
       pending.resolve(checkpoint);
@@ -177,15 +205,13 @@ export class CheckpointCoordinator {
       const err = error instanceof Error ? error : new Error(String(error));
       this.logger.warn({ checkpoint: pending.id, err: err.message }, 'action after the checkpoint failed; pending commits retry after the next checkpoint');
       pending.resolve(undefined);
-      if (err.name === 'LeaseLostError' || err.name === 'FencedError') this.failJob(err);
-    } finally {
-      this.scheduleNext();
+      if (err instanceof FencingError) this.failJob(err);
     }
   }
 
   private abort(pending: PendingCheckpoint, error: Error): void {
     if (this.current !== pending) return; // already completed or aborted
-    clearTimeout(pending.timer);
+    pending.timer.cancel();
     this.current = undefined;
     this.consecutiveFailures++;
     this.metrics.checkpointsFailed.inc(this.labels);
@@ -194,7 +220,7 @@ export class CheckpointCoordinator {
     pending.resolve(undefined);
     if (this.consecutiveFailures > this.options.tolerableFailures) {
       this.failJob(new CheckpointError(pending.id, `${this.consecutiveFailures} consecutive checkpoints failed (tolerable: ${this.options.tolerableFailures}); last: ${error.message}`));
-    } else if (error.name === 'LeaseLostError' || error.name === 'FencedError') {
+    } else if (error instanceof FencingError) {
       this.failJob(error);
     }
     this.scheduleNext();
@@ -202,17 +228,19 @@ export class CheckpointCoordinator {
 
   private scheduleNext(): void {
     if (this.stopped || this.current !== undefined) return;
-    const sinceLast = Date.now() - this.lastCompletedAt;
+    const sinceLast = this.clock.now() - this.lastCompletedAt;
     this.schedule(Math.max(this.options.intervalMs, this.options.minPauseMs - sinceLast));
   }
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      if (!this.stopped && this.current === undefined) void this.trigger(false);
+    this.timer?.cancel();
+    const dueAt = this.clock.monotonic() + delayMs;
+    this.timer = this.clock.setTimeout(() => {
+      if (this.stopped || this.current !== undefined) return;
+      this.dueAt = dueAt;
+      void this.trigger(false);
     }, delayMs);
-    this.timer.unref?.();
   }
 
   private pruneQuietly(): void {

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
 
 /** How a job checkpoints. Declared by the job; some fields overridable by flags/env. */
 export interface CheckpointOptions {

@@ -6,6 +6,7 @@ import type { Collector, Operator, OperatorContext } from '../operator.js';
 import { isProcessingTimeAware } from '../processing-time-aware.js';
 import type { KeyedStateBackend, StateKey } from '../state/keyed-state-backend.js';
 import { dataBatch, type StreamElement } from '../stream-element.js';
+import type { Clock, Timer } from '../time/clock.js';
 import { encodeStateEnvelope, type StateSection } from './state-envelope.js';
 import type { SnapshotAck } from './task-snapshot.js';
 
@@ -23,7 +24,9 @@ export interface OperatorStageOptions {
   readonly metrics: MetricsRegistry;
   readonly logger: Logger;
   readonly deadLetters: DeadLetterSink;
-  readonly now: () => number;
+  readonly clock: Clock;
+  /** Runs control work on the task's mailbox loop (processing-time timers fire through it). */
+  readonly mail: (description: string, action: () => void) => void;
   /** Called when the operator throws outside per-record handling: the job fails. */
   readonly fail: (error: unknown) => void;
 }
@@ -78,7 +81,8 @@ export class OperatorStage {
       keyedState,
       keySelector: options.keySelector,
       currentWatermark: () => this.watermarkNow,
-      now: options.now,
+      now: () => options.clock.now(),
+      clock: options.clock,
     };
     operator.open(ctx, restored?.get('operator')?.bytes);
     input.subscribe({
@@ -141,24 +145,24 @@ export class OperatorStage {
     this.conflictsSeen = total;
   }
 
-  /** Processing-time callbacks (batch windows' max delay): run on the stage's own sequence. */
-  private timer: NodeJS.Timeout | undefined;
+  /** Processing-time callbacks (batch windows' max delay): the timer sends mail, so they run on the task's loop between units of input. */
+  private timer: Timer | undefined;
   private closed = false;
 
   private fireProcessingTime(): void {
     const operator = this.options.operator;
     if (!isProcessingTimeAware(operator) || this.closed) return;
     try {
-      const now = this.options.now();
+      const { clock } = this.options;
+      const now = clock.now();
       const due = operator.nextProcessingTime();
       this.enterSplit(undefined);
       if (due !== undefined && due <= now) operator.onProcessingTime(now, this.collector);
       const next = operator.nextProcessingTime();
-      if (this.timer) clearTimeout(this.timer);
+      this.timer?.cancel();
       this.timer = undefined;
       if (next !== undefined) {
-        this.timer = setTimeout(() => this.fireProcessingTime(), Math.max(0, next - this.options.now()));
-        this.timer.unref();
+        this.timer = clock.setTimeout(() => this.options.mail(`processing-time timer of ${this.options.taskId}`, () => this.fireProcessingTime()), next - clock.now());
       }
     } catch (error) {
       this.options.fail(error);
@@ -219,7 +223,7 @@ export class OperatorStage {
 
   private onComplete(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     try {
       this.options.operator.close?.();
     } catch (error) {

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import { CorruptCheckpointError } from '../errors.js';
+import { CorruptCheckpointError } from '../../errors.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import type { CommitOptions, CommitRequest, Committer, SinkWriter, SplitProgress } from '../sink.js';
@@ -8,22 +8,29 @@ import type { StreamElement } from '../stream-element.js';
 import type { PipelineCapacity } from './pipeline-capacity.js';
 import { encodeStateEnvelope, type StateSection } from './state-envelope.js';
 import type { SnapshotAck } from './task-snapshot.js';
+import { INPUT_PROCESSED, type InputBlocked } from './task-mailbox.js';
+
+/** What one step of a sink achieved (see {@link SinkStage.step}). */
+export type SinkStep = typeof INPUT_PROCESSED | InputBlocked | 'idle' | 'done';
 
 /**
- * Drives a two-phase-commit sink. Elements queue here (holding pipeline capacity) and are
- * handled one at a time because writes are asynchronous. On a barrier the writer pre-commits;
+ * Drives a two-phase-commit sink on the task's mailbox loop. Elements queue here (holding
+ * pipeline capacity) and the loop hands them to the writer one at a time (`step`), because
+ * writes may be asynchronous; while one is in flight the loop goes on with other input. On a barrier the writer pre-commits;
  * the committables join the pending list, and the whole pending list is the sink's state — so a
  * checkpoint that fails or a commit that fails leaves them pending for the next checkpoint, and
  * a restore re-commits them (committers are idempotent).
  */
 export class SinkStage {
   private readonly queue: StreamElement<unknown>[] = [];
-  private draining = false;
+  private writing: Promise<void> | undefined;
+  private inputComplete = false;
+  private state: 'open' | 'done' | 'failed' = 'open';
   private pending: CommitRequest<unknown>[] = [];
   private committing: Promise<void> = Promise.resolve();
   private finished!: () => void;
   private failed!: (error: unknown) => void;
-  /** Resolves when the input completed and everything queued was handled. */
+  /** Resolves when the input completed and everything queued was handled; rejects when the writer failed. */
   readonly done: Promise<void>;
   private readonly recordsIn;
 
@@ -47,19 +54,64 @@ export class SinkStage {
       this.failed = reject;
     });
     this.done.catch(() => undefined);
-    let inputComplete = false;
     input.subscribe({
       next: (element) => {
         this.queue.push(element);
         this.capacity.acquire();
-        void this.drain(() => inputComplete);
       },
-      error: (error) => this.failed(error),
+      error: (error) => this.fail(error),
       complete: () => {
-        inputComplete = true;
-        void this.drain(() => inputComplete);
+        this.inputComplete = true;
       },
     });
+  }
+
+  /**
+   * One step on the mailbox loop, never blocking: hands the next queued element to the writer
+   * (`processed`), or says it is blocked on the write in flight, `idle` (nothing queued yet) or
+   * `done` (input complete and drained, or failed — `done` then rejects).
+   */
+  step(): SinkStep {
+    if (this.state !== 'open') return 'done';
+    if (this.writing !== undefined) return { until: this.writing };
+    const element = this.queue.shift();
+    if (element === undefined) {
+      if (!this.inputComplete) return 'idle';
+      this.state = 'done';
+      this.finished();
+      return 'done';
+    }
+    let handled: Promise<void>;
+    try {
+      handled = this.handle(element);
+    } catch (error) {
+      handled = Promise.reject(error);
+    }
+    const writing = handled.then(
+      () => {
+        this.writing = undefined;
+        this.capacity.release();
+      },
+      (error: unknown) => {
+        this.writing = undefined;
+        this.capacity.release();
+        this.fail(error);
+      },
+    );
+    this.writing = writing;
+    return INPUT_PROCESSED;
+  }
+
+  private fail(error: unknown): void {
+    if (this.state === 'failed') return;
+    this.state = 'failed';
+    this.logger.error({ sink: this.taskId, err: error }, 'sink failed');
+    this.failed(error);
+  }
+
+  /** Checkpoints whose commits are pending (restored, or not yet published). */
+  get pendingCheckpoints(): number[] {
+    return this.pending.map((p) => p.checkpointId);
   }
 
   /** Committables restored from a checkpoint: they must be (re-)committed before anything else. */
@@ -104,27 +156,6 @@ export class SinkStage {
   async close(): Promise<void> {
     await this.writer.close();
     await this.committer.close();
-  }
-
-  private async drain(inputComplete: () => boolean): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.queue.length > 0) {
-        const element = this.queue.shift()!;
-        try {
-          await this.handle(element);
-        } finally {
-          this.capacity.release();
-        }
-      }
-      this.draining = false;
-      if (inputComplete() && this.queue.length === 0) this.finished();
-    } catch (error) {
-      this.draining = false;
-      this.logger.error({ sink: this.taskId, err: error }, 'sink failed');
-      this.failed(error);
-    }
   }
 
   private async handle(element: StreamElement<unknown>): Promise<void> {

@@ -1,6 +1,8 @@
-import { FencedError, JobDefinitionError, StaleAssignmentError, StreamlineError } from '../errors.js';
+import { FencedError, JobDefinitionError, StaleAssignmentError, StreamlineError } from '../../errors.js';
 import type { SplitAssignment, SplitGroup } from '../split-group.js';
 import { JobRunner, type JobRunnerOptions } from './job-runner.js';
+import type { Clock } from '../time/clock.js';
+import { systemClock } from '../time/system-clock.js';
 
 /** Options of {@link SplitGroupRunner}: a job runner's, minus what the group decides. */
 export interface SplitGroupRunnerOptions extends Omit<JobRunnerOptions, 'assignment' | 'checkpointScope' | 'restoreFrom' | 'haLatestCheckpointId' | 'closeDeadLetters'> {
@@ -28,8 +30,10 @@ export class SplitGroupRunner {
   private readonly stopped = new AbortController();
   private readonly scope: string;
   private readonly jobName: string;
+  private readonly clock: Clock;
 
   constructor(private readonly options: SplitGroupRunnerOptions) {
+    this.clock = options.clock ?? systemClock;
     options.flow.validate();
     this.jobName = options.flow.name;
     this.scope = `${this.jobName}.${options.instanceId}`;
@@ -43,7 +47,7 @@ export class SplitGroupRunner {
     if (sources.length !== 1 || source?.source.joinGroup === undefined) {
       throw new JobDefinitionError(`Group mode (SCALE_OUT=group) needs exactly one source that can share its splits with other instances (a Kafka topic); job '${this.jobName}' has ${sources.map((s) => `'${s.id}' (${s.source.kind})`).join(', ') || 'none'}.`);
     }
-    const group = await source.source.joinGroup({ jobName: this.jobName, stepId: source.id, logger: options.logger, metrics: options.metrics });
+    const group = await source.source.joinGroup({ jobName: this.jobName, stepId: source.id, logger: options.logger, metrics: options.metrics, clock: this.clock });
     this.group = group;
     group.onRevoke(() => this.handOver());
     const labels = { job: this.jobName };
@@ -71,7 +75,7 @@ export class SplitGroupRunner {
             continue;
           }
           // A rebalance may be on its way: prefer its assignment, else run the same one again from the table.
-          assignment = (await this.next(AbortSignal.any([this.stopped.signal, AbortSignal.timeout(options.retryDelayMs ?? 1_000)]))) ?? assignment;
+          assignment = (await this.nextWithin(options.retryDelayMs ?? 1_000)) ?? assignment;
           continue;
         }
         assignment = await this.next(this.stopped.signal);
@@ -124,17 +128,28 @@ export class SplitGroupRunner {
     const current = this.current;
     if (current === undefined) return;
     const timeoutMs = this.group?.handOverTimeoutMs ?? 30_000;
-    const started = performance.now();
+    const started = this.clock.monotonic();
     this.options.logger.info({ timeoutMs }, 'rebalance: handing the splits over (final checkpoint and commit)');
     void current.runner.stop();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([current.done.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))]);
-    clearTimeout(timer);
+    const patience = new AbortController();
+    const timedOut = await Promise.race([current.done.then(() => false), this.clock.sleep(timeoutMs, patience.signal).then(() => true, () => false)]);
+    patience.abort();
     if (timedOut) {
       current.runner.abort(new StreamlineError(`the hand-over did not finish within ${timeoutMs} ms; the next owner continues from the previous commit`));
       await current.done;
     }
-    this.options.logger.info({ ms: Math.round(performance.now() - started), timedOut }, 'hand-over done');
+    this.options.logger.info({ ms: Math.round(this.clock.monotonic() - started), timedOut }, 'hand-over done');
+  }
+
+  /** The next assignment if one arrives within `ms`, else undefined. */
+  private async nextWithin(ms: number): Promise<SplitAssignment | undefined> {
+    const patience = new AbortController();
+    const timer = this.clock.setTimeout(() => patience.abort(new StreamlineError('no new assignment')), ms);
+    try {
+      return await this.next(AbortSignal.any([this.stopped.signal, patience.signal]));
+    } finally {
+      timer.cancel();
+    }
   }
 
   private async next(signal: AbortSignal): Promise<SplitAssignment | undefined> {

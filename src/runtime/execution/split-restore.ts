@@ -8,7 +8,7 @@
  * again, and its staged files stay unreferenced).
  */
 import type { CheckpointStore } from '../checkpoint-store.js';
-import { RestoreError } from '../errors.js';
+import { RestoreError } from '../../errors.js';
 import type { Dataflow } from '../graph/dataflow.js';
 import type { Logger } from '../logger.js';
 import { formatCheckpointRef, type CheckpointRef, type CommittedSplit } from '../sink.js';

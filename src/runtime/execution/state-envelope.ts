@@ -1,4 +1,4 @@
-import { CorruptCheckpointError } from '../errors.js';
+import { CorruptCheckpointError } from '../../errors.js';
 
 /**
  * The bytes of one task's snapshot: named sections, each with the version of the serializer

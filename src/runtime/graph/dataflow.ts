@@ -1,4 +1,4 @@
-import { JobDefinitionError } from '../errors.js';
+import { JobDefinitionError } from '../../errors.js';
 import type { Operator } from '../operator.js';
 import type { TwoPhaseCommitSink } from '../sink.js';
 import type { Source } from '../source.js';

@@ -19,13 +19,15 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { ConfigError, StreamlineError } from '../errors.js';
+import { ConfigError, StreamlineError } from '../../errors.js';
 import type { CheckpointPointer, HaStore, Lease } from '../ha-store.js';
 import type { Logger } from '../logger.js';
 import { assertJobName } from '../checkpoint/checkpoint-layout.js';
 import { retryWithBackoff, type RetryPolicy } from '../checkpoint/retry-with-backoff.js';
 import { isTransientAwsError } from '../checkpoint/transient-aws-error.js';
 import { leaseLost, pointerNotNewer, staleToken, type HolderView } from './ha-refusals.js';
+import type { Clock } from '../time/clock.js';
+import { systemClock } from '../time/system-clock.js';
 
 /** Options of DynamoDbHaStore. */
 export interface DynamoDbHaStoreOptions {
@@ -38,7 +40,7 @@ export interface DynamoDbHaStoreOptions {
   readonly retry?: Partial<RetryPolicy>;
   readonly logger?: Logger;
   /** Wall clock for lease expiry (tests move it by hand). Hosts must keep clocks in sync (NTP). */
-  readonly clock?: () => number;
+  readonly clock?: Clock;
 }
 
 const NAMES = { '#owner': 'owner', '#exp': 'expiresAt', '#tok': 'fencingToken' };
@@ -48,20 +50,20 @@ export class DynamoDbHaStore implements HaStore {
   readonly uri: string;
   readonly tableName: string;
   private readonly client: DynamoDBClient;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private tableReady: Promise<void> | undefined;
 
   constructor(private readonly options: DynamoDbHaStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.uri = `dynamodb://${options.tableName}`;
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
   }
 
   async tryAcquire(jobName: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
     assertTtl(ttlMs);
     await this.ensureTable();
-    const now = this.clock();
+    const now = this.clock.now();
     try {
       const result = await this.retry(() =>
         this.client.send(
@@ -94,7 +96,7 @@ export class DynamoDbHaStore implements HaStore {
   async renew(lease: Lease, ttlMs: number): Promise<Lease> {
     assertTtl(ttlMs);
     await this.ensureTable();
-    const expiresAt = this.clock() + ttlMs;
+    const expiresAt = this.clock.now() + ttlMs;
     try {
       await this.retry(() => this.client.send(this.holderUpdate(lease, expiresAt)));
       return { ...lease, expiresAt };
@@ -241,10 +243,10 @@ export class DynamoDbHaStore implements HaStore {
       }
       status = await this.describeTable();
     }
-    const deadline = Date.now() + (this.options.tableActiveTimeoutMs ?? 120_000);
+    const deadline = this.clock.monotonic() + (this.options.tableActiveTimeoutMs ?? 120_000);
     while (status !== 'ACTIVE') {
-      if (Date.now() > deadline) throw new StreamlineError(`DynamoDB table '${this.tableName}' is still ${status ?? 'missing'}; gave up waiting`, { retriable: true });
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      if (this.clock.monotonic() > deadline) throw new StreamlineError(`DynamoDB table '${this.tableName}' is still ${status ?? 'missing'}; gave up waiting`, { retriable: true });
+      await this.clock.sleep(250);
       status = await this.describeTable();
     }
   }

@@ -2,7 +2,7 @@
  * The errors an HA store raises when it refuses a write, worded for an operator reading logs:
  * who holds the lease now, with which token, and what this instance must do.
  */
-import { FencedError, LeaseLostError } from '../errors.js';
+import { FencedError, LeaseLostError } from '../../errors.js';
 import type { Lease } from '../ha-store.js';
 
 /** What a store knows about the current holder when it refuses. */

@@ -3,7 +3,7 @@
  * under a local folder (the embedded default).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
 import type { HaStore } from '../ha-store.js';
 import type { Logger } from '../logger.js';
 import { DynamoDbHaStore } from './dynamodb-ha-store.js';

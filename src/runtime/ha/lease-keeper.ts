@@ -3,9 +3,11 @@
  * The local expiry is measured from the moment each renewal was *sent*, so it is never later
  * than the store's own expiry — the coordinator calls `assertHeld()` before every commit.
  */
-import { LeaseLostError } from '../errors.js';
+import { LeaseLostError } from '../../errors.js';
 import type { HaStore, Lease } from '../ha-store.js';
 import type { Logger } from '../logger.js';
+import type { Clock, Timer } from '../time/clock.js';
+import { systemClock } from '../time/system-clock.js';
 
 /** Options of LeaseKeeper; only `store`, `lease`, `ttlMs` and `onLost` are required. */
 export interface LeaseKeeperOptions {
@@ -20,7 +22,7 @@ export interface LeaseKeeperOptions {
   /** `assertHeld` fails this long before the local expiry (clock drift, commit latency). Default min(ttl/10, 1 s). */
   readonly safetyMarginMs?: number;
   readonly logger?: Logger;
-  readonly clock?: () => number;
+  readonly clock?: Clock;
 }
 
 /** Renews a lease every ttl/3 until stopped or lost. */
@@ -28,17 +30,17 @@ export class LeaseKeeper {
   private lease: Lease;
   private localExpiry: number;
   private lostError: LeaseLostError | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private inFlight: Promise<void> | undefined;
   private stopped = false;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private readonly renewIntervalMs: number;
   private readonly safetyMarginMs: number;
 
   constructor(private readonly options: LeaseKeeperOptions) {
     this.lease = options.lease;
     this.localExpiry = options.lease.expiresAt;
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.renewIntervalMs = options.renewIntervalMs ?? Math.max(1, Math.floor(options.ttlMs / 3));
     this.safetyMarginMs = options.safetyMarginMs ?? Math.min(options.ttlMs / 10, 1000);
   }
@@ -62,7 +64,7 @@ export class LeaseKeeper {
   /** Throws LeaseLostError when the lease was lost or may have expired; call before every commit. */
   assertHeld(): void {
     if (this.lostError !== undefined) throw this.lostError;
-    const now = this.clock();
+    const now = this.clock.now();
     if (now >= this.localExpiry - this.safetyMarginMs) {
       throw new LeaseLostError(
         `Job '${this.lease.jobName}': lease of '${this.lease.owner}' (fencing token ${this.lease.fencingToken}) ` +
@@ -82,7 +84,7 @@ export class LeaseKeeper {
   /** Stops renewing; waits for a renewal in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     await this.inFlight;
   }
@@ -94,24 +96,23 @@ export class LeaseKeeper {
   }
 
   private schedule(delayMs: number): void {
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       void this.renewNow().then(() => {
         if (!this.stopped && this.lostError === undefined) this.schedule(this.nextDelay());
       });
     }, delayMs);
-    this.timer.unref();
   }
 
   // After a failed renewal, retry sooner so the remaining lease time is not wasted.
   private nextDelay(): number {
-    const remaining = this.localExpiry - this.clock();
+    const remaining = this.localExpiry - this.clock.now();
     return remaining > this.renewIntervalMs * 2 ? this.renewIntervalMs : Math.max(1, Math.min(this.renewIntervalMs, remaining / 4));
   }
 
   private async renewOnce(): Promise<void> {
     if (this.stopped || this.lostError !== undefined) return;
-    const sentAt = this.clock();
+    const sentAt = this.clock.now();
     try {
       const renewed = await this.options.store.renew(this.lease, this.options.ttlMs);
       if (this.lostError !== undefined) return;

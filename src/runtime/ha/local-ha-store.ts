@@ -11,10 +11,12 @@ import { randomUUID } from 'node:crypto';
 import { access, link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { StreamlineError } from '../errors.js';
+import { StreamlineError } from '../../errors.js';
 import type { CheckpointPointer, HaStore, Lease } from '../ha-store.js';
 import { assertJobName } from '../checkpoint/checkpoint-layout.js';
 import { leaseLost, pointerNotNewer, staleToken } from './ha-refusals.js';
+import type { WallClock } from '../time/clock.js';
+import { systemClock } from '../time/system-clock.js';
 
 /** The HA state file of a job cannot be parsed. */
 export class HaStateCorruptError extends StreamlineError {}
@@ -31,7 +33,7 @@ interface Versioned {
 
 /** Options of LocalHaStore; `clock` exists so tests can move time without sleeping. */
 export interface LocalHaStoreOptions {
-  readonly clock?: () => number;
+  readonly clock?: WallClock;
   /** Old state versions kept for post-mortem reading. */
   readonly keepVersions?: number;
 }
@@ -43,20 +45,20 @@ const MAX_CAS_ATTEMPTS = 1000;
 export class LocalHaStore implements HaStore {
   readonly uri: string;
   readonly dir: string;
-  private readonly clock: () => number;
+  private readonly clock: WallClock;
   private readonly keepVersions: number;
 
   constructor(dir: string, options: LocalHaStoreOptions = {}) {
     this.dir = resolve(dir);
     this.uri = pathToFileURL(this.dir).href;
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.keepVersions = options.keepVersions ?? 16;
   }
 
   async tryAcquire(jobName: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
     assertTtl(ttlMs);
     return this.update(jobName, (state) => {
-      const now = this.clock();
+      const now = this.clock.now();
       const held = state.lease;
       if (held !== undefined && held.owner !== owner && held.expiresAt > now) return { result: undefined };
       const lease: Lease = { jobName, owner, fencingToken: BigInt(held?.fencingToken ?? '0') + 1n, expiresAt: now + ttlMs };
@@ -68,7 +70,7 @@ export class LocalHaStore implements HaStore {
     assertTtl(ttlMs);
     return this.update(lease.jobName, (state) => {
       if (!holds(state, lease)) throw leaseLost(lease, holderView(state));
-      const renewed: Lease = { ...lease, expiresAt: this.clock() + ttlMs };
+      const renewed: Lease = { ...lease, expiresAt: this.clock.now() + ttlMs };
       return { result: renewed, next: { ...state, lease: storedLease(renewed) } };
     });
   }

@@ -5,6 +5,8 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { HaStore, Lease } from '../ha-store.js';
 import type { Logger } from '../logger.js';
+import type { Clock } from '../time/clock.js';
+import { systemClock } from '../time/system-clock.js';
 
 /** Unique id of this process for lease ownership: `host:pid:random`. */
 export function newLeaseOwnerId(): string {
@@ -17,6 +19,7 @@ export interface WaitForLeaseOptions {
   readonly pollMs?: number;
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
+  readonly clock?: Clock;
 }
 
 /**
@@ -36,24 +39,6 @@ export async function waitForLease(store: HaStore, jobName: string, owner: strin
     } catch (err) {
       options.logger?.warn({ err, jobName }, 'could not reach the HA store; retrying');
     }
-    await sleep(pollMs, options.signal);
+    await (options.clock ?? systemClock).sleep(pollMs, options.signal);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

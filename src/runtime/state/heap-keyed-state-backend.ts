@@ -16,15 +16,16 @@
  * one document of the format above per split, so a split's keys can be restored elsewhere.
  */
 import { bigintReplacer, bigintReviver } from '../bigint-json.js';
-import { CorruptCheckpointError, RestoreError, StreamlineError } from '../errors.js';
+import { CorruptCheckpointError, RestoreError, StreamlineError } from '../../errors.js';
 import type { KeyedStateBackend, MapState, StateDescriptor, StateKey, ValueState } from './keyed-state-backend.js';
 import { checkMaxParallelism, DEFAULT_MAX_PARALLELISM, hashKey, inKeyGroupRange, type KeyGroupRange } from './key-group.js';
+import { systemClock } from '../time/system-clock.js';
 
 /** Options of {@link HeapKeyedStateBackend}. */
 export interface HeapKeyedStateBackendOptions {
   /** Number of key groups; must match the checkpoint being restored. Default 128. */
   readonly maxParallelism?: number;
-  /** Processing-time clock for TTL (epoch millis), read at most once per `setCurrentKey`; injectable for tests. Default `Date.now`. */
+  /** Processing-time clock for TTL (epoch millis), read at most once per `setCurrentKey`; injectable for tests. Default: the system clock. */
   readonly clock?: () => number;
   /**
    * Key groups this instance owns. Restores keep only these unless a filter is passed, and
@@ -306,7 +307,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   constructor(options: HeapKeyedStateBackendOptions = {}) {
     this.maxParallelism = options.maxParallelism ?? DEFAULT_MAX_PARALLELISM;
     checkMaxParallelism(this.maxParallelism);
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? (() => systemClock.now());
     this.cursor = new KeyCursor(this.clock);
     this.ownedRange = options.keyGroupRange;
   }

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { StateHandle } from '../../../src/runtime/checkpoint-store.js';
 import { S3CheckpointStore, type S3CheckpointStoreOptions } from '../../../src/runtime/checkpoint/s3-checkpoint-store.js';
-import { CheckpointError } from '../../../src/runtime/errors.js';
+import { CheckpointError } from '../../../src/errors.js';
 import { checkpointStoreContract, writeCheckpoint } from '../../unit/runtime/checkpoint/checkpoint-store-contract.js';
 import { ensureServices, uniqueName } from '../../helpers/services.js';
 import { startSingleThreadedMoto, type SingleThreadedMoto } from '../ha/single-threaded-moto.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { ConfigError, FencedError } from '../../../src/runtime/errors.js';
+import { ConfigError, FencedError } from '../../../src/errors.js';
 import { DynamoDbHaStore } from '../../../src/runtime/ha/dynamodb-ha-store.js';
 import { FakeClock, haStoreContract } from '../../unit/runtime/ha/ha-store-contract.js';
 import { ensureServices, uniqueName } from '../../helpers/services.js';
@@ -46,7 +46,7 @@ test('DynamoDbHaStore: creates a missing table on first use (on-demand) and wait
 let counter = 0;
 haStoreContract('DynamoDbHaStore', {
   async create(instances, clock) {
-    const stores = Array.from({ length: instances }, () => new DynamoDbHaStore({ client: newClient(serial.endpoint), tableName, clock: clock.now }));
+    const stores = Array.from({ length: instances }, () => new DynamoDbHaStore({ client: newClient(serial.endpoint), tableName, clock }));
     return { stores, jobName: `job${++counter}-${Date.now().toString(36)}` };
   },
 });
@@ -54,7 +54,7 @@ haStoreContract('DynamoDbHaStore', {
 test('DynamoDbHaStore: items are {pk: job#<name>, sk: lease|checkpoint} with a numeric fencing token', async () => {
   const client = newClient(endpoint);
   const clock = new FakeClock();
-  const store = new DynamoDbHaStore({ client, tableName, clock: clock.now });
+  const store = new DynamoDbHaStore({ client, tableName, clock });
   const lease = (await store.tryAcquire('layout', 'host:1:x', 5000))!;
   await store.publishPointer(lease, { checkpointId: 9, location: 's3://bucket/checkpoints/layout/chk-9' });
   const leaseItem = (await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'job#layout' }, sk: { S: 'lease' } } }))).Item;
@@ -69,8 +69,8 @@ test('DynamoDbHaStore: items are {pk: job#<name>, sk: lease|checkpoint} with a n
 
 test('DynamoDbHaStore: a zombie publishing concurrently with its successor never moves the pointer', async () => {
   const clock = new FakeClock();
-  const zombieStore = new DynamoDbHaStore({ client: newClient(serial.endpoint), tableName, clock: clock.now });
-  const successorStore = new DynamoDbHaStore({ client: newClient(serial.endpoint), tableName, clock: clock.now });
+  const zombieStore = new DynamoDbHaStore({ client: newClient(serial.endpoint), tableName, clock });
+  const successorStore = new DynamoDbHaStore({ client: newClient(serial.endpoint), tableName, clock });
   const job = `zombie-${Date.now().toString(36)}`;
   const zombie = (await zombieStore.tryAcquire(job, 'old', 1000))!;
   clock.advance(1001);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { CreateTableBucketCommand, GetTableCommand, S3TablesClient } from '@aws-sdk/client-s3tables';
 import { S3TablesCatalog } from '../../../src/iceberg/s3-tables-catalog.js';
 import { S3FileIO } from '../../../src/iceberg/s3-file-io.js';
-import { NoSuchTableError } from '../../../src/iceberg/catalog-errors.js';
+import { NoSuchTableError } from '../../../src/errors.js';
 import { maxCommittedCheckpoint } from '../../../src/iceberg/snapshot-ancestry.js';
 import { ensureServices, readIcebergTable, uniqueName } from '../../helpers/services.js';
 import { assertReadBack, BY_DAY, ORDERS, runConcurrentWriters } from './support/concurrent-writers.js';

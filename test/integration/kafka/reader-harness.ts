@@ -1,4 +1,5 @@
 /** Shared pieces of the Kafka integration tests: a test job, a reader context, a drain loop. */
+import { systemClock } from '../../../src/runtime/time/system-clock.js';
 import { z } from 'zod';
 import type { DeadLetter, DeadLetterSink } from '../../../src/runtime/dead-letter.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
@@ -39,7 +40,7 @@ export class MemoryDeadLetters implements DeadLetterSink {
 }
 
 export function context(deadLetters: DeadLetterSink = new MemoryDeadLetters()): SourceContext {
-  return { jobName: 'kafka-it', stepId: 'kafka-it.input', logger: silentLogger(), metrics: new MetricsRegistry(), deadLetters, signal: new AbortController().signal };
+  return { jobName: 'kafka-it', stepId: 'kafka-it.input', logger: silentLogger(), metrics: new MetricsRegistry(), deadLetters, signal: new AbortController().signal, clock: systemClock };
 }
 
 /** Polls until `done` says so or the deadline passes; returns every record polled. */

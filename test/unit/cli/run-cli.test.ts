@@ -34,10 +34,10 @@ test('--help lists the jobs and every flag with its environment variable, exit 0
 test('an unknown flag or job path fails with exit 2 and says what is wrong', () => {
   const flag = run(['jobs/orders', '--no-such-flag', 'x']);
   assert.equal(flag.code, 2);
-  assert.match(flag.stderr, /--no-such-flag.*unknown flag/);
+  assert.match(flag.stderr, /Unknown flag --no-such-flag/);
   const job = run(['jobs/nope']);
   assert.equal(job.code, 2);
-  assert.match(job.stderr, /no job module at 'jobs\/nope'.*jobs\/orders/);
+  assert.match(job.stderr, /No job module at 'jobs\/nope'.*jobs\/orders/);
   const missing = run([]);
   assert.equal(missing.code, 2);
 });

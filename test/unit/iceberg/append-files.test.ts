@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFiles } from '../../../src/iceberg/append-files.js';
-import { CommitConflictError } from '../../../src/iceberg/catalog-errors.js';
+import { CommitConflictError } from '../../../src/errors.js';
 import { decodeManifest } from '../../../src/iceberg/manifest.js';
 import { decodeManifestList } from '../../../src/iceberg/manifest-list.js';
 import { currentSnapshot, type TableMetadata } from '../../../src/iceberg/table-metadata.js';

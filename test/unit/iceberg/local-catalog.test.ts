@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalCatalog } from '../../../src/iceberg/local-catalog.js';
 import { LocalFileIO } from '../../../src/iceberg/local-file-io.js';
-import { CommitConflictError, NoSuchTableError } from '../../../src/iceberg/catalog-errors.js';
+import { CommitConflictError, NoSuchTableError } from '../../../src/errors.js';
 import { appendFiles } from '../../../src/iceberg/append-files.js';
 import { withSnapshot, newSnapshotId } from '../../../src/iceberg/table-metadata.js';
 import { BY_DAY, ORDERS_SCHEMA, sampleDataFile } from './support/sample-table.js';

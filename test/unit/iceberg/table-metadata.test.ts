@@ -11,7 +11,7 @@ import {
   type Snapshot,
 } from '../../../src/iceberg/table-metadata.js';
 import { metadataFileVersion, nextMetadataFileLocation } from '../../../src/iceberg/table-metadata-file.js';
-import { InvalidTableMetadataError } from '../../../src/iceberg/catalog-errors.js';
+import { InvalidTableMetadataError } from '../../../src/errors.js';
 import { BY_DAY, ORDERS_SCHEMA } from './support/sample-table.js';
 
 const REQUIRED_V2 = [

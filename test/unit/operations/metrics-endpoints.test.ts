@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import { ManualClock } from '../../../src/runtime/time/manual-clock.js';
 import { MetricsRegistry } from '../../../src/runtime/metrics-registry.js';
 import { startMetricsServer } from '../../../src/runtime/metrics-server.js';
 
@@ -40,8 +41,9 @@ describe('metrics registry and endpoints', () => {
   });
 
   it('computes checkpoint age and watermark lag at scrape time', async () => {
-    let now = 1_000_000;
-    const metrics = new MetricsRegistry({ now: () => now });
+    const clock = new ManualClock(1_000_000);
+    const now = clock.now();
+    const metrics = new MetricsRegistry({ clock });
     metrics.initJob('j');
     const labels = { job: 'j', operator: 'j.input' };
     metrics.observeWatermark(labels, now - 5_000);
@@ -52,7 +54,7 @@ describe('metrics registry and endpoints', () => {
     assert.equal(value(text, 'streamline_checkpoints_failed_total{job="j"}'), 0, 'initJob starts counters at 0');
     assert.equal(value(text, 'streamline_fenced_commits_total{job="j",kind="iceberg"}'), 0);
 
-    now += 10_000; // nothing new: both keep growing
+    await clock.advance(10_000); // nothing new: both keep growing
     text = await metrics.registry.metrics();
     assert.equal(value(text, 'streamline_watermark_lag_seconds{job="j",operator="j.input"}'), 15);
     assert.equal(value(text, 'streamline_checkpoint_last_completed_age_seconds{job="j"}'), 12);

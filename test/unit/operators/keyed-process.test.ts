@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keyedProcessOperator } from '../../../src/operators/keyed-process.js';
-import { JobDefinitionError } from '../../../src/runtime/errors.js';
+import { JobDefinitionError } from '../../../src/errors.js';
 import type { ValueState } from '../../../src/runtime/state/keyed-state-backend.js';
 import { OperatorHarness } from './operator-harness.js';
 

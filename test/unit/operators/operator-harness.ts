@@ -3,6 +3,7 @@
  * `open`, watermark recorded before `processWatermark`, operator + keyed state snapshotted on a
  * barrier), with an injectable clock, so operators are testable without the executor.
  */
+import { systemClock } from '../../../src/runtime/time/system-clock.js';
 import type { DeadLetter, DeadLetterSink } from '../../../src/runtime/dead-letter.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { MetricsRegistry } from '../../../src/runtime/metrics-registry.js';
@@ -89,6 +90,7 @@ export class OperatorHarness<I, O> {
       keySelector: options.keySelector as ((record: unknown) => StateKey) | undefined,
       currentWatermark: () => this.watermark,
       now: clock,
+      clock: { ...systemClock, now: clock },
     };
     this.operator = create();
     this.operator.open(this.ctx, restored?.operator);
@@ -132,6 +134,7 @@ export function testSourceContext(stepId = 'test.source'): SourceContext & { rea
     deadLetters: deadLetterSink,
     deadLetterSink,
     signal: controller.signal,
+    clock: systemClock,
     abort: () => controller.abort(),
   };
 }
@@ -146,5 +149,6 @@ export function testSinkContext(stepId = 'test.sink'): SinkContext {
     deadLetters: new TestDeadLetterSink(),
     fencingToken: () => 1n,
     checkpointScope: 'test',
+    clock: systemClock,
   };
 }

@@ -3,7 +3,7 @@ import type { Catalog } from '../../../iceberg/catalog.js';
 import { LocalCatalog } from '../../../iceberg/local-catalog.js';
 import { LocalFileIO } from '../../../iceberg/local-file-io.js';
 import { S3TablesCatalog } from '../../../iceberg/s3-tables-catalog.js';
-import { ConfigError } from '../../../runtime/errors.js';
+import { ConfigError } from '../../../errors.js';
 
 const TABLE_BUCKET_ARN = /^arn:aws[a-z-]*:s3tables:([a-z0-9-]+):(\d{12}):bucket\/([a-z0-9][a-z0-9-]{1,61}[a-z0-9])$/;
 

@@ -11,7 +11,7 @@ import {
   maxFencingToken,
 } from '../../../iceberg/snapshot-ancestry.js';
 import type { TableMetadata } from '../../../iceberg/table-metadata.js';
-import { FencedError, StreamlineError } from '../../../runtime/errors.js';
+import { FencedError, StreamlineError } from '../../../errors.js';
 import type { CommitOptions, CommitRequest, CommittedSplit, Committer, SinkContext, SplitProgress } from '../../../runtime/sink.js';
 import type { IcebergSinkOptions } from './iceberg-sink-options.js';
 import { splitChain } from './split-chain.js';
@@ -91,7 +91,7 @@ export async function createIcebergCommitter<T>(options: IcebergSinkOptions<T>, 
     Object.entries(progress.positions).map(([split, position]) => [split, { position, checkpoint: progress.checkpoint }]);
   const observeCommit = (started: number, checkpointId: number, files: readonly DataFile[], snapshotId: bigint, attempts: number) => {
     ctx.metrics.sinkCommits.inc(labels);
-    ctx.metrics.sinkCommitDuration.observe(labels, (performance.now() - started) / 1000);
+    ctx.metrics.sinkCommitDuration.observe(labels, (ctx.clock.monotonic() - started) / 1000);
     ctx.logger.info(
       { checkpoint: checkpointId, files: files.length, rows: files.reduce((n, f) => n + f.recordCount, 0), snapshot: snapshotId.toString(), attempts },
       'committed Iceberg snapshot',
@@ -100,7 +100,7 @@ export async function createIcebergCommitter<T>(options: IcebergSinkOptions<T>, 
 
   /** One instance holding the job's lease. */
   const commitExclusive = async (requests: readonly CommitRequest<DataFile>[]) => {
-    const started = performance.now();
+    const started = ctx.clock.monotonic();
     await table.refresh();
     lastSeen = readSplitMap(table.metadata, ctx.jobName, operatorId);
     const token = ctx.fencingToken();
@@ -146,7 +146,7 @@ export async function createIcebergCommitter<T>(options: IcebergSinkOptions<T>, 
     }
     checkpointsWithoutCommit += sorted.length;
     for (;;) {
-      const started = performance.now();
+      const started = ctx.clock.monotonic();
       await table.refresh();
       const current = readSplitMap(table.metadata, ctx.jobName, operatorId);
       lastSeen = current;

@@ -12,7 +12,7 @@
  */
 import type { TableMetadata } from '../../../iceberg/table-metadata.js';
 import { SUMMARY_SPLITS, latestSummaryValue } from '../../../iceberg/snapshot-ancestry.js';
-import { CorruptCheckpointError } from '../../../runtime/errors.js';
+import { CorruptCheckpointError } from '../../../errors.js';
 import { formatCheckpointRef, type CheckpointRef, type CommittedSplit } from '../../../runtime/sink.js';
 
 /** Split id → what the table holds of it. */

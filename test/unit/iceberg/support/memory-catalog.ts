@@ -1,6 +1,6 @@
 /** A Catalog over MemoryFileIO with an in-memory pointer + version token, and hooks to inject races/faults. */
 import type { Catalog, LoadedTable, TableDefinition, TableIdentifier } from '../../../../src/iceberg/catalog.js';
-import { CommitConflictError, NoSuchTableError } from '../../../../src/iceberg/catalog-errors.js';
+import { CommitConflictError, NoSuchTableError } from '../../../../src/errors.js';
 import { newTableMetadata, type TableMetadata } from '../../../../src/iceberg/table-metadata.js';
 import { readTableMetadataFile, writeTableMetadataFile } from '../../../../src/iceberg/table-metadata-file.js';
 import { MemoryFileIO } from './memory-file-io.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { RecordRejectedError } from '../../../../src/runtime/errors.js';
+import { RecordRejectedError } from '../../../../src/errors.js';
 import { describeSchemaError, jsonDeserializer } from '../../../../src/operators/kafka/json-deserializer.js';
 
 const Order = z.object({ id: z.string(), amount: z.number().nonnegative() });

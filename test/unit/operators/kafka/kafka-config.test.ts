@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../../../src/runtime/errors.js';
+import { ConfigError } from '../../../../src/errors.js';
 import { KAFKA_SETTINGS, kafkaConfigured, loadKafkaConfig } from '../../../../src/operators/kafka/kafka-config.js';
 import { toKafkaJsConfig } from '../../../../src/operators/kafka/kafkajs-client.js';
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { systemClock } from '../../../../src/runtime/time/system-clock.js';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import type { DeadLetter, DeadLetterSink } from '../../../../src/runtime/dead-letter.js';
@@ -92,7 +93,7 @@ class MemoryDeadLetters implements DeadLetterSink {
 }
 
 function context(deadLetters = new MemoryDeadLetters()): SourceContext & { deadLetters: MemoryDeadLetters } {
-  return { jobName: 'orders', stepId: 'orders.input', logger: silentLogger(), metrics: new MetricsRegistry(), deadLetters, signal: new AbortController().signal };
+  return { jobName: 'orders', stepId: 'orders.input', logger: silentLogger(), metrics: new MetricsRegistry(), deadLetters, signal: new AbortController().signal, clock: systemClock };
 }
 
 const config = loadKafkaConfig({ env: { KAFKA_BROKERS: '127.0.0.1:1' }, jobName: 'orders' });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CheckpointMetadata, CheckpointStore, StateHandle } from '../../../../src/runtime/checkpoint-store.js';
-import { CheckpointError, CorruptCheckpointError } from '../../../../src/runtime/errors.js';
+import { CheckpointError, CorruptCheckpointError } from '../../../../src/errors.js';
 
 /** Direct access to a store's objects, for damage simulation. */
 export interface RawObjects {

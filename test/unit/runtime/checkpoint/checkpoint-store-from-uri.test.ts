@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { checkpointStoreFromUri, parseCheckpointUri } from '../../../../src/runtime/checkpoint/checkpoint-store-from-uri.js';
 import { LocalCheckpointStore } from '../../../../src/runtime/checkpoint/local-checkpoint-store.js';
 import { S3CheckpointStore } from '../../../../src/runtime/checkpoint/s3-checkpoint-store.js';
-import { ConfigError } from '../../../../src/runtime/errors.js';
+import { ConfigError } from '../../../../src/errors.js';
 
 const env = { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:1' };
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { CheckpointMetadata } from '../../../../src/runtime/checkpoint-store.js';
 import { decodeMetadata, encodeMetadata, validateMetadata } from '../../../../src/runtime/checkpoint/metadata-codec.js';
 import { sha256Hex } from '../../../../src/runtime/checkpoint/state-checksum.js';
-import { CorruptCheckpointError } from '../../../../src/runtime/errors.js';
+import { CorruptCheckpointError } from '../../../../src/errors.js';
 
 const metadata: CheckpointMetadata = {
   formatVersion: 1,

@@ -3,6 +3,7 @@
  * what the operator emits keeps the split of the batch it came from, a split's section restored
  * alone continues that split only, and keys crossing splits are counted.
  */
+import { systemClock } from '../../../../src/runtime/time/system-clock.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Subject } from 'rxjs';
@@ -83,7 +84,8 @@ function countingStage(restored?: Map<string, StateSection>) {
     metrics,
     logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) }),
     deadLetters: new NoDeadLetters(),
-    now: () => now,
+    clock: { ...systemClock, now: () => now },
+    mail: (_description, action) => action(),
     fail: (error) => failures.push(error),
   });
   const out: StreamElement<unknown>[] = [];

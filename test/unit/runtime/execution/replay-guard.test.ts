@@ -13,7 +13,7 @@ import { LocalCatalog } from '../../../../src/iceberg/local-catalog.js';
 import { LocalFileIO } from '../../../../src/iceberg/local-file-io.js';
 import { LocalCheckpointStore } from '../../../../src/runtime/checkpoint/local-checkpoint-store.js';
 import { FileDeadLetterSink } from '../../../../src/runtime/dead-letters/file-dead-letter-sink.js';
-import { RestoreError } from '../../../../src/runtime/errors.js';
+import { RestoreError } from '../../../../src/errors.js';
 import { JobRunner, type RestoreSelection } from '../../../../src/runtime/execution/job-runner.js';
 import { checkRestoreAgainstOutput } from '../../../../src/runtime/execution/replay-guard.js';
 import { silentLogger } from '../../../../src/runtime/logger.js';

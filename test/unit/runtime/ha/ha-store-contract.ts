@@ -5,13 +5,23 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FencedError, LeaseLostError } from '../../../../src/runtime/errors.js';
+import { FencedError, LeaseLostError } from '../../../../src/errors.js';
 import type { HaStore } from '../../../../src/runtime/ha-store.js';
+import type { Clock } from '../../../../src/runtime/time/clock.js';
+import { systemClock } from '../../../../src/runtime/time/system-clock.js';
 
-/** A clock tests move by hand. */
-export class FakeClock {
-  constructor(private nowMs = 1_700_000_000_000) {}
+/** A clock whose time tests move by hand (synchronously); its timers run in real time. */
+export class FakeClock implements Clock {
+  private readonly origin: number;
+  constructor(private nowMs = 1_700_000_000_000) {
+    this.origin = nowMs;
+  }
   readonly now = (): number => this.nowMs;
+  readonly monotonic = (): number => this.nowMs - this.origin;
+  readonly setTimeout = systemClock.setTimeout;
+  readonly setInterval = systemClock.setInterval;
+  readonly sleep = systemClock.sleep;
+  readonly yieldToEventLoop = systemClock.yieldToEventLoop;
   advance(ms: number): void {
     this.nowMs += ms;
   }

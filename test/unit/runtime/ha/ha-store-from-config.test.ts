@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError } from '../../../../src/runtime/errors.js';
+import { ConfigError } from '../../../../src/errors.js';
 import { DynamoDbHaStore } from '../../../../src/runtime/ha/dynamodb-ha-store.js';
 import { haStoreFromConfig } from '../../../../src/runtime/ha/ha-store-from-config.js';
 import { LocalHaStore } from '../../../../src/runtime/ha/local-ha-store.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { LeaseLostError } from '../../../../src/runtime/errors.js';
+import { LeaseLostError } from '../../../../src/errors.js';
 import type { HaStore, Lease } from '../../../../src/runtime/ha-store.js';
 import { LeaseKeeper } from '../../../../src/runtime/ha/lease-keeper.js';
 import { LocalHaStore } from '../../../../src/runtime/ha/local-ha-store.js';
@@ -25,9 +25,9 @@ const TTL = 9_000;
 
 test('assertHeld passes while renewals succeed and fails once the local expiry nears', async () => {
   const clock = new FakeClock();
-  const store = new LocalHaStore(await freshDir(), { clock: clock.now });
+  const store = new LocalHaStore(await freshDir(), { clock });
   const lease = (await store.tryAcquire('orders', 'a', TTL))!;
-  const keeper = new LeaseKeeper({ store, lease, ttlMs: TTL, clock: clock.now, onLost: () => assert.fail('not lost') });
+  const keeper = new LeaseKeeper({ store, lease, ttlMs: TTL, clock, onLost: () => assert.fail('not lost') });
   keeper.assertHeld();
   clock.advance(TTL - 2000);
   await keeper.renewNow();
@@ -41,12 +41,12 @@ test('assertHeld passes while renewals succeed and fails once the local expiry n
 test('a takeover is reported once through onLost and every later assertHeld fails', async () => {
   const clock = new FakeClock();
   const dir = await freshDir();
-  const store = new LocalHaStore(dir, { clock: clock.now });
+  const store = new LocalHaStore(dir, { clock });
   const lease = (await store.tryAcquire('orders', 'a', TTL))!;
   const lostErrors: LeaseLostError[] = [];
-  const keeper = new LeaseKeeper({ store, lease, ttlMs: TTL, clock: clock.now, onLost: (err) => lostErrors.push(err) });
+  const keeper = new LeaseKeeper({ store, lease, ttlMs: TTL, clock, onLost: (err) => lostErrors.push(err) });
   clock.advance(TTL + 1);
-  const successor = await new LocalHaStore(dir, { clock: clock.now }).tryAcquire('orders', 'b', TTL);
+  const successor = await new LocalHaStore(dir, { clock }).tryAcquire('orders', 'b', TTL);
   assert.equal(successor?.fencingToken, 2n);
   await keeper.renewNow();
   await keeper.renewNow();
@@ -57,12 +57,12 @@ test('a takeover is reported once through onLost and every later assertHeld fail
   assert.equal(keeper.current().fencingToken, 1n);
   await keeper.release(); // must not release the successor's lease
   assert.equal(await store.currentToken('orders'), 2n);
-  assert.equal(await new LocalHaStore(dir, { clock: clock.now }).tryAcquire('orders', 'c', TTL), undefined);
+  assert.equal(await new LocalHaStore(dir, { clock }).tryAcquire('orders', 'c', TTL), undefined);
 });
 
 test('transient renewal errors are retried, not reported as a loss', async () => {
   const clock = new FakeClock();
-  const store = new LocalHaStore(await freshDir(), { clock: clock.now });
+  const store = new LocalHaStore(await freshDir(), { clock });
   const lease = (await store.tryAcquire('orders', 'a', TTL))!;
   let failures = 2;
   const flaky: HaStore = Object.assign(Object.create(store) as HaStore, {
@@ -71,7 +71,7 @@ test('transient renewal errors are retried, not reported as a loss', async () =>
       return store.renew(l, ttl);
     },
   });
-  const keeper = new LeaseKeeper({ store: flaky, lease, ttlMs: TTL, clock: clock.now, onLost: () => assert.fail('not lost') });
+  const keeper = new LeaseKeeper({ store: flaky, lease, ttlMs: TTL, clock, onLost: () => assert.fail('not lost') });
   clock.advance(TTL / 3);
   await keeper.renewNow();
   await keeper.renewNow();

@@ -22,7 +22,7 @@ let counter = 0;
 haStoreContract('LocalHaStore', {
   async create(instances, clock) {
     const dir = await freshDir();
-    const stores = Array.from({ length: instances }, () => new LocalHaStore(dir, { clock: clock.now }));
+    const stores = Array.from({ length: instances }, () => new LocalHaStore(dir, { clock }));
     return { stores, jobName: `job${++counter}` };
   },
 });
@@ -30,7 +30,7 @@ haStoreContract('LocalHaStore', {
 test('LocalHaStore: old state versions are pruned, the latest survives', async () => {
   const dir = await freshDir();
   const clock = new FakeClock();
-  const store = new LocalHaStore(dir, { clock: clock.now, keepVersions: 4 });
+  const store = new LocalHaStore(dir, { clock, keepVersions: 4 });
   let lease = (await store.tryAcquire('orders', 'me', 1000))!;
   for (let i = 1; i <= 30; i++) {
     lease = await store.renew(lease, 1000);

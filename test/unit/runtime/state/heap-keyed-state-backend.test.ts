@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeapKeyedStateBackend, KeyGroupOutOfRangeError, StateDeclarationError } from '../../../../src/runtime/state/heap-keyed-state-backend.js';
 import { keyGroupFor, keyGroupRange } from '../../../../src/runtime/state/key-group.js';
-import { CorruptCheckpointError, RestoreError } from '../../../../src/runtime/errors.js';
+import { CorruptCheckpointError, RestoreError } from '../../../../src/errors.js';
 
 function clocked(start = 1_000_000) {
   const clock = { now: start };

@@ -33,7 +33,7 @@ export function transactionalTestSink<T>(warehouse: TestWarehouse<T>, hooks: Tes
       return {
         write(records) {
           hooks.onWrite?.();
-          buffer.push(...records);
+          for (const record of records) buffer.push(record);
         },
         async prepareCommit(checkpointId) {
           hooks.onPrepare?.(checkpointId);
@@ -55,7 +55,7 @@ export function transactionalTestSink<T>(warehouse: TestWarehouse<T>, hooks: Tes
               if (warehouse.committedTxns.has(txn)) continue;
               const rows = warehouse.staged.get(txn);
               if (rows === undefined) throw new Error(`transaction ${txn} is unknown to the warehouse`);
-              warehouse.committed.push(...rows);
+              for (const row of rows) warehouse.committed.push(row);
               warehouse.committedTxns.add(txn);
             }
           }

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Catalog, LoadedTable, TableDefinition, TableIdentifier } from '../../../../../src/iceberg/catalog.js';
-import { CommitConflictError } from '../../../../../src/iceberg/catalog-errors.js';
+import { CommitConflictError } from '../../../../../src/errors.js';
 import type { DataFile } from '../../../../../src/iceberg/data-file.js';
 import { DataFileWriter } from '../../../../../src/iceberg/data-file-writer.js';
 import { LocalCatalog } from '../../../../../src/iceberg/local-catalog.js';
@@ -22,7 +22,7 @@ import type { Snapshot, TableMetadata } from '../../../../../src/iceberg/table-m
 import { createIcebergCommitter } from '../../../../../src/operators/sinks/iceberg/iceberg-committer.js';
 import type { IcebergSinkOptions } from '../../../../../src/operators/sinks/iceberg/iceberg-sink-options.js';
 import { decodeSplitMap, readSplitMap } from '../../../../../src/operators/sinks/iceberg/split-progress-summary.js';
-import { FencedError } from '../../../../../src/runtime/errors.js';
+import { FencedError } from '../../../../../src/errors.js';
 import type { CommitRequest, CommittedSplit, Committer, SinkContext } from '../../../../../src/runtime/sink.js';
 import { testSinkContext } from '../../operator-harness.js';
 

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CorruptCheckpointError } from '../../../../../src/runtime/errors.js';
+import { CorruptCheckpointError } from '../../../../../src/errors.js';
 import type { CommittedSplit } from '../../../../../src/runtime/sink.js';
 import { SplitSummaryError, decodeSplitMap, encodeSplitMap, sameProgress, type SplitMap } from '../../../../../src/operators/sinks/iceberg/split-progress-summary.js';
 

@@ -1,0 +1,166 @@
+import type { Observable } from 'rxjs';
+import type { DeadLetter, DeadLetterSink } from '../dead-letter.js';
+import { StreamlineError } from '../../errors.js';
+import type { Dataflow } from '../graph/dataflow.js';
+import type { GraphNode } from '../graph/graph-node.js';
+import type { Logger } from '../logger.js';
+import type { MetricsRegistry } from '../metrics-registry.js';
+import type { SplitAssignment } from '../split-group.js';
+import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
+import type { StreamElement } from '../stream-element.js';
+import type { Clock } from '../time/clock.js';
+import type { CommitDriver } from './commit-driver.js';
+import { OperatorStage } from './operator-stage.js';
+import type { PipelineCapacity } from './pipeline-capacity.js';
+import type { RestorePlan } from './restore-planner.js';
+import { SinkStage } from './sink-stage.js';
+import { SourceDriver } from './source-driver.js';
+import type { SnapshotAck } from './task-snapshot.js';
+import { UnionStage } from './union-stage.js';
+
+/** A compiled pipeline: the stages the task's mailbox loop drives. */
+export interface Pipeline {
+  readonly sources: readonly SourceDriver[];
+  readonly operators: readonly OperatorStage[];
+  readonly sinks: readonly SinkStage[];
+}
+
+/** What compiling a flow into stages needs. */
+export interface PipelineBuildOptions {
+  readonly flow: Dataflow;
+  readonly restore: RestorePlan;
+  readonly capacity: PipelineCapacity;
+  readonly ack: SnapshotAck;
+  readonly commits: CommitDriver;
+  readonly clock: Clock;
+  /** Runs control work on the task's mailbox loop. */
+  readonly mail: (description: string, action: () => void) => void;
+  readonly metrics: MetricsRegistry;
+  readonly logger: Logger;
+  readonly deadLetters: DeadLetterSink;
+  readonly createKeyedState: (stepId: string) => KeyedStateBackend;
+  /** Aborted when the run ends; a source waiting in `poll` returns promptly. */
+  readonly stopSignal: AbortSignal;
+  readonly assignment?: SplitAssignment;
+  /** Every source reached the end of its bounded input. */
+  readonly onAllInputEnded: () => void;
+  /** Something failed outside the stages' own error paths: the run fails. */
+  readonly fail: (error: unknown) => void;
+}
+
+/**
+ * Compiles the logical graph into stages over RxJS subjects — source drivers, operator stages,
+ * aligning unions, side outputs, two-phase-commit sinks — restoring each from its section of the
+ * restore plan and opening sources at their restored positions.
+ */
+export async function buildPipeline(options: PipelineBuildOptions): Promise<Pipeline> {
+  const { flow, restore, metrics, logger } = options;
+  const jobName = flow.name;
+  const streams = new Map<string, Observable<StreamElement<unknown>>>();
+  const operatorStages = new Map<string, OperatorStage>();
+  const sources: SourceDriver[] = [];
+  const sinks: SinkStage[] = [];
+  const sideConsumers = new Set(flow.graph().flatMap((n) => (n.kind === 'side-output' ? [`${n.input.id}#${n.tag}`] : [])));
+  const input = (node: GraphNode): Observable<StreamElement<unknown>> => {
+    const stream = streams.get(node.id);
+    if (stream === undefined) throw new StreamlineError(`internal: ${node.id} wired before its input`);
+    return stream;
+  };
+  const sourceCount = flow.nodesOf('source').length;
+  const ended = new Set<string>();
+  options.commits.expectSources(flow.nodesOf('source').every((n) => n.source.splits !== undefined) ? sourceCount : undefined);
+
+  for (const node of flow.graph()) {
+    switch (node.kind) {
+      case 'source': {
+        const reader = node.source.createReader();
+        const section = restore.states.get(node.id)?.get('position');
+        const position = restore.positions.has(node.id) ? restore.positions.get(node.id) : section ? node.source.positionSerializer.deserialize(section.version, section.bytes) : undefined;
+        const splits = node.source.splits;
+        const driver = new SourceDriver(reader, {
+          taskId: node.id,
+          jobName,
+          positionSerializer: node.source.positionSerializer,
+          ack: options.ack,
+          metrics,
+          logger,
+          clock: options.clock,
+          onEndOfInput: (id) => {
+            ended.add(id);
+            if (ended.size === sourceCount) options.onAllInputEnded();
+          },
+          ...(splits === undefined ? {} : { onPosition: (checkpointId: number, p: unknown) => options.commits.recordPositions(checkpointId, node.id, splits.toSplits(p)) }),
+        });
+        await reader.open(
+          {
+            jobName,
+            stepId: node.id,
+            logger: logger.child({ step: node.id }),
+            metrics,
+            deadLetters: options.deadLetters,
+            signal: options.stopSignal,
+            clock: options.clock,
+            ...(options.assignment ? { assignment: options.assignment } : {}),
+          },
+          position,
+        );
+        sources.push(driver);
+        streams.set(node.id, driver.output);
+        break;
+      }
+      case 'operator': {
+        const stage = new OperatorStage(input(node.input), {
+          taskId: node.id,
+          jobName,
+          operator: node.createOperator(),
+          keyedState: node.keySelector ? options.createKeyedState(node.id) : undefined,
+          keySelector: node.keySelector,
+          stateful: node.stateful || node.keySelector !== undefined,
+          restored: restore.states.get(node.id),
+          ack: options.ack,
+          metrics,
+          logger,
+          deadLetters: options.deadLetters,
+          clock: options.clock,
+          mail: options.mail,
+          fail: options.fail,
+        });
+        stage.onUnconsumedSide((tag, records) => unconsumedSide(options, node.id, tag, records, sideConsumers));
+        operatorStages.set(node.id, stage);
+        streams.set(node.id, stage.output);
+        break;
+      }
+      case 'union':
+        streams.set(node.id, new UnionStage(node.inputs.map(input), options.capacity).output);
+        break;
+      case 'side-output':
+        streams.set(node.id, operatorStages.get(node.input.id)!.side(node.tag));
+        break;
+      case 'sink': {
+        const writer = await node.sink.createWriter(options.commits.sinkContext(node.id));
+        const committer = await options.commits.committerFor(node);
+        const stage = new SinkStage(input(node.input), node.id, jobName, writer, committer, node.sink.committableSerializer, options.capacity, options.ack, metrics, logger, (id) =>
+          options.commits.splitProgress(id),
+        );
+        stage.restorePending(restore.states.get(node.id));
+        stage.done.catch((error: unknown) => options.fail(error));
+        sinks.push(stage);
+        break;
+      }
+    }
+  }
+  return { sources, operators: [...operatorStages.values()], sinks };
+}
+
+/** Side records nobody consumes: late records are dead letters (never dropped silently); others are counted. */
+function unconsumedSide(options: PipelineBuildOptions, stepId: string, tag: string, records: readonly unknown[], consumers: Set<string>): void {
+  if (consumers.has(`${stepId}#${tag}`)) return;
+  const jobName = options.flow.name;
+  if (tag === 'late') {
+    const letters: DeadLetter[] = records.map((r) => ({ reason: 'late_record', detail: `record behind the watermark at step '${stepId}'`, step: stepId, payload: JSON.stringify(r) }));
+    options.deadLetters.send(letters);
+    options.metrics.deadLetters.inc({ job: jobName, operator: stepId, reason: 'late_record' }, records.length);
+  } else {
+    options.metrics.recordsOut.inc({ job: jobName, operator: `${stepId}#${tag}` }, records.length);
+  }
+}

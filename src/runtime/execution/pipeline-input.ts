@@ -1,0 +1,53 @@
+import type { PipelineCapacity } from './pipeline-capacity.js';
+import type { SinkStage } from './sink-stage.js';
+import type { SourceDriver } from './source-driver.js';
+import { BLOCKED_ON_MAIL, INPUT_FINISHED, INPUT_PROCESSED, type InputStatus, type MailboxInput } from './task-mailbox.js';
+
+/**
+ * The default action of a pipeline's mailbox loop (Arroyo's select over inputs, one step at a
+ * time): first the sinks take their next queued element (draining downstream before pulling
+ * more from upstream), then one source — round robin — emits its finished poll or a barrier, or
+ * starts a poll if the pipeline has room. When nothing can move, the loop waits for the first
+ * poll or write in flight to settle, or for mail. Operators between run synchronously inside the
+ * source's emit, so one step carries a batch through the whole chain into the sinks' queues.
+ */
+export class PipelineInput implements MailboxInput {
+  private nextSource = 0;
+
+  constructor(
+    private readonly sources: readonly SourceDriver[],
+    private readonly sinks: readonly SinkStage[],
+    private readonly capacity: PipelineCapacity,
+  ) {}
+
+  processInput(): InputStatus {
+    let progressed = false;
+    let waiting: Promise<unknown>[] | undefined;
+    let open = 0;
+    for (const sink of this.sinks) {
+      const step = sink.step();
+      if (step === 'done') continue;
+      open++;
+      if (step === INPUT_PROCESSED) progressed = true;
+      else if (step !== 'idle') (waiting ??= []).push(step.until);
+    }
+    const n = this.sources.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.nextSource + k) % n;
+      const step = this.sources[i]!.step(this.capacity.hasRoom());
+      if (step === 'done') continue;
+      open++;
+      if (step === INPUT_PROCESSED) {
+        this.nextSource = (i + 1) % n;
+        return INPUT_PROCESSED;
+      }
+      if (step !== 'backpressured') (waiting ??= []).push(step.until);
+    }
+    if (progressed) return INPUT_PROCESSED;
+    if (open === 0) return INPUT_FINISHED;
+    // A backpressured source waits for a sink write (in `waiting`) to free capacity.
+    const blockers = waiting?.filter((p) => p !== BLOCKED_ON_MAIL.until);
+    if (blockers === undefined || blockers.length === 0) return BLOCKED_ON_MAIL;
+    return { until: blockers.length === 1 ? blockers[0]! : Promise.race(blockers) };
+  }
+}

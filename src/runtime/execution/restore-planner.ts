@@ -1,0 +1,166 @@
+import type { CheckpointStore, CompletedCheckpoint } from '../checkpoint-store.js';
+import { JobDefinitionError, RestoreError } from '../../errors.js';
+import type { Dataflow } from '../graph/dataflow.js';
+import type { SinkNode } from '../graph/graph-node.js';
+import type { Logger } from '../logger.js';
+import type { Committer } from '../sink.js';
+import type { SplitAssignment } from '../split-group.js';
+import { checkRestoreAgainstOutput } from './replay-guard.js';
+import { restoreSplits } from './split-restore.js';
+import { decodeStateEnvelope, type StateSection } from './state-envelope.js';
+
+/** Which checkpoint a run starts from. */
+export type RestoreSelection = 'latest' | 'none' | number;
+
+/** What a run starts from: state sections per task, source positions, and where they came from. */
+export interface RestorePlan {
+  /** The checkpoint restored in standby mode (undefined: a fresh start or group mode). */
+  readonly checkpoint: CompletedCheckpoint | undefined;
+  /** Task id → its restored snapshot sections. */
+  readonly states: Map<string, Map<string, StateSection>>;
+  /** Source task id → position to start from, when it does not come from `states` (group mode). */
+  readonly positions: ReadonlyMap<string, unknown>;
+  /** Group mode: splits whose state and positions came from the output's last commits. */
+  readonly restoredSplits?: readonly string[];
+}
+
+/** What restore planning reads. */
+export interface RestorePlannerOptions {
+  readonly flow: Dataflow;
+  readonly store: CheckpointStore;
+  readonly scope: string;
+  readonly logger: Logger;
+  readonly restoreFrom: RestoreSelection;
+  /** Latest checkpoint id published in the HA store, if one is used (preferred over listing). */
+  readonly haLatestCheckpointId?: () => Promise<number | undefined>;
+  /** Group mode: the splits the run owns. */
+  readonly assignment?: SplitAssignment;
+  /** The committer of a sink, created once per run (restore may need it before the pipeline is wired). */
+  readonly committerFor: (node: SinkNode) => Promise<Committer<unknown>>;
+}
+
+/**
+ * Decides what a run starts from. Standby mode: the HA pointer's checkpoint (or the newest
+ * readable one), never behind what a sink's output already holds (replay-guard.ts). Group mode:
+ * split by split, from what the output's last commits name (split-restore.ts).
+ */
+export async function planRestore(options: RestorePlannerOptions): Promise<RestorePlan> {
+  if (options.assignment !== undefined) return planSplitRestore(options, options.assignment);
+  let checkpoint = await selectCheckpoint(options);
+  let states = checkpoint ? await readStates(options, checkpoint) : new Map<string, Map<string, StateSection>>();
+  const newer = await checkAgainstOutput(options, checkpoint, states);
+  if (newer !== undefined) {
+    checkpoint = newer;
+    states = await readStates(options, newer);
+  }
+  return { checkpoint, states, positions: new Map() };
+}
+
+/**
+ * Group mode: checks the flow can hand splits over (one source that reads splits, operator
+ * state only keyed or resettable, one sink whose output records split progress), claims the
+ * splits through that sink's committer and reads their state from the checkpoints its output names.
+ */
+async function planSplitRestore(options: RestorePlannerOptions, assignment: SplitAssignment): Promise<RestorePlan> {
+  const { flow } = options;
+  const jobName = flow.name;
+  const sources = flow.nodesOf('source');
+  const sinks = flow.nodesOf('sink');
+  const source = sources[0];
+  if (sources.length !== 1 || source === undefined || source.source.splits === undefined || source.source.joinGroup === undefined) {
+    throw new JobDefinitionError(`Group mode (SCALE_OUT=group) needs exactly one source whose input is divided into splits (a Kafka topic); job '${jobName}' has ${sources.map((s) => `'${s.id}' (${s.source.kind})`).join(', ') || 'none'}.`);
+  }
+  for (const node of flow.nodesOf('operator')) {
+    const probe = node.createOperator();
+    if (probe.snapshot !== undefined && probe.operatorStateInGroupMode !== 'reset') {
+      throw new JobDefinitionError(
+        `Group mode (SCALE_OUT=group): step '${node.id}' keeps operator state that belongs to no split (e.g. buffered records), so it cannot move with Kafka partitions between instances. Keep such state keyed (after keyBy), or run one instance (SCALE_OUT=standby).`,
+      );
+    }
+  }
+  const sink = sinks[0];
+  if (sinks.length !== 1 || sink === undefined) {
+    throw new JobDefinitionError(`Group mode (SCALE_OUT=group) needs exactly one committing sink, whose output records each split's progress; job '${jobName}' has ${sinks.length}.`);
+  }
+  const committer = await options.committerFor(sink);
+  if (committer.claimSplits === undefined) {
+    throw new JobDefinitionError(`Group mode (SCALE_OUT=group): sink '${sink.id}' (${sink.sink.kind}) cannot record source positions with its commits, so splits cannot move between instances exactly once. Use the Iceberg sink, or run one instance (SCALE_OUT=standby).`);
+  }
+  const committed = await committer.claimSplits(assignment.splits);
+  const restored = await restoreSplits({ flow, store: options.store, committed, splitPositions: source.source.splits, logger: options.logger });
+  const positions = new Map<string, unknown>();
+  if (restored.sourcePosition !== undefined) positions.set(source.id, restored.sourcePosition);
+  return { checkpoint: undefined, states: restored.states, positions, restoredSplits: restored.restoredSplits };
+}
+
+async function selectCheckpoint(options: RestorePlannerOptions): Promise<CompletedCheckpoint | undefined> {
+  const { store, restoreFrom, logger, scope } = options;
+  if (restoreFrom === 'none') return undefined;
+  if (typeof restoreFrom === 'number') return store.load(scope, restoreFrom);
+  const pointed = await options.haLatestCheckpointId?.();
+  if (pointed !== undefined) {
+    try {
+      return await store.load(scope, pointed);
+    } catch (error) {
+      logger.warn({ checkpoint: pointed, err: (error as Error).message }, 'checkpoint named by the HA pointer is unreadable; falling back to the newest readable one');
+    }
+  }
+  const completed = await store.listCompleted(scope, (id, reason) => logger.warn({ checkpoint: id, reason }, 'skipping unusable checkpoint'));
+  return completed[0];
+}
+
+async function readStates(options: RestorePlannerOptions, checkpoint: CompletedCheckpoint): Promise<Map<string, Map<string, StateSection>>> {
+  const states = new Map<string, Map<string, StateSection>>();
+  const known = new Set(options.flow.graph().map((n) => n.id));
+  for (const [taskId, handle] of Object.entries(checkpoint.metadata.operators)) {
+    if (!known.has(taskId)) {
+      options.logger.warn({ step: taskId, checkpoint: checkpoint.metadata.checkpointId }, 'checkpoint has state for a step this job no longer has; ignoring it');
+      continue;
+    }
+    const bytes = await options.store.readState(options.scope, checkpoint.metadata.checkpointId, handle);
+    states.set(taskId, decodeStateEnvelope(bytes, taskId));
+  }
+  return states;
+}
+
+/**
+ * Standby mode: the restore point must not be behind what a sink's output already holds (see
+ * replay-guard.ts). Returns the newer checkpoint to restore instead, if the output names one;
+ * throws RestoreError when restoring would write records twice. Skipped for FROM_CHECKPOINT=none.
+ */
+async function checkAgainstOutput(
+  options: RestorePlannerOptions,
+  restored: CompletedCheckpoint | undefined,
+  states: Map<string, Map<string, StateSection>>,
+): Promise<CompletedCheckpoint | undefined> {
+  if (options.restoreFrom === 'none') return undefined;
+  const sources = options.flow.nodesOf('source');
+  const source = sources[0];
+  if (sources.length !== 1 || source?.source.splits === undefined) return undefined;
+  const section = states.get(source.id)?.get('position');
+  const positions = section ? source.source.splits.toSplits(source.source.positionSerializer.deserialize(section.version, section.bytes)) : {};
+  for (const node of options.flow.nodesOf('sink')) {
+    const committed = await (await options.committerFor(node)).committedSplits?.();
+    if (committed === undefined || committed.size === 0) continue;
+    const verdict = checkRestoreAgainstOutput({
+      scope: options.scope,
+      restored: restored === undefined ? undefined : { checkpointId: restored.metadata.checkpointId, positions },
+      committed,
+      explicit: typeof options.restoreFrom === 'number',
+    });
+    if (verdict.kind === 'refuse') throw new RestoreError(verdict.message);
+    if (verdict.kind === 'use-newer') {
+      options.logger.warn(
+        { chosen: restored?.metadata.checkpointId, restoring: verdict.checkpointId, splits: verdict.splits },
+        'the table already holds a newer checkpoint than the one chosen to restore; restoring that one instead, so nothing is written twice',
+      );
+      return options.store.load(options.scope, verdict.checkpointId).catch((error: unknown) => {
+        throw new RestoreError(
+          `The table already holds checkpoint ${verdict.checkpointId} of ${options.scope}, which cannot be read (${(error as Error).message}); restoring an older one would write its records twice. Make it readable, or start over deliberately with FROM_CHECKPOINT=none.`,
+          { cause: error },
+        );
+      });
+    }
+  }
+  return undefined;
+}

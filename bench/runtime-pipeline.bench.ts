@@ -6,7 +6,6 @@ import type { Operator } from '../src/runtime/operator.js';
 import { jsonSerializer } from '../src/runtime/serializer.js';
 import type { Source } from '../src/runtime/source.js';
 import type { TwoPhaseCommitSink } from '../src/runtime/sink.js';
-import { HeapKeyedStateBackend } from '../src/runtime/state/heap-keyed-state-backend.js';
 import { LocalCheckpointStore } from '../src/runtime/checkpoint/local-checkpoint-store.js';
 import { FileDeadLetterSink } from '../src/runtime/dead-letters/file-dead-letter-sink.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -130,7 +129,6 @@ async function pipelineRate(batches: Click[][], total: number, tagSplits = false
       metrics: new MetricsRegistry(),
       logger: silentLogger(),
       deadLetters: new FileDeadLetterSink(join(dir, 'dlq.jsonl')),
-      createKeyedState: () => new HeapKeyedStateBackend(),
     });
     const started = performance.now();
     await runner.run();

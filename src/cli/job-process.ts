@@ -17,7 +17,6 @@ import type { Job } from '../runtime/job.js';
 import type { Logger } from '../runtime/logger.js';
 import { MetricsRegistry } from '../runtime/metrics-registry.js';
 import { startMetricsServer } from '../runtime/metrics-server.js';
-import { HeapKeyedStateBackend } from '../runtime/state/heap-keyed-state-backend.js';
 import { intSetting } from '../runtime/int-setting.js';
 import { EventLoopMonitor } from '../runtime/event-loop-monitor.js';
 import type { Clock, Timer } from '../runtime/time/clock.js';
@@ -187,7 +186,6 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
       metrics,
       logger,
       deadLetters: ctx.deadLetters,
-      createKeyedState: () => new HeapKeyedStateBackend({ clock: () => ctx.clock.now() }),
       clock: ctx.clock,
       fencingToken: () => fencedKeeper.current().fencingToken,
       assertMayCommit: () => {
@@ -231,7 +229,6 @@ async function runGroupInstance(ctx: ProcessContext, attach: (stoppable: Stoppab
     metrics: ctx.metrics,
     logger: ctx.logger.child({ instance: instanceId }),
     deadLetters: ctx.deadLetters,
-    createKeyedState: () => new HeapKeyedStateBackend({ clock: () => ctx.clock.now() }),
     clock: ctx.clock,
     instanceId,
     onReady: (ready) => ctx.setReady(ready),

@@ -14,9 +14,31 @@ export interface StateHandle {
   readonly sha256: string;
 }
 
+/**
+ * A state file that several checkpoints of one scope may reference (incremental keyed state:
+ * a base and the deltas after it), stored under `<scope>/shared/`. Its name starts with the id of
+ * the checkpoint that wrote it: retention deletes it once no retained checkpoint references it
+ * and a newer checkpoint has completed.
+ */
+export interface SharedStateFile {
+  readonly scope: string;
+  /** `<checkpoint id>-<…>`, a safe path segment. */
+  readonly name: string;
+  readonly bytes: number;
+  /** Hex SHA-256 of the stored bytes, verified when read. */
+  readonly sha256: string;
+}
+
+/** How to open the same store in another thread (snapshot workers): a CHECKPOINT_URI and the settings it needs. */
+export interface CheckpointStoreSpec {
+  readonly uri: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
 /** The `_metadata` document: what a restore needs to find every operator's state. */
 export interface CheckpointMetadata {
-  readonly formatVersion: 1;
+  /** 2 since shared (incremental) state; version 1 documents are read too. */
+  readonly formatVersion: 1 | 2;
   readonly jobName: string;
   readonly checkpointId: number;
   /** Epoch millis the checkpoint was triggered. */
@@ -27,6 +49,8 @@ export interface CheckpointMetadata {
   readonly operators: Readonly<Record<string, StateHandle>>;
   /** Fencing token of the instance that completed it. */
   readonly fencingToken: string;
+  /** Shared state files the checkpoint's state references (kept by retention while it is retained). */
+  readonly sharedState?: readonly SharedStateFile[];
 }
 
 export interface CompletedCheckpoint {
@@ -38,6 +62,15 @@ export interface CompletedCheckpoint {
 export interface CheckpointStore {
   /** Printable root, e.g. `file:///…/checkpoints` or `s3://bucket/prefix`. */
   readonly uri: string;
+  /** Set when the store can be opened again in a worker thread (else state files are written on the main thread). */
+  readonly spec?: CheckpointStoreSpec;
+  /**
+   * Writes a shared state file from chunks as they are produced (never one whole buffer);
+   * durable when the promise resolves. `name` must be unique (e.g. contain a uuid).
+   */
+  writeSharedState(scope: string, name: string, chunks: AsyncIterable<Uint8Array>): Promise<SharedStateFile>;
+  /** Streams a shared state file; its checksum is verified at the end (CorruptCheckpointError on mismatch or a missing file). */
+  readSharedState(file: SharedStateFile): AsyncIterable<Uint8Array>;
   /** Writes one operator's snapshot of `checkpointId`; durable when the promise resolves. */
   writeState(jobName: string, checkpointId: number, name: string, bytes: Uint8Array): Promise<StateHandle>;
   /** Writes `_metadata` last; after it resolves the checkpoint is complete. */
@@ -60,7 +93,8 @@ export interface CheckpointStore {
   highestCheckpointId(jobName: string): Promise<number | undefined>;
   /**
    * Keeps the newest `retain` completed checkpoints and those in `keep`, deletes older ones (and
-   * abandoned partial ones older than the newest completed).
+   * abandoned partial ones older than the newest completed), then the shared state files no
+   * remaining checkpoint references that were written for checkpoints up to the newest completed.
    */
-  prune(jobName: string, retain: number, keep?: ReadonlySet<number>): Promise<void>;
+  prune(jobName: string, retain: number, keep?: ReadonlySet<number>, keepShared?: ReadonlySet<string>): Promise<void>;
 }

@@ -36,7 +36,27 @@ export class MetricsRegistry {
     ['job'],
     [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
   );
-  readonly checkpointSize = this.gauge('streamline_checkpoint_size_bytes', 'State bytes of the last completed checkpoint.', ['job']);
+  readonly checkpointSyncDuration = this.histogram(
+    'streamline_checkpoint_sync_duration_seconds',
+    'Synchronous phase: from trigger until every task acknowledged its barrier (alignment included).',
+    ['job'],
+    [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
+  readonly checkpointAsyncDuration = this.histogram(
+    'streamline_checkpoint_async_duration_seconds',
+    'Asynchronous phase: from the last acknowledgement until every task state (keyed state files included) was durable.',
+    ['job'],
+    [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  );
+  readonly checkpointAlignment = this.histogram(
+    'streamline_checkpoint_alignment_seconds',
+    'Time a union blocked an input that had delivered its barrier while waiting for the others.',
+    ['job'],
+    [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5],
+  );
+  readonly checkpointSize = this.gauge('streamline_checkpoint_size_bytes', 'Full size of the state of the last completed checkpoint, as stored (incremental state counts its whole chain).', ['job']);
+  readonly checkpointWrittenBytes = this.gauge('streamline_checkpoint_written_bytes', 'Bytes the last completed checkpoint wrote (incremental: only what changed).', ['job']);
+  readonly checkpointWrittenBytesTotal = this.counter('streamline_checkpoint_written_bytes_total', 'Bytes written by completed checkpoints.', ['job']);
   readonly lastCheckpointId = this.gauge('streamline_checkpoint_last_completed_id', 'Id of the last completed checkpoint.', ['job']);
   readonly lastCheckpointTimestamp = this.gauge('streamline_checkpoint_last_completed_timestamp_seconds', 'Unix time of the last completed checkpoint (age = time() - this).', ['job']);
   /** Computed at scrape time: since the last completed checkpoint, or since the job started in this process if none completed yet. */

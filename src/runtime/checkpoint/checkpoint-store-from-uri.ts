@@ -61,7 +61,16 @@ export function checkpointStoreFromUri(uri: string, options: CheckpointStoreFrom
   const location = parseCheckpointUri(uri, options.cwd);
   if (location.kind === 'local') return new LocalCheckpointStore(location.path);
   const client = options.s3Client ?? s3ClientFromEnv(options.env ?? process.env);
-  return new S3CheckpointStore({ ...options.s3, client, bucket: location.bucket, prefix: location.prefix, logger: options.logger });
+  const env = options.env ?? process.env;
+  const spec = options.s3Client === undefined ? { uri, env: pickAwsSettings(env) } : undefined;
+  return new S3CheckpointStore({ ...options.s3, client, bucket: location.bucket, prefix: location.prefix, logger: options.logger, ...(spec ? { spec } : {}) });
+}
+
+/** The settings an S3 client is built from (region, endpoint, credentials), to open the store again in a worker. */
+function pickAwsSettings(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const picked: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(env)) if (name.startsWith('AWS_')) picked[name] = value;
+  return picked;
 }
 
 function s3ClientFromEnv(env: NodeJS.ProcessEnv): S3Client {

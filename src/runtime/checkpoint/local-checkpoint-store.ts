@@ -5,10 +5,11 @@
  * two writers (a zombie and its successor) cannot overwrite each other's objects.
  */
 import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CheckpointMetadata, CheckpointStore, CompletedCheckpoint, StateHandle } from '../checkpoint-store.js';
+import type { CheckpointMetadata, CheckpointStore, CheckpointStoreSpec, CompletedCheckpoint, SharedStateFile, StateHandle } from '../checkpoint-store.js';
 import { CheckpointError, CorruptCheckpointError } from '../../errors.js';
 import {
   assertCheckpointId,
@@ -22,15 +23,50 @@ import { assertStateObjectsStored, inspectCheckpoint, scanCheckpoints } from './
 import { encodeMetadata, validateMetadata } from './metadata-codec.js';
 import { sha256Hex, verifyState } from './state-checksum.js';
 import { planPrune, type CheckpointScan } from './retention-plan.js';
+import { assertSharedName, ChunkDigest, SHARED_DIR, unreferencedSharedFiles, verifiedChunks } from './shared-state-files.js';
 
 /** Checkpoint store rooted at a local directory: `<root>/<job>/chk-<id>/…`. */
 export class LocalCheckpointStore implements CheckpointStore {
   readonly uri: string;
   readonly root: string;
+  readonly spec: CheckpointStoreSpec;
 
   constructor(root: string) {
     this.root = resolve(root);
     this.uri = pathToFileURL(this.root).href;
+    this.spec = { uri: this.uri, env: {} };
+  }
+
+  async writeSharedState(scope: string, name: string, chunks: AsyncIterable<Uint8Array>): Promise<SharedStateFile> {
+    assertSharedName(scope, name);
+    const dir = join(this.root, scope, SHARED_DIR);
+    const created = await mkdir(dir, { recursive: true });
+    if (created !== undefined) await fsyncDir(join(this.root, scope));
+    const tempPath = join(dir, `.${name}.tmp-${randomUUID()}`);
+    const digest = new ChunkDigest();
+    const handle = await open(tempPath, 'wx');
+    try {
+      for await (const chunk of chunks) {
+        digest.update(chunk);
+        await handle.write(chunk);
+      }
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await unlink(tempPath).catch(() => undefined);
+      throw error;
+    }
+    await handle.close();
+    // The name is unique (it holds a uuid): a plain rename publishes it whole.
+    await rename(tempPath, join(dir, name));
+    await fsyncDir(dir);
+    return { scope, name, bytes: digest.bytes, sha256: digest.digest() };
+  }
+
+  readSharedState(file: SharedStateFile): AsyncIterable<Uint8Array> {
+    assertSharedName(file.scope, file.name);
+    const path = join(this.root, file.scope, SHARED_DIR, file.name);
+    return verifiedChunks(file, path, readFileChunks(path));
   }
 
   async writeState(jobName: string, checkpointId: number, name: string, bytes: Uint8Array): Promise<StateHandle> {
@@ -86,9 +122,20 @@ export class LocalCheckpointStore implements CheckpointStore {
     await rm(this.checkpointDir(jobName, checkpointId), { recursive: true, force: true });
   }
 
-  async prune(jobName: string, retain: number, keep?: ReadonlySet<number>): Promise<void> {
-    const plan = planPrune(await this.scan(jobName), retain, keep);
+  async prune(jobName: string, retain: number, keep?: ReadonlySet<number>, keepShared?: ReadonlySet<string>): Promise<void> {
+    const scan = await this.scan(jobName);
+    const plan = planPrune(scan, retain, keep);
     for (const checkpointId of plan) await this.discard(jobName, checkpointId);
+    const remaining = scan.completed.filter((c) => !plan.includes(c.metadata.checkpointId));
+    const dir = join(this.root, jobName, SHARED_DIR);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    for (const name of unreferencedSharedFiles(jobName, names, remaining, keepShared)) await rm(join(dir, name), { force: true });
   }
 
   /** Highest checkpoint id present in any state (complete or not); new ids must be above it. */
@@ -209,6 +256,16 @@ async function fileSize(path: string): Promise<number | undefined> {
     return (await stat(path)).size;
   } catch (err) {
     if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** A file's bytes as chunks; a missing file is a CorruptCheckpointError (a checkpoint references it). */
+async function* readFileChunks(path: string): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) yield chunk as Buffer;
+  } catch (err) {
+    if (isNotFound(err)) throw new CorruptCheckpointError(`shared state file ${path} is missing`);
     throw err;
   }
 }

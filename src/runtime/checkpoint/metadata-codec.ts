@@ -3,7 +3,7 @@
  * that canonical form, so a truncated, hand-edited or bit-flipped file is detected, not trusted.
  */
 import { z } from 'zod';
-import type { CheckpointMetadata, StateHandle } from '../checkpoint-store.js';
+import type { CheckpointMetadata, SharedStateFile, StateHandle } from '../checkpoint-store.js';
 import { CorruptCheckpointError } from '../../errors.js';
 import { sha256Hex } from './state-checksum.js';
 
@@ -13,14 +13,22 @@ const stateHandleSchema = z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
 });
 
+const sharedFileSchema = z.strictObject({
+  scope: z.string().min(1),
+  name: z.string().min(1),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
+});
+
 const documentSchema = z.strictObject({
-  formatVersion: z.literal(1),
+  formatVersion: z.union([z.literal(1), z.literal(2)]),
   jobName: z.string().min(1),
   checkpointId: z.number().int().nonnegative(),
   triggeredAt: z.number().int().nonnegative(),
   completedAt: z.number().int().nonnegative(),
   operators: z.record(z.string(), stateHandleSchema),
   fencingToken: z.string().regex(/^\d+$/, 'must be a decimal integer'),
+  sharedState: z.array(sharedFileSchema).optional(),
   metadataSha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
@@ -58,7 +66,7 @@ export function decodeMetadata(bytes: Uint8Array, expected: MetadataExpectation)
     throw new CorruptCheckpointError(`${where}: _metadata field ${path}: ${issue?.message ?? 'invalid'}`);
   }
   const { metadataSha256, ...fields } = parsed.data;
-  const metadata: CheckpointMetadata = { ...fields, formatVersion: 1 };
+  const metadata: CheckpointMetadata = fields;
   const actual = sha256Hex(JSON.stringify(canonicalMetadata(metadata)));
   if (actual !== metadataSha256) {
     throw new CorruptCheckpointError(`${where}: _metadata checksum mismatch (stored ${metadataSha256}, computed ${actual})`);
@@ -79,6 +87,9 @@ export function validateMetadata(metadata: CheckpointMetadata): void {
 
 // Fixed key order (operators sorted) so the checksum does not depend on insertion order.
 function canonicalMetadata(metadata: CheckpointMetadata): Omit<CheckpointMetadata, 'operators'> & { operators: Record<string, StateHandle> } {
+  const shared: SharedStateFile[] | undefined = metadata.sharedState
+    ?.map((f) => ({ scope: f.scope, name: f.name, bytes: f.bytes, sha256: f.sha256 }))
+    .sort((a, b) => (a.scope === b.scope ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.scope < b.scope ? -1 : 1));
   const operators: Record<string, StateHandle> = {};
   for (const stepId of Object.keys(metadata.operators).sort()) {
     const handle = metadata.operators[stepId]!;
@@ -92,5 +103,6 @@ function canonicalMetadata(metadata: CheckpointMetadata): Omit<CheckpointMetadat
     completedAt: metadata.completedAt,
     operators,
     fencingToken: metadata.fencingToken,
+    ...(shared === undefined ? {} : { sharedState: shared }),
   };
 }

@@ -17,7 +17,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import type { CheckpointMetadata, CheckpointStore, CompletedCheckpoint, StateHandle } from '../checkpoint-store.js';
+import type { Readable } from 'node:stream';
+import type { CheckpointMetadata, CheckpointStore, CheckpointStoreSpec, CompletedCheckpoint, SharedStateFile, StateHandle } from '../checkpoint-store.js';
 import { CheckpointError, CorruptCheckpointError } from '../../errors.js';
 import type { Logger } from '../logger.js';
 import {
@@ -34,6 +35,7 @@ import { planPrune, type CheckpointScan } from './retention-plan.js';
 import { retryWithBackoff, type RetryPolicy } from './retry-with-backoff.js';
 import { sha256Hex, verifyState } from './state-checksum.js';
 import { httpStatusOf, isTransientAwsError } from './transient-aws-error.js';
+import { assertSharedName, ChunkDigest, SHARED_DIR, unreferencedSharedFiles, verifiedChunks } from './shared-state-files.js';
 
 /**
  * `auto`: send `If-None-Match: *`, fall back to check-then-put if the endpoint rejects the header;
@@ -59,6 +61,8 @@ export interface S3CheckpointStoreOptions {
   readonly conditionalWrites?: ConditionalWriteMode;
   readonly retry?: Partial<RetryPolicy>;
   readonly logger?: Logger;
+  /** How to open this store again in a worker thread (checkpointStoreFromUri sets it). */
+  readonly spec?: CheckpointStoreSpec;
 }
 
 const MiB = 1024 * 1024;
@@ -68,6 +72,7 @@ export class S3CheckpointStore implements CheckpointStore {
   readonly uri: string;
   readonly bucket: string;
   readonly prefix: string;
+  readonly spec: CheckpointStoreSpec | undefined;
   private readonly client: S3Client;
   private readonly multipartThreshold: number;
   private readonly partSize: number;
@@ -87,6 +92,38 @@ export class S3CheckpointStore implements CheckpointStore {
     this.conditionalMode = options.conditionalWrites ?? 'auto';
     this.retryPolicy = options.retry;
     this.logger = options.logger;
+    this.spec = options.spec;
+  }
+
+  async writeSharedState(scope: string, name: string, chunks: AsyncIterable<Uint8Array>): Promise<SharedStateFile> {
+    assertSharedName(scope, name);
+    const digest = new ChunkDigest();
+    const counted = (async function* () {
+      for await (const chunk of chunks) {
+        digest.update(chunk);
+        yield chunk;
+      }
+    })();
+    await this.uploadStream(this.sharedKey(scope, name), counted);
+    return { scope, name, bytes: digest.bytes, sha256: digest.digest() };
+  }
+
+  readSharedState(file: SharedStateFile): AsyncIterable<Uint8Array> {
+    assertSharedName(file.scope, file.name);
+    const key = this.sharedKey(file.scope, file.name);
+    const location = `s3://${this.bucket}/${key}`;
+    const body = async function* (store: S3CheckpointStore): AsyncGenerator<Uint8Array> {
+      let result;
+      try {
+        result = await store.retry(() => store.client.send(new GetObjectCommand({ Bucket: store.bucket, Key: key })));
+      } catch (err) {
+        if ((err as Error).name === 'NoSuchKey' || httpStatusOf(err) === 404) throw new CorruptCheckpointError(`shared state file ${location} is missing`);
+        throw err;
+      }
+      if (result.Body === undefined) throw new CorruptCheckpointError(`GetObject ${location} returned no body`);
+      for await (const chunk of result.Body as Readable) yield chunk as Uint8Array;
+    };
+    return verifiedChunks(file, location, body(this));
   }
 
   /** True while writes carry `If-None-Match: *` (false after an `auto` fallback or with `off`). */
@@ -159,9 +196,17 @@ export class S3CheckpointStore implements CheckpointStore {
     }
   }
 
-  async prune(jobName: string, retain: number, keep?: ReadonlySet<number>): Promise<void> {
-    const plan = planPrune(await this.scan(jobName), retain, keep);
+  async prune(jobName: string, retain: number, keep?: ReadonlySet<number>, keepShared?: ReadonlySet<string>): Promise<void> {
+    const scan = await this.scan(jobName);
+    const plan = planPrune(scan, retain, keep);
     for (const checkpointId of plan) await this.discard(jobName, checkpointId);
+    const remaining = scan.completed.filter((c) => !plan.includes(c.metadata.checkpointId));
+    const names = await this.listShared(jobName);
+    const doomed = unreferencedSharedFiles(jobName, names, remaining, keepShared).map((name) => this.sharedKey(jobName, name));
+    for (let i = 0; i < doomed.length; i += 1000) {
+      const batch = doomed.slice(i, i + 1000);
+      await this.retry(() => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })));
+    }
   }
 
   /** Highest checkpoint id with any object (complete or not); new ids must be above it. */
@@ -201,6 +246,88 @@ export class S3CheckpointStore implements CheckpointStore {
 
   private key(jobName: string, checkpointId: number, name: string): string {
     return `${this.jobPrefix(jobName)}${checkpointDirName(checkpointId)}/${name}`;
+  }
+
+  private sharedKey(scope: string, name: string): string {
+    return `${this.jobPrefix(scope)}${SHARED_DIR}/${name}`;
+  }
+
+  private async listShared(scope: string): Promise<string[]> {
+    const prefix = `${this.jobPrefix(scope)}${SHARED_DIR}/`;
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.retry(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })));
+      for (const object of page.Contents ?? []) {
+        const name = (object.Key ?? '').slice(prefix.length);
+        if (name !== '' && !name.includes('/')) names.push(name);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return names;
+  }
+
+  /**
+   * Uploads chunks as they come: one PutObject when the whole object fits below the multipart
+   * threshold, else parts of `partSize` uploaded while later chunks are still being produced.
+   */
+  private async uploadStream(key: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    const pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    let uploadId: string | undefined;
+    const etags: string[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    const startPart = (body: Uint8Array) => {
+      const partNumber = etags.length + 1;
+      etags.push('');
+      const part = this.retry(() => this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body })))
+        .then((result) => {
+          if (result.ETag === undefined) throw new Error(`UploadPart ${partNumber} of ${key} returned no ETag`);
+          etags[partNumber - 1] = result.ETag;
+        })
+        .catch((error: unknown) => {
+          failure ??= error;
+        })
+        .finally(() => inFlight.delete(part));
+      inFlight.add(part);
+    };
+    try {
+      for await (const chunk of chunks) {
+        pending.push(chunk);
+        pendingBytes += chunk.byteLength;
+        if (pendingBytes < Math.max(this.partSize, uploadId === undefined ? this.multipartThreshold : 0)) continue;
+        if (uploadId === undefined) {
+          const created = await this.retry(() => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key })));
+          if (created.UploadId === undefined) throw new Error(`CreateMultipartUpload for ${key} returned no UploadId`);
+          uploadId = created.UploadId;
+        }
+        const body = Buffer.concat(pending, pendingBytes);
+        pending.length = 0;
+        pendingBytes = 0;
+        while (inFlight.size >= this.partConcurrency) await Promise.race(inFlight);
+        if (failure !== undefined) throw failure;
+        startPart(body);
+      }
+      if (uploadId === undefined) {
+        const body = Buffer.concat(pending, pendingBytes);
+        const checksum = Buffer.from(sha256Hex(body), 'hex').toString('base64');
+        await this.retry(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ChecksumSHA256: checksum })));
+        return;
+      }
+      if (pendingBytes > 0) startPart(Buffer.concat(pending, pendingBytes));
+      await Promise.all(inFlight);
+      if (failure !== undefined) throw failure;
+      await this.retry(() =>
+        this.client.send(
+          new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }),
+        ),
+      );
+    } catch (err) {
+      await Promise.allSettled(inFlight);
+      if (uploadId !== undefined) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      throw err;
+    }
   }
 
   private location(jobName: string, checkpointId: number): string {

@@ -1,11 +1,13 @@
 import { CheckpointError, FencingError } from '../../errors.js';
-import type { CheckpointStore, CompletedCheckpoint, StateHandle } from '../checkpoint-store.js';
+import type { CheckpointStore, CompletedCheckpoint, SharedStateFile, StateHandle } from '../checkpoint-store.js';
 import type { DeadLetterSink } from '../dead-letter.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import { barrier } from '../stream-element.js';
 import type { CompiledCheckpointOptions } from './checkpoint-options.js';
-import type { TaskSnapshot } from './task-snapshot.js';
+import type { AsyncSnapshotPart, TaskSnapshot } from './task-snapshot.js';
+import { encodeStateEnvelope } from './state-envelope.js';
+import { CheckpointHistory } from './checkpoint-history.js';
 import type { Clock, Timer } from '../time/clock.js';
 
 /** What the coordinator drives; implemented by the job runner over its sources and sinks. */
@@ -19,6 +21,8 @@ export interface CheckpointParticipants {
   onCompleted(checkpoint: CompletedCheckpoint): Promise<void>;
   /** Checkpoint ids retention must keep beyond the newest ones (those a sink's output still names). */
   retainedCheckpoints?(): ReadonlySet<number>;
+  /** Shared state files (`<scope>/<name>`) still referenced or being written by the running tasks: retention keeps them. */
+  sharedFilesInUse?(): ReadonlySet<string>;
   readonly deadLetters: DeadLetterSink;
 }
 
@@ -28,10 +32,18 @@ interface PendingCheckpoint {
   /** Monotonic time the checkpoint was due (its timer's due time, or the trigger for a requested one). */
   readonly dueAt: number;
   readonly awaiting: Set<string>;
-  readonly writes: Map<string, Promise<StateHandle>>;
+  readonly writes: Map<string, Promise<TaskStateWritten>>;
+  /** Monotonic time every task had acknowledged (end of the synchronous phase). */
+  acknowledgedAt: number | undefined;
   readonly settled: Promise<CompletedCheckpoint | undefined>;
   resolve(result: CompletedCheckpoint | undefined): void;
   timer: Timer;
+}
+
+/** One task's snapshot once stored. */
+interface TaskStateWritten {
+  readonly handle: StateHandle;
+  readonly part: AsyncSnapshotPart | undefined;
 }
 
 /**
@@ -49,6 +61,8 @@ export class CheckpointCoordinator {
   private lastCompletedAt = 0;
   private stopped = false;
   private failed = false;
+  /** Recent checkpoints with their phases and sizes (the web console's history). */
+  readonly history = new CheckpointHistory(50);
   /** Completion actions of completed checkpoints, chained so they run in checkpoint order. */
   private afterCompletion: Promise<void> = Promise.resolve();
   private readonly labels: { job: string };
@@ -113,11 +127,13 @@ export class CheckpointCoordinator {
       dueAt,
       awaiting: new Set(this.participants.taskIds),
       writes: new Map(),
+      acknowledgedAt: undefined,
       settled,
       resolve,
       timer: this.clock.setTimeout(() => this.abort(pending, new CheckpointError(id, `timed out after ${this.options.timeoutMs} ms`)), this.options.timeoutMs),
     };
     this.current = pending;
+    this.history.started(id, triggeredAt, thenStop);
     this.metrics.checkpointsStarted.inc(this.labels);
     this.logger.debug({ checkpoint: id, thenStop }, 'checkpoint triggered');
     this.participants.injectBarriers(id, triggeredAt, thenStop);
@@ -131,10 +147,18 @@ export class CheckpointCoordinator {
   barriersInjected(checkpointId: number): void {
     const pending = this.current;
     if (pending === undefined || pending.id !== checkpointId) return;
-    this.metrics.checkpointStartDelay.observe(this.labels, Math.max(0, this.clock.monotonic() - pending.dueAt) / 1000);
+    const delayMs = Math.max(0, this.clock.monotonic() - pending.dueAt);
+    this.metrics.checkpointStartDelay.observe(this.labels, delayMs / 1000);
+    this.history.update(checkpointId, { startDelayMs: delayMs });
   }
 
-  /** A task's snapshot for a checkpoint; starts writing it at once. */
+  /** A union aligned the barriers of `checkpointId` in `ms` (the time its first input was blocked). */
+  alignmentMeasured(checkpointId: number, ms: number): void {
+    this.metrics.checkpointAlignment.observe(this.labels, ms / 1000);
+    this.history.update(checkpointId, { alignmentMs: ms });
+  }
+
+  /** A task's snapshot for a checkpoint; its state is written as soon as its asynchronous part is done. */
   acknowledge(snapshot: TaskSnapshot): void {
     const pending = this.current;
     if (pending === undefined || pending.id !== snapshot.checkpointId) return; // late ack of an aborted checkpoint
@@ -146,17 +170,35 @@ export class CheckpointCoordinator {
       this.abort(pending, error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    const write = this.store.writeState(this.scope, pending.id, `${snapshot.taskId}.state`, snapshot.bytes);
+    const write = (async (): Promise<TaskStateWritten> => {
+      const part = await snapshot.pending;
+      const bytes = encodeStateEnvelope([...snapshot.sections, ...(part?.sections ?? [])]);
+      const handle = await this.store.writeState(this.scope, pending.id, `${snapshot.taskId}.state`, bytes);
+      return { handle, part };
+    })();
     write.catch(() => undefined);
     pending.writes.set(snapshot.taskId, write);
-    if (pending.awaiting.size === 0) void this.complete(pending);
+    if (pending.awaiting.size === 0) {
+      pending.acknowledgedAt = this.clock.monotonic();
+      void this.complete(pending);
+    }
   }
 
   private async complete(pending: PendingCheckpoint): Promise<void> {
     let checkpoint: CompletedCheckpoint;
     try {
       const operators: Record<string, StateHandle> = {};
-      for (const [taskId, write] of pending.writes) operators[taskId] = await write;
+      const sharedState: SharedStateFile[] = [];
+      let writtenBytes = 0;
+      let fullBytes = 0;
+      for (const [taskId, write] of pending.writes) {
+        const { handle, part } = await write;
+        operators[taskId] = handle;
+        writtenBytes += handle.bytes + (part?.writtenBytes ?? 0);
+        fullBytes += handle.bytes + (part?.fullBytes ?? 0);
+        if (part !== undefined) sharedState.push(...part.sharedState);
+      }
+      const writtenAt = this.clock.monotonic();
       // Dead letters for everything before the barriers are durable before the offsets that skip them.
       await this.participants.deadLetters.flush();
       this.participants.assertMayCommit();
@@ -164,25 +206,33 @@ export class CheckpointCoordinator {
       if (this.failed) throw new CheckpointError(pending.id, 'the job failed while it was in flight');
       const completedAt = this.clock.now();
       checkpoint = await this.store.commitMetadata({
-        formatVersion: 1,
+        formatVersion: 2,
         jobName: this.scope,
         checkpointId: pending.id,
         triggeredAt: pending.triggeredAt,
         completedAt,
         operators,
         fencingToken: this.fencingToken().toString(),
+        sharedState,
       });
       pending.timer.cancel();
       this.current = undefined;
       this.consecutiveFailures = 0;
       this.lastCompletedAt = completedAt;
-      const bytes = Object.values(operators).reduce((n, h) => n + h.bytes, 0);
+      const syncMs = (pending.acknowledgedAt ?? writtenAt) - pending.dueAt;
+      const asyncMs = writtenAt - (pending.acknowledgedAt ?? writtenAt);
+      const durationMs = completedAt - pending.triggeredAt;
       this.metrics.checkpointsCompleted.inc(this.labels);
-      this.metrics.checkpointDuration.observe(this.labels, (completedAt - pending.triggeredAt) / 1000);
-      this.metrics.checkpointSize.set(this.labels, bytes);
+      this.metrics.checkpointDuration.observe(this.labels, durationMs / 1000);
+      this.metrics.checkpointSyncDuration.observe(this.labels, Math.max(0, syncMs) / 1000);
+      this.metrics.checkpointAsyncDuration.observe(this.labels, Math.max(0, asyncMs) / 1000);
+      this.metrics.checkpointSize.set(this.labels, fullBytes);
+      this.metrics.checkpointWrittenBytes.set(this.labels, writtenBytes);
+      this.metrics.checkpointWrittenBytesTotal.inc(this.labels, writtenBytes);
       this.metrics.lastCheckpointId.set(this.labels, pending.id);
       this.metrics.lastCheckpointTimestamp.set(this.labels, completedAt / 1000);
-      this.logger.info({ checkpoint: pending.id, ms: completedAt - pending.triggeredAt, bytes }, 'checkpoint complete');
+      this.history.completed(pending.id, { completedAt, durationMs, syncMs: Math.max(0, syncMs), asyncMs: Math.max(0, asyncMs), writtenBytes, fullBytes });
+      this.logger.info({ checkpoint: pending.id, ms: durationMs, syncMs: Math.round(syncMs), asyncMs: Math.round(asyncMs), writtenBytes, fullBytes }, 'checkpoint complete');
     } catch (error) {
       this.abort(pending, error instanceof Error ? error : new Error(String(error)));
       return;
@@ -215,6 +265,7 @@ export class CheckpointCoordinator {
     this.current = undefined;
     this.consecutiveFailures++;
     this.metrics.checkpointsFailed.inc(this.labels);
+    this.history.failed(pending.id, error.message);
     this.logger.warn({ checkpoint: pending.id, err: error.message, consecutiveFailures: this.consecutiveFailures }, 'checkpoint failed');
     void this.store.discard(this.scope, pending.id).catch(() => undefined);
     pending.resolve(undefined);
@@ -244,7 +295,7 @@ export class CheckpointCoordinator {
   }
 
   private pruneQuietly(): void {
-    this.store.prune(this.scope, this.options.retain, this.participants.retainedCheckpoints?.()).catch((error: unknown) => {
+    this.store.prune(this.scope, this.options.retain, this.participants.retainedCheckpoints?.(), this.participants.sharedFilesInUse?.()).catch((error: unknown) => {
       this.logger.warn({ err: (error as Error).message }, 'pruning old checkpoints failed; will retry after the next checkpoint');
     });
   }

@@ -6,7 +6,12 @@ import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import type { SinkContext } from '../sink.js';
 import type { SplitAssignment } from '../split-group.js';
-import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
+import type { KeyedStateBackend, KeyedStateContext } from '../state/keyed-state-backend.js';
+import { HeapKeyedStateBackend } from '../state/heap/heap-keyed-state-backend.js';
+import { InlineSnapshotFileWriter, type SnapshotFileWriter } from '../state/snapshot/snapshot-file-writer.js';
+import { WorkerSnapshotFileWriter } from '../state/snapshot/worker-snapshot-file-writer.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
 import { CheckpointCoordinator } from './checkpoint-coordinator.js';
@@ -35,7 +40,10 @@ export interface JobRunnerOptions {
   readonly metrics: MetricsRegistry;
   readonly logger: Logger;
   readonly deadLetters: DeadLetterSink;
-  readonly createKeyedState: (stepId: string) => KeyedStateBackend;
+  /** Creates the keyed state backend of a keyed operator (default: on the heap). */
+  readonly createKeyedState?: (context: KeyedStateContext) => KeyedStateBackend;
+  /** Where disk-backed keyed state keeps its working copies (default: the system temp folder). */
+  readonly stateDir?: string;
   readonly fencingToken?: () => bigint;
   /** Throws when this instance lost its lease; checked before every checkpoint completes and commit. */
   readonly assertMayCommit?: () => void;
@@ -113,6 +121,11 @@ export class JobRunner {
     });
   }
 
+  /** Recent checkpoints with their phases and sizes. */
+  checkpointHistory(): ReturnType<CheckpointCoordinator['history']['list']> {
+    return this.coordinator?.history.list() ?? [];
+  }
+
   /** Counters of the task's mailbox loop (mail run, yields to the event loop, busy time). */
   get loopStats(): Readonly<MailboxStats> {
     return this.mailbox.stats;
@@ -155,6 +168,7 @@ export class JobRunner {
         assertMayCommit: () => options.assertMayCommit?.(),
         onCompleted: (checkpoint) => this.onCheckpointCompleted(checkpoint),
         retainedCheckpoints: () => this.commits.referencedCheckpoints(),
+        sharedFilesInUse: () => this.sharedFilesInUse(),
         deadLetters: options.deadLetters,
       },
       options.metrics,
@@ -166,6 +180,7 @@ export class JobRunner {
     );
     this.coordinator = coordinator;
 
+    const snapshotWriter = this.snapshotWriter();
     const pipeline = await buildPipeline({
       flow: options.flow,
       restore,
@@ -177,7 +192,16 @@ export class JobRunner {
       metrics: options.metrics,
       logger: options.logger,
       deadLetters: options.deadLetters,
-      createKeyedState: options.createKeyedState,
+      createKeyedState: options.createKeyedState ?? ((context) => new HeapKeyedStateBackend(context)),
+      keyedStateContext: {
+        scope: this.scope,
+        store: options.store,
+        writer: snapshotWriter,
+        clock: this.clock,
+        logger: options.logger,
+        workDir: options.stateDir ?? join(tmpdir(), 'streamline-state'),
+      },
+      onAligned: (id, ms) => coordinator.alignmentMeasured(id, ms),
       stopSignal: this.stopSources.signal,
       ...(options.assignment ? { assignment: options.assignment } : {}),
       onAllInputEnded: () => void this.stop(),
@@ -217,8 +241,23 @@ export class JobRunner {
       patience.abort();
       this.stopSources.abort();
       await this.closeAll(pipeline);
+      if (snapshotWriter instanceof WorkerSnapshotFileWriter) await snapshotWriter.close();
     }
     return { restoredFrom: restoredId, ...(restore.restoredSplits ? { restoredSplits: restore.restoredSplits } : {}), lastCheckpoint: this.lastCheckpoint };
+  }
+
+  /** Keyed state files go through a worker thread when the store can be opened there. */
+  private snapshotWriter(): SnapshotFileWriter {
+    const spec = this.options.store.spec;
+    if (spec !== undefined && WorkerSnapshotFileWriter.isAvailable()) return new WorkerSnapshotFileWriter(spec);
+    return new InlineSnapshotFileWriter(this.options.store, this.clock);
+  }
+
+  /** Shared state files the keyed backends reference or are writing. */
+  private sharedFilesInUse(): ReadonlySet<string> {
+    const names = new Set<string>();
+    for (const backend of this.pipeline?.keyedState.values() ?? []) for (const name of backend.sharedFilesInUse()) names.add(name);
+    return names;
   }
 
   private sinkContext(stepId: string): SinkContext {
@@ -318,6 +357,7 @@ export class JobRunner {
     await Promise.all(this.notifications);
     for (const source of pipeline.sources) await close(source.taskId, () => source.close());
     for (const sink of pipeline.sinks) await close(sink.taskId, () => sink.close());
+    for (const [stepId, backend] of pipeline.keyedState) await close(stepId, () => backend.close());
     if (this.options.closeDeadLetters ?? true) await close('dead letters', () => this.options.deadLetters.close());
   }
 }

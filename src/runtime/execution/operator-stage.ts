@@ -7,7 +7,8 @@ import { isProcessingTimeAware } from '../processing-time-aware.js';
 import type { KeyedStateBackend, StateKey } from '../state/keyed-state-backend.js';
 import { dataBatch, type StreamElement } from '../stream-element.js';
 import type { Clock, Timer } from '../time/clock.js';
-import { encodeStateEnvelope, type StateSection } from './state-envelope.js';
+import { chainSection } from './keyed-state-sections.js';
+import type { StateSection } from './state-envelope.js';
 import type { SnapshotAck } from './task-snapshot.js';
 
 /** Everything an operator stage needs besides its input. */
@@ -18,8 +19,8 @@ export interface OperatorStageOptions {
   readonly keyedState: KeyedStateBackend | undefined;
   readonly keySelector: ((record: unknown) => StateKey) | undefined;
   readonly stateful: boolean;
-  /** Sections of this task's restored snapshot, if any. */
-  readonly restored: Map<string, StateSection> | undefined;
+  /** The operator's own restored state (keyed state is restored into `keyedState` beforehand). */
+  readonly restored: Uint8Array | undefined;
   readonly ack: SnapshotAck;
   readonly metrics: MetricsRegistry;
   readonly logger: Logger;
@@ -32,17 +33,6 @@ export interface OperatorStageOptions {
 }
 
 export const OPERATOR_STATE_VERSION = 1;
-
-/** Section of a task snapshot holding the keyed state of one split (`keyed` alone: keys of no split). */
-export function keyedSectionName(split: string): string {
-  return split === '' ? 'keyed' : `keyed@${split}`;
-}
-
-/** The split of a keyed-state section, `''` for keys of no split; undefined for other sections. */
-export function splitOfKeyedSection(name: string): string | undefined {
-  if (name === 'keyed') return '';
-  return name.startsWith('keyed@') ? name.slice('keyed@'.length) : undefined;
-}
 
 /**
  * Runs one single-input operator: applies it per micro-batch, forwards control elements in
@@ -65,12 +55,6 @@ export class OperatorStage {
     this.recordsIn = options.metrics.recordsIn.labels(labels);
     this.recordsOut = options.metrics.recordsOut.labels(labels);
     const { operator, restored, keyedState } = options;
-    if (keyedState !== undefined && restored !== undefined) {
-      for (const [name, section] of restored) {
-        const split = splitOfKeyedSection(name);
-        if (split !== undefined) keyedState.restore(section.bytes, undefined, split === '' ? undefined : split);
-      }
-    }
     this.splitConflicts = options.metrics.stateSplitConflicts.labels(labels);
     const ctx: OperatorContext = {
       jobName: options.jobName,
@@ -84,7 +68,7 @@ export class OperatorStage {
       now: () => options.clock.now(),
       clock: options.clock,
     };
-    operator.open(ctx, restored?.get('operator')?.bytes);
+    operator.open(ctx, restored);
     input.subscribe({
       next: (element) => this.onElement(element),
       error: (error) => this.output.error(error),
@@ -181,7 +165,10 @@ export class OperatorStage {
           this.recordsIn.inc(element.records.length);
           this.enterSplit(element.split);
           this.options.operator.processBatch(element.records, this.collector);
-          if (this.options.keyedState !== undefined) this.countSplitConflicts();
+          if (this.options.keyedState !== undefined) {
+            this.options.keyedState.afterBatch();
+            this.countSplitConflicts();
+          }
           return;
         case 'watermark':
           this.enterSplit(undefined);
@@ -207,13 +194,21 @@ export class OperatorStage {
   }
 
   private snapshot(checkpointId: number): void {
+    const { options } = this;
     const sections: StateSection[] = [];
-    const operatorBytes = this.options.operator.snapshot?.(checkpointId);
+    const operatorBytes = options.operator.snapshot?.(checkpointId);
     if (operatorBytes !== undefined) sections.push({ name: 'operator', version: OPERATOR_STATE_VERSION, bytes: operatorBytes });
-    if (this.options.keyedState !== undefined) {
-      for (const [split, bytes] of this.options.keyedState.snapshotSplits()) sections.push({ name: keyedSectionName(split), version: OPERATOR_STATE_VERSION, bytes });
-    }
-    this.options.ack({ taskId: this.options.taskId, checkpointId, bytes: encodeStateEnvelope(sections) });
+    const keyed = options.keyedState;
+    const pending =
+      keyed === undefined
+        ? undefined
+        : keyed.snapshot(checkpointId).then((snapshot) => ({
+            sections: [chainSection(snapshot.chain)],
+            sharedState: snapshot.chain.files.map(({ scope, name, bytes, sha256 }) => ({ scope, name, bytes, sha256 })),
+            writtenBytes: snapshot.writtenBytes,
+            fullBytes: snapshot.fullBytes,
+          }));
+    options.ack({ taskId: options.taskId, checkpointId, sections, ...(pending ? { pending } : {}) });
   }
 
   private forward(element: StreamElement<unknown>): void {

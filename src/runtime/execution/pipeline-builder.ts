@@ -6,7 +6,7 @@ import type { GraphNode } from '../graph/graph-node.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import type { SplitAssignment } from '../split-group.js';
-import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
+import type { KeyedStateBackend, KeyedStateContext } from '../state/keyed-state-backend.js';
 import type { StreamElement } from '../stream-element.js';
 import type { Clock } from '../time/clock.js';
 import type { CommitDriver } from './commit-driver.js';
@@ -23,6 +23,8 @@ export interface Pipeline {
   readonly sources: readonly SourceDriver[];
   readonly operators: readonly OperatorStage[];
   readonly sinks: readonly SinkStage[];
+  /** The keyed state backends of keyed operators, by step id. */
+  readonly keyedState: ReadonlyMap<string, KeyedStateBackend>;
 }
 
 /** What compiling a flow into stages needs. */
@@ -38,7 +40,11 @@ export interface PipelineBuildOptions {
   readonly metrics: MetricsRegistry;
   readonly logger: Logger;
   readonly deadLetters: DeadLetterSink;
-  readonly createKeyedState: (stepId: string) => KeyedStateBackend;
+  readonly createKeyedState: (context: KeyedStateContext) => KeyedStateBackend;
+  /** What every keyed backend gets besides its step id. */
+  readonly keyedStateContext: Omit<KeyedStateContext, 'stepId'>;
+  /** A union aligned barriers: how long it blocked an input. */
+  readonly onAligned: (checkpointId: number, ms: number) => void;
   /** Aborted when the run ends; a source waiting in `poll` returns promptly. */
   readonly stopSignal: AbortSignal;
   readonly assignment?: SplitAssignment;
@@ -60,6 +66,7 @@ export async function buildPipeline(options: PipelineBuildOptions): Promise<Pipe
   const operatorStages = new Map<string, OperatorStage>();
   const sources: SourceDriver[] = [];
   const sinks: SinkStage[] = [];
+  const keyedState = new Map<string, KeyedStateBackend>();
   const sideConsumers = new Set(flow.graph().flatMap((n) => (n.kind === 'side-output' ? [`${n.input.id}#${n.tag}`] : [])));
   const input = (node: GraphNode): Observable<StreamElement<unknown>> => {
     const stream = streams.get(node.id);
@@ -109,14 +116,20 @@ export async function buildPipeline(options: PipelineBuildOptions): Promise<Pipe
         break;
       }
       case 'operator': {
+        let backend: KeyedStateBackend | undefined;
+        if (node.keySelector !== undefined) {
+          backend = options.createKeyedState({ ...options.keyedStateContext, stepId: node.id });
+          keyedState.set(node.id, backend);
+          await backend.restore(restore.keyed.get(node.id) ?? []);
+        }
         const stage = new OperatorStage(input(node.input), {
           taskId: node.id,
           jobName,
           operator: node.createOperator(),
-          keyedState: node.keySelector ? options.createKeyedState(node.id) : undefined,
+          keyedState: backend,
           keySelector: node.keySelector,
           stateful: node.stateful || node.keySelector !== undefined,
-          restored: restore.states.get(node.id),
+          restored: restore.states.get(node.id)?.get('operator')?.bytes,
           ack: options.ack,
           metrics,
           logger,
@@ -131,7 +144,7 @@ export async function buildPipeline(options: PipelineBuildOptions): Promise<Pipe
         break;
       }
       case 'union':
-        streams.set(node.id, new UnionStage(node.inputs.map(input), options.capacity).output);
+        streams.set(node.id, new UnionStage(node.inputs.map(input), options.capacity, options.clock, options.onAligned).output);
         break;
       case 'side-output':
         streams.set(node.id, operatorStages.get(node.input.id)!.side(node.tag));
@@ -149,7 +162,7 @@ export async function buildPipeline(options: PipelineBuildOptions): Promise<Pipe
       }
     }
   }
-  return { sources, operators: [...operatorStages.values()], sinks };
+  return { sources, operators: [...operatorStages.values()], sinks, keyedState };
 }
 
 /** Side records nobody consumes: late records are dead letters (never dropped silently); others are counted. */

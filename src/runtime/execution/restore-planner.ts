@@ -8,6 +8,8 @@ import type { SplitAssignment } from '../split-group.js';
 import { checkRestoreAgainstOutput } from './replay-guard.js';
 import { restoreSplits } from './split-restore.js';
 import { decodeStateEnvelope, type StateSection } from './state-envelope.js';
+import type { KeyedStateRestore } from '../state/keyed-state-backend.js';
+import { keyedRestoresOf } from './keyed-state-sections.js';
 
 /** Which checkpoint a run starts from. */
 export type RestoreSelection = 'latest' | 'none' | number;
@@ -16,8 +18,10 @@ export type RestoreSelection = 'latest' | 'none' | number;
 export interface RestorePlan {
   /** The checkpoint restored in standby mode (undefined: a fresh start or group mode). */
   readonly checkpoint: CompletedCheckpoint | undefined;
-  /** Task id → its restored snapshot sections. */
+  /** Task id → its restored snapshot sections (sources, sinks, operator state). */
   readonly states: Map<string, Map<string, StateSection>>;
+  /** Keyed operator id → what its backend restores from. */
+  readonly keyed: Map<string, KeyedStateRestore[]>;
   /** Source task id → position to start from, when it does not come from `states` (group mode). */
   readonly positions: ReadonlyMap<string, unknown>;
   /** Group mode: splits whose state and positions came from the output's last commits. */
@@ -53,7 +57,12 @@ export async function planRestore(options: RestorePlannerOptions): Promise<Resto
     checkpoint = newer;
     states = await readStates(options, newer);
   }
-  return { checkpoint, states, positions: new Map() };
+  const keyed = new Map<string, KeyedStateRestore[]>();
+  for (const node of options.flow.nodesOf('operator')) {
+    const sections = states.get(node.id);
+    if (node.keySelector !== undefined && sections !== undefined) keyed.set(node.id, keyedRestoresOf(sections, node.id));
+  }
+  return { checkpoint, states, keyed, positions: new Map() };
 }
 
 /**
@@ -90,7 +99,7 @@ async function planSplitRestore(options: RestorePlannerOptions, assignment: Spli
   const restored = await restoreSplits({ flow, store: options.store, committed, splitPositions: source.source.splits, logger: options.logger });
   const positions = new Map<string, unknown>();
   if (restored.sourcePosition !== undefined) positions.set(source.id, restored.sourcePosition);
-  return { checkpoint: undefined, states: restored.states, positions, restoredSplits: restored.restoredSplits };
+  return { checkpoint: undefined, states: new Map(), keyed: restored.keyed, positions, restoredSplits: restored.restoredSplits };
 }
 
 async function selectCheckpoint(options: RestorePlannerOptions): Promise<CompletedCheckpoint | undefined> {

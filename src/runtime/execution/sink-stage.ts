@@ -6,7 +6,7 @@ import type { CommitOptions, CommitRequest, Committer, SinkWriter, SplitProgress
 import type { VersionedSerializer } from '../serializer.js';
 import type { StreamElement } from '../stream-element.js';
 import type { PipelineCapacity } from './pipeline-capacity.js';
-import { encodeStateEnvelope, type StateSection } from './state-envelope.js';
+import type { StateSection } from './state-envelope.js';
 import type { SnapshotAck } from './task-snapshot.js';
 import { INPUT_PROCESSED, type InputBlocked } from './task-mailbox.js';
 
@@ -168,7 +168,7 @@ export class SinkStage {
         const committables = await this.writer.prepareCommit(element.checkpointId);
         const splits = this.splitProgress?.(element.checkpointId);
         if (committables.length > 0 || splits !== undefined) this.pending.push({ checkpointId: element.checkpointId, committables, ...(splits ? { splits } : {}) });
-        this.ack({ taskId: this.taskId, checkpointId: element.checkpointId, bytes: this.snapshotPending() });
+        this.ack({ taskId: this.taskId, checkpointId: element.checkpointId, sections: [this.snapshotPending()] });
         return;
       }
       case 'watermark':
@@ -177,13 +177,13 @@ export class SinkStage {
     }
   }
 
-  private snapshotPending(): Uint8Array {
+  private snapshotPending(): StateSection {
     const stored: StoredRequest[] = this.pending.map((p) => ({
       checkpointId: p.checkpointId,
       committables: p.committables.map((c) => Buffer.from(this.serializer.serialize(c)).toString('base64')),
       ...(p.splits === undefined ? {} : { splits: p.splits }),
     }));
-    return encodeStateEnvelope([{ name: 'pending', version: this.serializer.version, bytes: new TextEncoder().encode(JSON.stringify(stored)) }]);
+    return { name: 'pending', version: this.serializer.version, bytes: new TextEncoder().encode(JSON.stringify(stored)) };
   }
 }
 

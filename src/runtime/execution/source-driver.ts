@@ -5,7 +5,6 @@ import type { SourceBatch, SourceReader } from '../source.js';
 import type { VersionedSerializer } from '../serializer.js';
 import { END_OF_INPUT, dataBatch, watermark, type Barrier, type StreamElement } from '../stream-element.js';
 import type { Clock } from '../time/clock.js';
-import { encodeStateEnvelope } from './state-envelope.js';
 import type { SnapshotAck } from './task-snapshot.js';
 import { BLOCKED_ON_MAIL, INPUT_PROCESSED, type InputBlocked } from './task-mailbox.js';
 
@@ -177,8 +176,8 @@ export class SourceDriver {
     const { options } = this;
     const position = this.reader.snapshot(barrier.checkpointId);
     options.onPosition?.(barrier.checkpointId, position);
-    const bytes = encodeStateEnvelope([{ name: 'position', version: options.positionSerializer.version, bytes: options.positionSerializer.serialize(position) }]);
-    options.ack({ taskId: options.taskId, checkpointId: barrier.checkpointId, bytes });
+    const sections = [{ name: 'position', version: options.positionSerializer.version, bytes: options.positionSerializer.serialize(position) }];
+    options.ack({ taskId: options.taskId, checkpointId: barrier.checkpointId, sections });
     this.output.next(barrier);
     options.logger.debug({ source: options.taskId, checkpoint: barrier.checkpointId }, 'barrier injected');
   }

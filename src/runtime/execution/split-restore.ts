@@ -13,13 +13,14 @@ import type { Dataflow } from '../graph/dataflow.js';
 import type { Logger } from '../logger.js';
 import { formatCheckpointRef, type CheckpointRef, type CommittedSplit } from '../sink.js';
 import type { SplitPositions } from '../source.js';
-import { keyedSectionName } from './operator-stage.js';
-import { decodeStateEnvelope, type StateSection } from './state-envelope.js';
+import type { KeyedStateRestore } from '../state/keyed-state-backend.js';
+import { keyedRestoresOf } from './keyed-state-sections.js';
+import { decodeStateEnvelope } from './state-envelope.js';
 
 /** What a group-mode run starts from. */
 export interface SplitRestore {
-  /** Keyed operator id → the sections (`keyed@<split>`) of the splits this run owns. */
-  readonly states: Map<string, Map<string, StateSection>>;
+  /** Keyed operator id → what to restore its backend from: the state of the splits this run owns, from each checkpoint that has some. */
+  readonly keyed: Map<string, KeyedStateRestore[]>;
   /** Source position built from the committed positions; undefined when no split was ever committed. */
   readonly sourcePosition: unknown;
   /** Splits that had committed progress (the others start where the source's start setting says). */
@@ -51,7 +52,7 @@ export async function restoreSplits(options: {
     byCheckpoint.set(key, entry);
   }
 
-  const states = new Map<string, Map<string, StateSection>>();
+  const keyed = new Map<string, KeyedStateRestore[]>();
   for (const { ref, splits } of byCheckpoint.values()) {
     let checkpoint;
     try {
@@ -66,19 +67,14 @@ export async function restoreSplits(options: {
     for (const [taskId, handle] of Object.entries(checkpoint.metadata.operators)) {
       if (!keyedTasks.has(taskId)) continue;
       const sections = decodeStateEnvelope(await store.readState(ref.scope, ref.checkpointId, handle), taskId);
-      let target = states.get(taskId);
-      for (const split of splits) {
-        const section = sections.get(keyedSectionName(split));
-        if (section === undefined) continue;
-        if (target === undefined) states.set(taskId, (target = new Map()));
-        target.set(section.name, section);
-      }
+      const restores = keyedRestoresOf(sections, taskId, splits);
+      if (restores.length > 0) keyed.set(taskId, [...(keyed.get(taskId) ?? []), ...restores]);
     }
     logger.info({ checkpoint: formatCheckpointRef(ref), splits }, 'restoring splits from the checkpoint the output names');
   }
   const restoredSplits = [...committed.keys()];
   return {
-    states,
+    keyed,
     sourcePosition: restoredSplits.length === 0 ? undefined : options.splitPositions.fromSplits(positions),
     restoredSplits,
     checkpoints: [...byCheckpoint.values()].map((c) => c.ref),

@@ -1,6 +1,7 @@
 import { Subject, type Observable } from 'rxjs';
 import { END_OF_INPUT, watermark, type Barrier, type StreamElement } from '../stream-element.js';
 import type { PipelineCapacity } from './pipeline-capacity.js';
+import type { Clock } from '../time/clock.js';
 
 /**
  * Merges several inputs with aligned checkpoint barriers (Chandy–Lamport as Flink does it):
@@ -18,10 +19,15 @@ export class UnionStage {
   private readonly watermarks: number[];
   private emittedWatermark = -Infinity;
   private aligning: Barrier | undefined;
+  /** Monotonic time the first input of the current alignment delivered its barrier. */
+  private alignmentStarted = 0;
 
   constructor(
     inputs: readonly Observable<StreamElement<unknown>>[],
     private readonly capacity: PipelineCapacity,
+    private readonly clock: Clock,
+    /** Told how long each alignment blocked an input. */
+    private readonly onAligned: (checkpointId: number, ms: number) => void = () => undefined,
   ) {
     const n = inputs.length;
     this.blocked = new Array<boolean>(n).fill(false);
@@ -61,6 +67,7 @@ export class UnionStage {
           // Ids only grow and an input is blocked after its barrier, so this is a bug, not input.
           throw new Error(`barrier ${element.checkpointId} arrived while aligning ${this.aligning.checkpointId}`);
         }
+        if (this.aligning === undefined) this.alignmentStarted = this.clock.monotonic();
         this.aligning = element;
         this.blocked[input] = true;
         if (this.allAligned()) this.release(element);
@@ -74,6 +81,7 @@ export class UnionStage {
 
   private release(barrierElement: Barrier): void {
     this.aligning = undefined;
+    this.onAligned(barrierElement.checkpointId, this.clock.monotonic() - this.alignmentStarted);
     this.output.next(barrierElement);
     this.blocked.fill(false);
     // Replay in input order; a replayed barrier may block its input again, which re-buffers.

@@ -4,6 +4,13 @@
  * rescaled job can hand whole groups to another instance.
  */
 
+import type { CheckpointStore } from '../checkpoint-store.js';
+import type { Logger } from '../logger.js';
+import type { Clock } from '../time/clock.js';
+import type { KeyedStateSnapshot } from './snapshot/incremental-snapshots.js';
+import type { SnapshotFileWriter } from './snapshot/snapshot-file-writer.js';
+import type { ChainInput } from './snapshot/snapshot-files.js';
+
 export type StateKey = string | number;
 
 /** Options every state declaration takes. */
@@ -31,6 +38,11 @@ export interface MapState<K extends StateKey, V> {
   clear(): void;
 }
 
+/** What to restore a backend from: a chain of state files (or a part of one), or a snapshot of the previous (JSON) format. */
+export type KeyedStateRestore =
+  | { readonly kind: 'chain'; readonly input: ChainInput }
+  | { readonly kind: 'legacy'; readonly bytes: Uint8Array; readonly split?: string };
+
 export interface KeyedStateBackend {
   readonly maxParallelism: number;
   /** All state access below is scoped to this key until the next call. */
@@ -51,13 +63,32 @@ export interface KeyedStateBackend {
    * does not follow the source's partitioning, so scale-out cannot keep that state consistent.
    */
   readonly splitConflicts: number;
-  /** Versioned, key-group-organized snapshot of every state; expired entries are left out. */
-  snapshot(): Uint8Array;
-  /** The same snapshot divided by split: split id → bytes; `''` holds keys of no split. Empty parts are left out. */
-  snapshotSplits(): ReadonlyMap<string, Uint8Array>;
+  /** After each batch: a little TTL expiry, and a full changelog segment handed to the snapshot writer. */
+  afterBatch(): void;
   /**
-   * Restores a snapshot; keeps only the key groups in `keyGroups` when given (rescaling). With
-   * `split`, the restored keys belong to that split.
+   * The barrier of `checkpointId`. The synchronous part (handing the changelog over) happens
+   * before this returns and costs O(1); the promise resolves once the state is durable.
    */
-  restore(bytes: Uint8Array, keyGroups?: (keyGroup: number) => boolean, split?: string): void;
+  snapshot(checkpointId: number): Promise<KeyedStateSnapshot>;
+  /** Restores, before any record is processed (several inputs when splits come from several checkpoints). */
+  restore(inputs: readonly KeyedStateRestore[]): Promise<void>;
+  /** Shared state files (`<scope>/<name>`) this backend references or is writing: retention keeps them. */
+  sharedFilesInUse(): ReadonlySet<string>;
+  /** Waits for background writes, releases resources (a disk backend deletes its working copy). */
+  close(): Promise<void>;
+}
+
+/** What a backend is created with. */
+export interface KeyedStateContext {
+  /** The keyed operator's step id. */
+  readonly stepId: string;
+  /** The run's checkpoint scope: where its shared state files go. */
+  readonly scope: string;
+  readonly store: CheckpointStore;
+  /** Writes state files (in a worker when possible); shared by the run's backends. */
+  readonly writer: SnapshotFileWriter;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Where a disk-backed backend keeps its working copy. */
+  readonly workDir: string;
 }

@@ -80,13 +80,13 @@ test('suspicious: windows are tumbling event-time windows, so out-of-order failu
   assert.deepEqual(h.out.records.map((r) => r.suspicious), [false, false, false, false, false, true]);
 });
 
-test('suspicious: failure counts survive a restart from a snapshot and expire after the TTL', () => {
+test('suspicious: failure counts survive a restart from a snapshot and expire after the TTL', async () => {
   const h = detector();
   h.process(attempt('a', 0, 'failed', 1), attempt('a', 1, 'failed', 2), attempt('a', 2, 'failed', 3));
-  const restarted = h.restart(h.snapshot(), flagSuspiciousOrders);
+  const restarted = await h.restart(await h.snapshot(), flagSuspiciousOrders);
   restarted.process(attempt('a', 3, 'failed', 4));
   assert.deepEqual(restarted.out.records.map((r) => [r.window_failures, r.suspicious]), [[4, true]]);
-  const later = h.restart(h.snapshot(), flagSuspiciousOrders, h.now + 2 * SUSPICION_WINDOW_MS);
+  const later = await h.restart(await h.snapshot(), flagSuspiciousOrders, h.now + 2 * SUSPICION_WINDOW_MS);
   later.process(attempt('a', 3, 'failed', 4));
   assert.deepEqual(later.out.records.map((r) => r.window_failures), [1]);
 });

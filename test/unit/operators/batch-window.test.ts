@@ -59,18 +59,18 @@ test('whichever trigger comes first wins', () => {
   assert.deepEqual(h.out.records, [['a', 'b', 'c'], ['dddddd']]);
 });
 
-test('buffered records survive snapshot/restore (bigint too), with their age', () => {
+test('buffered records survive snapshot/restore (bigint too), with their age', async () => {
   const create = () => batchWindowOperator<{ id: bigint }>({ maxCount: 3, maxDelayMs: 1000 });
   const h = new OperatorHarness(create);
   h.process({ id: 1n }, { id: 2n });
   const opened = h.now;
-  const r = h.restart(h.snapshot(7), create, opened + 1500);
+  const r = await h.restart(await h.snapshot(7), create, opened + 1500);
   r.process({ id: 3n });
   assert.deepEqual(r.out.records, [[{ id: 1n }, { id: 2n }], ]);
   r.end();
   assert.deepEqual(r.out.records, [[{ id: 1n }, { id: 2n }], [{ id: 3n }]]);
-  const empty = new OperatorHarness(create).snapshot();
-  const e = new OperatorHarness(create, {}, empty);
+  const empty = await new OperatorHarness(create).snapshot();
+  const e = new OperatorHarness(create, {}, empty.operator);
   e.end();
   assert.deepEqual(e.out.records, []);
 });

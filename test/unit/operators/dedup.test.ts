@@ -38,12 +38,12 @@ test('a key is accepted again once the TTL has passed since its first sighting',
   assert.deepEqual(h.out.records.map((e) => e.n), [1, 3]);
 });
 
-test('dedup holds across snapshot and restore, and TTL keeps running from the original sighting', () => {
+test('dedup holds across snapshot and restore, and TTL keeps running from the original sighting', async () => {
   const h = new OperatorHarness(() => dedupOperator<Ev>({ ttlMs: 1000 }), byId);
   h.process({ id: 'a', n: 1 }, { id: 'b', n: 2 });
   h.now += 500;
-  const snap = h.snapshot(1);
-  const r = h.restart(snap, () => dedupOperator<Ev>({ ttlMs: 1000 }), h.now + 100);
+  const snap = await h.snapshot(1);
+  const r = await h.restart(snap, () => dedupOperator<Ev>({ ttlMs: 1000 }), h.now + 100);
   r.process({ id: 'a', n: 3 }, { id: 'c', n: 4 });
   assert.deepEqual(r.out.records.map((e) => e.n), [4]);
   r.now += 400; // 1000 ms after 'a' and 'b' were first seen

@@ -43,10 +43,10 @@ test('a throwing user function turns the record into a dead letter and the batch
   assert.match(h.deadLetters.letters[0]!.detail, /test\.op.*negative amount/);
 });
 
-test('state survives snapshot and restart', () => {
+test('state survives snapshot and restart', async () => {
   const h = new OperatorHarness(runningTotal, { keySelector: (o: Order) => o.user });
   h.process({ user: 'a', amount: 10 });
-  const r = h.restart(h.snapshot(), runningTotal);
+  const r = await h.restart(await h.snapshot(), runningTotal);
   r.process({ user: 'a', amount: 1 });
   assert.deepEqual(r.out.records, [{ user: 'a', total: 11 }]);
 });

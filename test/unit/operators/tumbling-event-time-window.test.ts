@@ -80,7 +80,7 @@ test('offset shifts window boundaries', () => {
   assert.deepEqual(h.out.records, [[-750, 1], [250, 5]]);
 });
 
-test('open windows and the watermark survive snapshot/restore: same output as an uninterrupted run', () => {
+test('open windows and the watermark survive snapshot/restore: same output as an uninterrupted run', async () => {
   const input: Click[] = Array.from({ length: 200 }, (_, i) => ({ user: `u${i % 7}`, ts: i * 37, n: i }));
   const watermarks = [1000, 2500, 4000, 8000];
   const runAll = new OperatorHarness(windowOp, keyed);
@@ -98,8 +98,8 @@ test('open windows and the watermark survive snapshot/restore: same output as an
     h.process(...input.slice(i * 50, i * 50 + 50));
     h.advanceWatermark(watermarks[i]!);
     out.push(...h.out.records);
-    const snap = h.snapshot(i + 1);
-    h = h.restart(snap, windowOp); // crash right after each checkpoint
+    const snap = await h.snapshot(i + 1);
+    h = await h.restart(snap, windowOp); // crash right after each checkpoint
   }
   h.process({ user: 'u1', ts: 10, n: 1 });
   h.end();

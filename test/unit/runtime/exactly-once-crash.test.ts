@@ -9,7 +9,6 @@ import { JobRunner } from '../../../src/runtime/execution/job-runner.js';
 import { Dataflow } from '../../../src/runtime/graph/dataflow.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { MetricsRegistry } from '../../../src/runtime/metrics-registry.js';
-import { HeapKeyedStateBackend } from '../../../src/runtime/state/heap-keyed-state-backend.js';
 import { FileDeadLetterSink } from '../../../src/runtime/dead-letters/file-dead-letter-sink.js';
 import { mulberry32 } from './support/prng.js';
 import { countingSource } from './support/counting-source.js';
@@ -66,7 +65,6 @@ function runnerFor(dir: string, warehouse: TestWarehouse<CountedEvent>, crash: C
     metrics: new MetricsRegistry(),
     logger: silentLogger(),
     deadLetters: new FileDeadLetterSink(join(dir, 'dlq.jsonl')),
-    createKeyedState: () => new HeapKeyedStateBackend(),
   });
   return runner;
 }

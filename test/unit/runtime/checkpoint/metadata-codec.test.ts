@@ -30,7 +30,8 @@ test('every kind of damage is a CorruptCheckpointError naming the checkpoint', (
   const cases: [string, Uint8Array, RegExp][] = [
     ['empty', new Uint8Array(), /not valid JSON/],
     ['binary', new Uint8Array([0xff, 0xfe, 0x00]), /not valid JSON/],
-    ['wrong version', encode({ ...good, formatVersion: 2 }), /formatVersion/],
+    ['wrong version', encode({ ...good, formatVersion: 3 }), /formatVersion/],
+    ['bad shared file', encode({ ...good, sharedState: [{ scope: 'orders', name: 'x' }] }), /sharedState/],
     ['bad hash', encode({ ...good, operators: { x: { name: 'x', bytes: 1, sha256: 'nothex' } } }), /operators\.x\.sha256/],
     ['edited field', encode({ ...good, completedAt: 1501 }), /checksum mismatch/],
     ['unknown field', encode({ ...good, extra: true }), /_metadata field/],

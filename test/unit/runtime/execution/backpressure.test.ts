@@ -13,7 +13,6 @@ import { MetricsRegistry } from '../../../../src/runtime/metrics-registry.js';
 import { jsonSerializer } from '../../../../src/runtime/serializer.js';
 import type { TwoPhaseCommitSink } from '../../../../src/runtime/sink.js';
 import type { Source } from '../../../../src/runtime/source.js';
-import { HeapKeyedStateBackend } from '../../../../src/runtime/state/heap-keyed-state-backend.js';
 
 /** A source that never runs dry and never waits: each poll makes a fresh 1 MiB batch. */
 function infinitelyFastSource(polls: { n: number }): Source<Uint8Array, { n: number }> {
@@ -65,7 +64,6 @@ test('memory stays bounded with an infinitely fast source and a slow sink', asyn
     metrics: new MetricsRegistry(),
     logger: silentLogger(),
     deadLetters: new FileDeadLetterSink(join(dir, 'dlq.jsonl')),
-    createKeyedState: () => new HeapKeyedStateBackend(),
   });
   const running = runner.run();
   const baseline = process.memoryUsage().arrayBuffers;

@@ -1,7 +1,8 @@
 /**
- * An operator stage in group mode: keyed state is snapshotted per source split (`keyed@<split>`),
- * what the operator emits keeps the split of the batch it came from, a split's section restored
- * alone continues that split only, and keys crossing splits are counted.
+ * An operator stage in group mode: keyed state is written per source split, what the operator
+ * emits keeps the split of the batch it came from, a split's state restored alone continues that
+ * split only, and keys crossing splits are counted. Which keys a split holds is checked by
+ * restoring only that split into a fresh backend.
  */
 import { systemClock } from '../../../../src/runtime/time/system-clock.js';
 import { test } from 'node:test';
@@ -10,12 +11,13 @@ import { Subject } from 'rxjs';
 import { pino } from 'pino';
 import { keyedProcessOperator } from '../../../../src/operators/keyed-process.js';
 import type { DeadLetter, DeadLetterSink } from '../../../../src/runtime/dead-letter.js';
-import { OperatorStage, keyedSectionName, splitOfKeyedSection } from '../../../../src/runtime/execution/operator-stage.js';
-import { decodeStateEnvelope, type StateSection } from '../../../../src/runtime/execution/state-envelope.js';
+import { OperatorStage } from '../../../../src/runtime/execution/operator-stage.js';
+import { KEYED_CHAIN_SECTION } from '../../../../src/runtime/execution/keyed-state-sections.js';
 import type { TaskSnapshot } from '../../../../src/runtime/execution/task-snapshot.js';
 import { MetricsRegistry } from '../../../../src/runtime/metrics-registry.js';
 import type { Operator } from '../../../../src/runtime/operator.js';
-import { HeapKeyedStateBackend } from '../../../../src/runtime/state/heap-keyed-state-backend.js';
+import { decodeChain, type StateChain } from '../../../../src/runtime/state/snapshot/state-chain.js';
+import { BackendFactory } from '../state/support/backend-factory.js';
 import type { KeyedStateBackend, ValueState } from '../../../../src/runtime/state/keyed-state-backend.js';
 import { barrier, dataBatch, watermark, type StreamElement } from '../../../../src/runtime/stream-element.js';
 
@@ -40,15 +42,26 @@ class NoDeadLetters implements DeadLetterSink {
   async close(): Promise<void> {}
 }
 
-/** A stage running a per-user counter, wired like the job runner wires it, with everything it emits and acks recorded. */
-function countingStage(restored?: Map<string, StateSection>) {
+const factory = new BackendFactory();
+
+/** Keys held by `split` in `chain`, restored alone into a fresh backend. */
+async function keysOfSplit(chain: StateChain, split: string): Promise<string[]> {
+  const b = factory.heap();
+  await b.restore([{ kind: 'chain', input: { chain, splits: [split] } }]);
+  b.valueState({ name: 'n' });
+  return ([...b.keys('n')] as string[]).sort();
+}
+
+/** A stage running a per-user counter, wired like the job runner wires it (keyed state restored first), with everything it emits and acks recorded. */
+async function countingStage(restored?: { chain: StateChain; splits: string[] }) {
   const input = new Subject<StreamElement<unknown>>();
   const acks: TaskSnapshot[] = [];
   const failures: unknown[] = [];
   const warnings: string[] = [];
   const metrics = new MetricsRegistry();
   const now = 1_700_000_000_000;
-  const keyedState = new HeapKeyedStateBackend({ clock: () => now });
+  const keyedState = factory.heap();
+  if (restored) await keyedState.restore([{ kind: 'chain', input: restored }]);
   const counter = keyedProcessOperator<Event, Counted, ValueState<number>>({
     declareState: (b) => b.valueState<number>({ name: 'n' }),
     process: (e, n, out) => {
@@ -79,7 +92,7 @@ function countingStage(restored?: Map<string, StateSection>) {
     keyedState,
     keySelector: (r) => (r as Event).user,
     stateful: true,
-    restored,
+    restored: undefined,
     ack: (s) => acks.push(s),
     metrics,
     logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) }),
@@ -91,12 +104,15 @@ function countingStage(restored?: Map<string, StateSection>) {
   const out: StreamElement<unknown>[] = [];
   stage.output.subscribe((e) => out.push(e));
   const send = (split: string | undefined, ...users: string[]) => input.next(dataBatch(users.map((user) => ({ user })), split));
-  /** Acks the barrier of `checkpointId` and returns the envelope's sections. */
-  const checkpoint = (checkpointId: number): Map<string, StateSection> => {
+  /** Acks the barrier of `checkpointId` and returns the keyed state's chain once written. */
+  const checkpoint = async (checkpointId: number): Promise<StateChain> => {
     input.next(barrier(checkpointId, now));
     const ack = acks.find((a) => a.checkpointId === checkpointId);
     assert.ok(ack, `barrier ${checkpointId} acked`);
-    return decodeStateEnvelope(ack.bytes, TASK);
+    const part = await ack.pending;
+    const section = part?.sections[0];
+    assert.equal(section?.name, KEYED_CHAIN_SECTION);
+    return decodeChain(section!.bytes, TASK);
   };
   const data = () => out.filter((e) => e.kind === 'data');
   const conflictsMetric = async () => {
@@ -109,28 +125,21 @@ function countingStage(restored?: Map<string, StateSection>) {
 /** The counts a stage emitted, as `user=n` in order. */
 const counts = (batches: StreamElement<unknown>[]) => batches.flatMap((e) => (e.kind === 'data' ? (e.records as Counted[]).map((c) => `${c.user}=${c.n}`) : []));
 
-test('section names: keyed@<split> per split, plain "keyed" for keys of no split, and back', () => {
-  assert.equal(keyedSectionName(''), 'keyed');
-  assert.equal(keyedSectionName(A), `keyed@${A}`);
-  assert.equal(splitOfKeyedSection('keyed'), '');
-  assert.equal(splitOfKeyedSection(`keyed@${A}`), A);
-  assert.equal(splitOfKeyedSection('operator'), undefined);
-  assert.equal(splitOfKeyedSection('keyedx'), undefined, 'only the exact prefix keyed@ names a split');
-});
-
-test('on a barrier the acked snapshot has one keyed section per split, and no plain keyed section', () => {
-  const s = countingStage();
+test('on a barrier the ack carries the keyed state as its asynchronous part, and each split holds its own keys', async () => {
+  const s = await countingStage();
   s.send(A, 'alice', 'bob');
   s.send(B, 'carol');
   s.send(A, 'alice');
-  const sections = s.checkpoint(1);
-  assert.deepEqual([...sections.keys()].sort(), [`keyed@${A}`, `keyed@${B}`]);
+  const chain = await s.checkpoint(1);
   assert.deepEqual(s.failures, []);
-  assert.equal(s.out.at(-1)?.kind, 'barrier', 'the barrier is forwarded after the snapshot');
+  assert.equal(s.out.at(-1)?.kind, 'barrier', 'the barrier is forwarded at once, before the state is written');
+  assert.deepEqual(await keysOfSplit(chain, A), ['alice', 'bob']);
+  assert.deepEqual(await keysOfSplit(chain, B), ['carol']);
+  assert.deepEqual(await keysOfSplit(chain, ''), []);
 });
 
-test('output batches carry the split of the input batch they were produced from', () => {
-  const s = countingStage();
+test('output batches carry the split of the input batch they were produced from', async () => {
+  const s = await countingStage();
   s.send(A, 'alice');
   s.send(B, 'carol');
   s.send(undefined, 'dave');
@@ -142,46 +151,41 @@ test('output batches carry the split of the input batch they were produced from'
   assert.deepEqual(counts(batches), ['alice=1', 'carol=1', 'dave=1']);
 });
 
-test('a stage restored with one split\'s section continues that split and knows nothing of the other', () => {
-  const first = countingStage();
+test("a stage restored with one split's state continues that split and knows nothing of the other", async () => {
+  const first = await countingStage();
   first.send(A, 'alice', 'alice', 'bob');
   first.send(B, 'carol', 'carol', 'carol');
-  const sections = first.checkpoint(1);
+  const chain = await first.checkpoint(1);
 
-  const onlyA = new Map([[`keyed@${A}`, sections.get(`keyed@${A}`)!]]);
   // Restored keys belong to A even before a record touches them: an immediate checkpoint keeps them there.
-  const untouched = countingStage(onlyA).checkpoint(1);
-  assert.deepEqual([...untouched.keys()], [`keyed@${A}`]);
+  const untouched = await countingStage({ chain, splits: [A] });
+  const kept = await untouched.checkpoint(1);
+  assert.deepEqual(await keysOfSplit(kept, A), ['alice', 'bob']);
+  assert.deepEqual(await keysOfSplit(kept, B), []);
 
-  const second = countingStage(onlyA);
+  const second = await countingStage({ chain, splits: [A] });
   second.send(A, 'alice', 'bob');
   second.send(B, 'carol');
   assert.deepEqual(counts(second.data()), ['alice=3', 'bob=2', 'carol=1'], "A's counts continue, carol starts over");
-
-  // The restored keys belong to A again: the next checkpoint writes them under A, carol under B.
-  const again = second.checkpoint(2);
-  assert.deepEqual([...again.keys()].sort(), [`keyed@${A}`, `keyed@${B}`]);
-  const restoredA = new HeapKeyedStateBackend();
-  restoredA.restore(again.get(`keyed@${A}`)!.bytes);
-  restoredA.valueState({ name: 'n' });
-  assert.deepEqual([...restoredA.keys('n')].sort(), ['alice', 'bob']);
+  const again = await second.checkpoint(2);
+  assert.deepEqual(await keysOfSplit(again, A), ['alice', 'bob']);
+  assert.deepEqual(await keysOfSplit(again, B), ['carol']);
 });
 
-test('keys processed outside any split (no split on the batch) are written to the plain keyed section and restored from it', () => {
-  const first = countingStage();
+test('keys processed outside any split (no split on the batch) belong to no split and are restored from it', async () => {
+  const first = await countingStage();
   first.send(undefined, 'dave');
   first.send(A, 'alice');
-  const sections = first.checkpoint(1);
-  assert.deepEqual([...sections.keys()].sort(), ['keyed', `keyed@${A}`]);
-
-  const second = countingStage(new Map([['keyed', sections.get('keyed')!]]));
+  const chain = await first.checkpoint(1);
+  assert.deepEqual(await keysOfSplit(chain, ''), ['dave']);
+  const second = await countingStage({ chain, splits: [''] });
   second.send(undefined, 'dave');
   second.send(A, 'alice');
   assert.deepEqual(counts(second.data()), ['dave=2', 'alice=1']);
 });
 
 test('a key arriving from another split increments streamline_state_split_conflicts_total and warns once', async () => {
-  const s = countingStage();
+  const s = await countingStage();
   s.send(A, 'alice');
   assert.equal(await s.conflictsMetric(), 0);
   s.send(B, 'alice'); // same key as the last record of the previous batch, other split
@@ -196,18 +200,15 @@ test('a key arriving from another split increments streamline_state_split_confli
   assert.deepEqual(counts(s.data()), ['alice=1', 'alice=2', 'alice=3', 'bob=1', 'alice=4'], 'the key keeps one state whatever the split');
 });
 
-test('watermarks run with no split current: what they key and emit belongs to no split, not to the previous batch\'s', () => {
-  const s = countingStage();
+test("watermarks run with no split current: what they key and emit belongs to no split, not to the previous batch's", async () => {
+  const s = await countingStage();
   s.send(A, 'alice');
   s.input.next(watermark(10));
   const fromWatermark = s.data().at(-1);
   assert.ok(fromWatermark?.kind === 'data');
   assert.deepEqual(fromWatermark.records, [{ user: 'wm', n: 1 }]);
   assert.equal(fromWatermark.split, undefined, 'emitted on a watermark: no split');
-  const sections = s.checkpoint(1);
-  assert.deepEqual([...sections.keys()].sort(), ['keyed', `keyed@${A}`]);
-  const plain = new HeapKeyedStateBackend();
-  plain.restore(sections.get('keyed')!.bytes);
-  plain.valueState({ name: 'n' });
-  assert.deepEqual([...plain.keys('n')], ['wm']);
+  const chain = await s.checkpoint(1);
+  assert.deepEqual(await keysOfSplit(chain, ''), ['wm']);
+  assert.deepEqual(await keysOfSplit(chain, A), ['alice']);
 });

@@ -19,7 +19,6 @@ import { checkRestoreAgainstOutput } from '../../../../src/runtime/execution/rep
 import { silentLogger } from '../../../../src/runtime/logger.js';
 import { MetricsRegistry } from '../../../../src/runtime/metrics-registry.js';
 import type { CommittedSplit } from '../../../../src/runtime/sink.js';
-import { HeapKeyedStateBackend } from '../../../../src/runtime/state/heap-keyed-state-backend.js';
 import { assertExactlyOnce, committedAll, countsFlow, splitMap } from './support/counts-table.js';
 import { InMemoryTopic, inMemorySplitSource } from './support/in-memory-split-group.js';
 
@@ -84,7 +83,6 @@ describe('a standby job restarted behind what its table holds', () => {
         metrics: new MetricsRegistry(),
         logger: silentLogger(),
         deadLetters: new FileDeadLetterSink(join(dir, name, 'dead-letters.jsonl')),
-        createKeyedState: () => new HeapKeyedStateBackend(),
       });
     /** Runs until the table holds the whole topic, then stops gracefully. */
     const runToEnd = async (restoreFrom: RestoreSelection = 'latest', haLatest?: number) => {

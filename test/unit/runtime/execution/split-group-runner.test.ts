@@ -10,7 +10,6 @@ import { FileDeadLetterSink } from '../../../../src/runtime/dead-letters/file-de
 import { SplitGroupRunner } from '../../../../src/runtime/execution/split-group-runner.js';
 import { silentLogger } from '../../../../src/runtime/logger.js';
 import { MetricsRegistry } from '../../../../src/runtime/metrics-registry.js';
-import { HeapKeyedStateBackend } from '../../../../src/runtime/state/heap-keyed-state-backend.js';
 import { assertExactlyOnce as exactlyOnce, committedAll as committed, countsFlow } from './support/counts-table.js';
 import { FakeGroupCoordinator, InMemoryTopic, inMemorySplitSource } from './support/in-memory-split-group.js';
 
@@ -42,7 +41,6 @@ describe('SplitGroupRunner: splits move between instances exactly once, with the
       metrics,
       logger: silentLogger(),
       deadLetters: new FileDeadLetterSink(join(dir, `${name}-dead-letters.jsonl`)),
-      createKeyedState: () => new HeapKeyedStateBackend(),
       instanceId: name,
       retryDelayMs: 50,
     });

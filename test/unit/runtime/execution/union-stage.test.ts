@@ -3,13 +3,14 @@ import { test } from 'node:test';
 import { Subject } from 'rxjs';
 import { PipelineCapacity } from '../../../../src/runtime/execution/pipeline-capacity.js';
 import { UnionStage } from '../../../../src/runtime/execution/union-stage.js';
+import { systemClock } from '../../../../src/runtime/time/system-clock.js';
 import { END_OF_INPUT, barrier, dataBatch, watermark, type StreamElement } from '../../../../src/runtime/stream-element.js';
 
 function setup() {
   const a = new Subject<StreamElement<unknown>>();
   const b = new Subject<StreamElement<unknown>>();
   const capacity = new PipelineCapacity(100);
-  const union = new UnionStage([a, b], capacity);
+  const union = new UnionStage([a, b], capacity, systemClock);
   const out: StreamElement<unknown>[] = [];
   let completed = false;
   union.output.subscribe({ next: (e) => out.push(e), complete: () => (completed = true) });

@@ -1,0 +1,88 @@
+import { StreamlineError } from '../../../errors.js';
+import type { ChangelogWriter } from '../changelog/changelog-writer.js';
+import type { KeyCursor } from '../key-cursor.js';
+import type { StateKey, ValueState } from '../keyed-state-backend.js';
+import type { HeapStateTable, TtlEntry } from './heap-state-table.js';
+
+function requireKey(cursor: KeyCursor, table: HeapStateTable): void {
+  if (!cursor.set) throw new StreamlineError(`state '${table.name}' used before setCurrentKey`);
+}
+
+/** A value per key, without TTL; every write also goes to the changelog. */
+export class HeapValueState<V> implements ValueState<V> {
+  private readonly values: Map<unknown, unknown>;
+
+  constructor(
+    private readonly cursor: KeyCursor,
+    private readonly table: HeapStateTable,
+    private readonly log: ChangelogWriter,
+    /** The key's entry is gone from this state (it may need no split any more). */
+    private readonly onGone: (key: StateKey) => void,
+  ) {
+    this.values = table.values;
+  }
+
+  get(): V | undefined {
+    return this.values.get(this.cursor.key) as V | undefined;
+  }
+
+  set(value: V): void {
+    const cursor = this.cursor;
+    if (!cursor.set) requireKey(cursor, this.table);
+    this.values.set(cursor.key, value);
+    this.log.set(this.table.index, cursor.split, cursor.key, undefined, undefined, value);
+  }
+
+  clear(): void {
+    const cursor = this.cursor;
+    if (!cursor.set) requireKey(cursor, this.table);
+    if (!this.values.delete(cursor.key)) return;
+    this.log.delete(this.table.index, cursor.split, cursor.key, undefined);
+    this.onGone(cursor.key);
+  }
+}
+
+/** A value per key that expires `ttlMs` after it was written. */
+export class HeapTtlValueState<V> implements ValueState<V> {
+  private readonly values: Map<unknown, unknown>;
+
+  constructor(
+    private readonly cursor: KeyCursor,
+    private readonly table: HeapStateTable,
+    private readonly log: ChangelogWriter,
+    private readonly ttlMs: number,
+    private readonly onGone: (key: StateKey) => void,
+  ) {
+    this.values = table.values;
+  }
+
+  get(): V | undefined {
+    const cursor = this.cursor;
+    const e = this.values.get(cursor.key) as TtlEntry<V> | undefined;
+    if (e === undefined) return undefined;
+    if (cursor.time() - e.t >= this.ttlMs) {
+      // Expired: gone from memory; the files drop it by its time, so no tombstone is needed.
+      this.values.delete(cursor.key);
+      return undefined;
+    }
+    return e.v;
+  }
+
+  set(value: V): void {
+    const cursor = this.cursor;
+    if (!cursor.set) requireKey(cursor, this.table);
+    const now = cursor.time();
+    // Delete first: the key moves to the end, so the map stays in write order (expiry looks at the front).
+    this.values.delete(cursor.key);
+    this.values.set(cursor.key, { v: value, t: now } satisfies TtlEntry<V>);
+    this.log.set(this.table.index, cursor.split, cursor.key, undefined, now, value);
+  }
+
+  clear(): void {
+    const cursor = this.cursor;
+    if (!cursor.set) requireKey(cursor, this.table);
+    if (!this.values.delete(cursor.key)) return;
+    this.log.delete(this.table.index, cursor.split, cursor.key, undefined);
+    this.onGone(cursor.key);
+  }
+}

@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { CheckpointStoreSpec } from '../../checkpoint-store.js';
+import type { SnapshotFileWriter, SnapshotLane } from './snapshot-file-writer.js';
+import type { SnapshotJob, SnapshotResult } from './snapshot-files.js';
+import { StateLostError, StateSnapshotError } from './state-snapshot-error.js';
+import { logBuffers, type SnapshotResponse } from './snapshot-worker-protocol.js';
+
+const WORKER_URL = new URL('./snapshot-worker.js', import.meta.url);
+
+interface Pending {
+  readonly job: SnapshotJob;
+  readonly resolve: (result: SnapshotResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Keyed-state snapshots in worker threads, one per lane, so the task thread only hands over its
+ * changelogs (transferred, not copied). Workers start lazily and are unref'd while idle.
+ */
+export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
+  /** True when the compiled worker module exists (false when running TypeScript sources directly). */
+  static isAvailable(): boolean {
+    return WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));
+  }
+
+  private readonly workers = new Map<SnapshotLane, { worker: Worker; pending: Map<number, Pending> }>();
+  private nextId = 1;
+
+  constructor(private readonly store: CheckpointStoreSpec) {}
+
+  write(job: SnapshotJob, lane: SnapshotLane): Promise<SnapshotResult> {
+    const slot = this.slot(lane);
+    const id = this.nextId++;
+    return new Promise<SnapshotResult>((resolve, reject) => {
+      slot.pending.set(id, { job, resolve, reject });
+      slot.worker.ref();
+      try {
+        slot.worker.postMessage({ id, job, store: this.store }, logBuffers(job.logs));
+      } catch (error) {
+        slot.pending.delete(id);
+        reject(new StateSnapshotError(`cannot hand keyed state of '${job.taskId}' to the snapshot worker: ${(error as Error).message}`, job.logs, { cause: error }));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    const slots = [...this.workers.values()];
+    this.workers.clear();
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private slot(lane: SnapshotLane): { worker: Worker; pending: Map<number, Pending> } {
+    let slot = this.workers.get(lane);
+    if (slot !== undefined) return slot;
+    const worker = new Worker(WORKER_URL);
+    worker.unref();
+    const pending = new Map<number, Pending>();
+    slot = { worker, pending };
+    this.workers.set(lane, slot);
+    worker.on('message', (response: SnapshotResponse) => {
+      const p = pending.get(response.id);
+      if (p === undefined) return;
+      pending.delete(response.id);
+      if (pending.size === 0) worker.unref();
+      if (response.ok) p.resolve(response.result);
+      else p.reject(new StateSnapshotError(`writing keyed state of '${p.job.taskId}' for checkpoint ${p.job.checkpointId} failed: ${response.message}`, response.logs));
+    });
+    const fail = (message: string) => {
+      this.workers.delete(lane);
+      // The changelogs went to the dead worker: nothing can write them again, the run must restore.
+      for (const p of pending.values()) p.reject(new StateLostError(`keyed-state snapshot worker ${message} while writing '${p.job.taskId}'; its changelogs are lost, the job restores from the last checkpoint`));
+      pending.clear();
+    };
+    worker.on('error', (error) => fail(`failed: ${error.message}`));
+    worker.on('exit', (code) => {
+      if (pending.size > 0) fail(`exited (code ${code})`);
+      else this.workers.delete(lane);
+    });
+    return slot;
+  }
+}

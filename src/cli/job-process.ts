@@ -21,6 +21,8 @@ import { intSetting } from '../runtime/int-setting.js';
 import { EventLoopMonitor } from '../runtime/event-loop-monitor.js';
 import type { Clock, Timer } from '../runtime/time/clock.js';
 import { systemClock } from '../runtime/time/system-clock.js';
+import { keyedStateFactory, parseStateBackend } from '../runtime/state/state-backend-choice.js';
+import type { KeyedStateBackend, KeyedStateContext } from '../runtime/state/keyed-state-backend.js';
 
 /** Outcome of one process run of a job. */
 export type JobExit = { readonly code: 0 } | { readonly code: 1; readonly error: Error };
@@ -40,6 +42,8 @@ interface ProcessContext {
   readonly checkpoint: CheckpointOptions;
   readonly workDir: string;
   readonly clock: Clock;
+  readonly createKeyedState: (context: KeyedStateContext) => KeyedStateBackend;
+  readonly stateDir: string;
   setReady(ready: boolean): void;
 }
 
@@ -65,6 +69,8 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
   const stopTimeoutMs = intSetting(settings, 'STOP_TIMEOUT_MS', 60_000, 1);
   const scaleOut = parseScaleOut(settings.SCALE_OUT);
   const checkpointUri = settings.CHECKPOINT_URI ?? `file://${join(workDir, 'checkpoints')}`;
+  const stateBackend = parseStateBackend(settings.STATE_BACKEND, job.stateBackend);
+  const stateDir = resolve(settings.STATE_DIR ?? join(workDir, 'state'));
   const loopMonitor = new EventLoopMonitor({ metrics, logger, clock, warnAboveMs: intSetting(settings, 'EVENT_LOOP_DELAY_WARN_MS', 200, 1) }).start();
 
   let ready = false;
@@ -116,6 +122,8 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
       },
       workDir,
       clock,
+      createKeyedState: keyedStateFactory(stateBackend),
+      stateDir,
       setReady: (value) => (ready = value && signals === 0),
     };
     const attach = (stoppable: Stoppable): boolean => {
@@ -187,6 +195,8 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
       logger,
       deadLetters: ctx.deadLetters,
       clock: ctx.clock,
+      createKeyedState: ctx.createKeyedState,
+      stateDir: ctx.stateDir,
       fencingToken: () => fencedKeeper.current().fencingToken,
       assertMayCommit: () => {
         try {
@@ -230,6 +240,8 @@ async function runGroupInstance(ctx: ProcessContext, attach: (stoppable: Stoppab
     logger: ctx.logger.child({ instance: instanceId }),
     deadLetters: ctx.deadLetters,
     clock: ctx.clock,
+    createKeyedState: ctx.createKeyedState,
+    stateDir: ctx.stateDir,
     instanceId,
     onReady: (ready) => ctx.setReady(ready),
   });

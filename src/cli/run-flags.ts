@@ -24,6 +24,8 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'checkpoint-interval-ms', env: 'CHECKPOINT_INTERVAL_MS', help: 'Time between checkpoints (overrides the job).' },
   { flag: 'checkpoint-retain', env: 'CHECKPOINT_RETAIN', help: 'Completed checkpoints to keep (overrides the job).' },
   { flag: 'from-checkpoint', env: 'FROM_CHECKPOINT', help: 'Restore from: latest, none, or a checkpoint id.', default: 'latest' },
+  { flag: 'state-backend', env: 'STATE_BACKEND', help: "Where keyed state lives: heap (memory, fastest) or disk (LevelDB under the work dir, for state larger than memory). Overrides the job's choice.", default: 'heap' },
+  { flag: 'state-dir', env: 'STATE_DIR', help: 'Working copies of disk-backed keyed state (deleted when the job stops; checkpoints hold the state).', default: '<work dir>/state' },
   {
     flag: 'scale-out',
     env: 'SCALE_OUT',
@@ -35,6 +37,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'aws-region', env: 'AWS_REGION', help: 'AWS region for S3, S3 Tables and DynamoDB.' },
   { flag: 'metrics-port', env: 'METRICS_PORT', help: 'Port of /metrics, /healthz and /readyz (0 = off).', default: '9249' },
   { flag: 'stop-timeout-ms', env: 'STOP_TIMEOUT_MS', help: 'On SIGTERM/SIGINT, how long the final checkpoint may take before exiting non-zero.', default: '60000' },
+  { flag: 'event-loop-delay-warn-ms', env: 'EVENT_LOOP_DELAY_WARN_MS', help: 'Log a warning when the 99th percentile event-loop delay of a second exceeds this.', default: '200' },
   { flag: 'work-dir', env: 'STREAMLINE_WORK_DIR', help: 'Folder for local state of the embedded default.', default: './.streamline' },
   { flag: 'generator-count', env: 'GENERATOR_COUNT', help: 'Embedded default: records to generate (unbounded when unset).' },
   { flag: 'generator-rate', env: 'GENERATOR_RATE', help: 'Embedded default: records per second (flat out when unset).' },

@@ -3,6 +3,7 @@ import type { CheckpointOptions } from './execution/checkpoint-options.js';
 import type { Dataflow } from './graph/dataflow.js';
 import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics-registry.js';
+import type { StateBackendKind } from './state/state-backend-choice.js';
 
 /**
  * A job module's default export: what `node dist/run.js jobs/<name>` loads. `build` is called
@@ -11,6 +12,8 @@ import type { MetricsRegistry } from './metrics-registry.js';
 export interface Job {
   readonly name: string;
   readonly checkpoint: CheckpointOptions;
+  /** Where keyed state lives unless STATE_BACKEND says otherwise: 'heap' (default) or 'disk' for state larger than memory. */
+  readonly stateBackend?: StateBackendKind;
   /** Sample input for the embedded generator and `produce.js`: same records for the same seed. */
   readonly input?: {
     readonly topic: string;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { CheckpointStore } from '../../../../../src/runtime/checkpoint-store.js';
 import { LocalCheckpointStore } from '../../../../../src/runtime/checkpoint/local-checkpoint-store.js';
 import { silentLogger } from '../../../../../src/runtime/logger.js';
+import { DiskKeyedStateBackend, type DiskKeyedStateBackendOptions } from '../../../../../src/runtime/state/disk/disk-keyed-state-backend.js';
 import { HeapKeyedStateBackend, type HeapKeyedStateBackendOptions } from '../../../../../src/runtime/state/heap/heap-keyed-state-backend.js';
 import type { KeyedStateBackend, KeyedStateContext } from '../../../../../src/runtime/state/keyed-state-backend.js';
 import { InlineSnapshotFileWriter } from '../../../../../src/runtime/state/snapshot/snapshot-file-writer.js';
@@ -35,6 +36,18 @@ export class BackendFactory {
 
   heap(options: HeapKeyedStateBackendOptions = {}, scope = 'job'): HeapKeyedStateBackend {
     return new HeapKeyedStateBackend(this.context('job.op', scope), options);
+  }
+
+  /** A disk backend (not opened yet: `restore` opens it). */
+  disk(options: DiskKeyedStateBackendOptions = {}, scope = 'job'): DiskKeyedStateBackend {
+    return new DiskKeyedStateBackend(this.context('job.op', scope), options);
+  }
+
+  /** A disk backend opened empty. */
+  async freshDisk(options: DiskKeyedStateBackendOptions = {}, scope = 'job'): Promise<DiskKeyedStateBackend> {
+    const backend = this.disk(options, scope);
+    await backend.restore([]);
+    return backend;
   }
 
   /** A heap backend writing through another store (e.g. one that fails on purpose). */

@@ -33,6 +33,11 @@ export interface KafkaConfig {
   readonly sessionTimeoutMs: number;
   /** How long a rebalance waits for every member to rejoin (and for a hand-over before it). */
   readonly rebalanceTimeoutMs: number;
+  /**
+   * Bounded input (Flink's `setBounded`): `end` stops the job, with a final checkpoint and commit,
+   * once every partition is read up to the end offsets it had when the job started. Unbounded when undefined.
+   */
+  readonly stopAt: 'end' | undefined;
 }
 
 /** One setting: its env var, the equivalent flag, and whether its value is secret. */
@@ -59,6 +64,7 @@ export const KAFKA_SETTINGS: readonly KafkaSetting[] = [
   setting('KAFKA_DLQ_TOPIC', "Dead-letter topic (default '<topic>.dlq')."),
   setting('KAFKA_SESSION_TIMEOUT_MS', 'A consumer silent this long leaves the group and its partitions move (default 30000).'),
   setting('KAFKA_REBALANCE_TIMEOUT_MS', 'How long a rebalance waits for members to hand their partitions over and rejoin (default 60000).'),
+  setting('KAFKA_STOP_AT', "end: read up to the end offsets of the start, then stop with a final checkpoint and commit (a backfill); unset: run until stopped."),
 ];
 
 function setting(env: string, description: string, secret = false): KafkaSetting {
@@ -92,7 +98,8 @@ export function loadKafkaConfig(input: KafkaConfigInput = {}): KafkaConfig {
   const sslCa = readCa(read(input, 'KAFKA_SSL_CA_FILE'), security);
   const sessionTimeoutMs = milliseconds(input, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, 1_000);
   const rebalanceTimeoutMs = milliseconds(input, 'KAFKA_REBALANCE_TIMEOUT_MS', 60_000, 1_000);
-  const config: KafkaConfig = { brokers, clientId, groupId, topic, startFrom, security, sslCa, sasl, deadLetterTopic, sessionTimeoutMs, rebalanceTimeoutMs };
+  const stopAt = parseStopAt(read(input, 'KAFKA_STOP_AT'));
+  const config: KafkaConfig = { brokers, clientId, groupId, topic, startFrom, security, sslCa, sasl, deadLetterTopic, sessionTimeoutMs, rebalanceTimeoutMs, stopAt };
   Object.defineProperty(config, 'toJSON', { value: () => redactKafkaConfig(config), enumerable: false });
   Object.defineProperty(config, inspect.custom, { value: () => redactKafkaConfig(config), enumerable: false });
   return Object.freeze(config);
@@ -113,7 +120,15 @@ export function redactKafkaConfig(config: KafkaConfig): Record<string, unknown> 
     deadLetterTopic: config.deadLetterTopic,
     sessionTimeoutMs: config.sessionTimeoutMs,
     rebalanceTimeoutMs: config.rebalanceTimeoutMs,
+    stopAt: config.stopAt,
   };
+}
+
+function parseStopAt(raw: string | undefined): 'end' | undefined {
+  const value = raw?.trim().toLowerCase();
+  if (value === undefined || value === '' || value === 'never') return undefined;
+  if (value === 'end') return 'end';
+  throw new ConfigError('KAFKA_STOP_AT (--kafka-stop-at)', `must be 'end' (stop once the offsets the topic had at start are read) or unset, got '${raw}'`);
 }
 
 function milliseconds(input: KafkaConfigInput, env: string, fallback: number, min: number): number {

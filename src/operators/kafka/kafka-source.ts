@@ -119,6 +119,8 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
   /** Next offset after the last record queued: older deliveries are duplicates. */
   private readonly fetched = new Map<string, number>();
   private readonly startOffsets = new Map<string, number>();
+  /** Bounded mode: per partition, the end offset when the job started. */
+  private endOffsets: Map<string, number> | undefined;
   private assignment: TopicPartition[] = [];
   private assigned = new Set<string>();
   private pausedSince: number | undefined;
@@ -214,6 +216,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
         const offset =
           start.kind === 'earliest' ? low : start.kind === 'latest' ? high : Number(byTime.find((o) => o.partition === b.partition)?.offset ?? low);
         this.startOffsets.set(key, offset);
+        if (this.options.config.stopAt === 'end' && (owned === undefined || owned.has(key))) (this.endOffsets ??= new Map()).set(key, high);
         const restored = this.polled.get(key);
         if (restored !== undefined && restored < low) {
           // Retention removed records the checkpoint had not read yet; they are gone, say so loudly.
@@ -278,7 +281,13 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
   private onBatch(batch: ConsumedBatch): void {
     const key = partitionKey(batch.topic, batch.partition);
     if (!this.assigned.has(key) || batch.messages.length === 0) return;
-    const messages = batch.messages;
+    let messages = batch.messages;
+    const end = this.endOffsets?.get(key);
+    if (end !== undefined && Number(messages[messages.length - 1]!.offset) >= end) {
+      // Bounded: what was produced after the start is not part of the input.
+      messages = messages.filter((m) => Number(m.offset) < end);
+      if (messages.length === 0) return;
+    }
     const expected = this.fetched.get(key) ?? 0;
     let first = 0;
     // A delivery may overlap what we already have (seek races, refetch after pause): skip it.
@@ -296,8 +305,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     this.wakeUp();
   }
 
-  async poll(): Promise<SourceBatch<T> | 'idle'> {
+  async poll(): Promise<SourceBatch<T> | 'idle' | 'end'> {
     if (this.fatal) throw this.fatal;
+    if (this.queue.length === 0 && this.reachedEnd()) return 'end';
     if (this.queue.length === 0) {
       if (this.closed || this.ctx.signal.aborted) return 'idle';
       await new Promise<void>((resolve) => {
@@ -312,6 +322,17 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
       if (this.queue.length === 0) return 'idle';
     }
     return this.takeBatch();
+  }
+
+  /** Bounded mode: every partition is read up to the end offset it had at the start. */
+  private reachedEnd(): boolean {
+    const ends = this.endOffsets;
+    if (ends === undefined) return false;
+    for (const [key, end] of ends) {
+      const position = this.polled.get(key) ?? this.startOffsets.get(key) ?? 0;
+      if (position < end) return false;
+    }
+    return true;
   }
 
   private takeBatch(): SourceBatch<T> {

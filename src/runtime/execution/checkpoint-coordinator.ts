@@ -23,6 +23,8 @@ export interface CheckpointParticipants {
   retainedCheckpoints?(): ReadonlySet<number>;
   /** Shared state files (`<scope>/<name>`) still referenced or being written by the running tasks: retention keeps them. */
   sharedFilesInUse?(): ReadonlySet<string>;
+  /** A checkpoint completed (and retention ran after it) or was aborted. */
+  checkpointFinished?(checkpointId: number): void;
   readonly deadLetters: DeadLetterSink;
 }
 
@@ -103,6 +105,11 @@ export class CheckpointCoordinator {
   stop(): void {
     this.stopped = true;
     this.timer?.cancel();
+  }
+
+  /** Resolves when the actions after completed checkpoints (commits, retention) have run. */
+  async settled(): Promise<void> {
+    await this.afterCompletion.catch(() => undefined);
   }
 
   get inFlight(): number | undefined {
@@ -250,7 +257,10 @@ export class CheckpointCoordinator {
     try {
       if (!this.failed) await this.participants.onCompleted(checkpoint);
       pending.resolve(checkpoint);
-      this.pruneQuietly();
+      // In the completion chain: no later checkpoint's state is released while retention looks at the store.
+      // A failed run prunes nothing: the run that replaces it may already be writing to the same scope.
+      if (!this.failed) await this.prune();
+      this.participants.checkpointFinished?.(pending.id);
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
       this.logger.warn({ checkpoint: pending.id, err: err.message }, 'action after the checkpoint failed; pending commits retry after the next checkpoint');
@@ -266,6 +276,7 @@ export class CheckpointCoordinator {
     this.consecutiveFailures++;
     this.metrics.checkpointsFailed.inc(this.labels);
     this.history.failed(pending.id, error.message);
+    this.participants.checkpointFinished?.(pending.id);
     this.logger.warn({ checkpoint: pending.id, err: error.message, consecutiveFailures: this.consecutiveFailures }, 'checkpoint failed');
     void this.store.discard(this.scope, pending.id).catch(() => undefined);
     pending.resolve(undefined);
@@ -294,9 +305,11 @@ export class CheckpointCoordinator {
     }, delayMs);
   }
 
-  private pruneQuietly(): void {
-    this.store.prune(this.scope, this.options.retain, this.participants.retainedCheckpoints?.(), this.participants.sharedFilesInUse?.()).catch((error: unknown) => {
+  private async prune(): Promise<void> {
+    try {
+      await this.store.prune(this.scope, this.options.retain, this.participants.retainedCheckpoints?.(), this.participants.sharedFilesInUse?.());
+    } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'pruning old checkpoints failed; will retry after the next checkpoint');
-    });
+    }
   }
 }

@@ -169,6 +169,9 @@ export class JobRunner {
         onCompleted: (checkpoint) => this.onCheckpointCompleted(checkpoint),
         retainedCheckpoints: () => this.commits.referencedCheckpoints(),
         sharedFilesInUse: () => this.sharedFilesInUse(),
+        checkpointFinished: (id) => {
+          for (const backend of this.pipeline?.keyedState.values() ?? []) backend.checkpointFinished(id);
+        },
         deadLetters: options.deadLetters,
       },
       options.metrics,
@@ -236,8 +239,10 @@ export class JobRunner {
       options.metrics.ready.set({ job: this.jobName }, 0);
       options.onReady?.(false);
       // A commit that already started finishes (it lands whole or is refused, e.g. fenced) before the sinks close.
+      // Retention after a checkpoint runs in the same chain, so nothing of this run touches the store once it settled.
       const patience = new AbortController();
-      await Promise.race([Promise.all(pipeline.sinks.map((s) => s.commitsSettled())), this.clock.sleep(COMMIT_SETTLE_MS, patience.signal).catch(() => undefined)]);
+      const settled = Promise.all([coordinator.settled(), ...pipeline.sinks.map((s) => s.commitsSettled())]);
+      await Promise.race([settled, this.clock.sleep(COMMIT_SETTLE_MS, patience.signal).catch(() => undefined)]);
       patience.abort();
       this.stopSources.abort();
       await this.closeAll(pipeline);

@@ -74,6 +74,8 @@ export interface KeyedStateBackend {
   restore(inputs: readonly KeyedStateRestore[]): Promise<void>;
   /** Shared state files (`<scope>/<name>`) this backend references or is writing: retention keeps them. */
   sharedFilesInUse(): ReadonlySet<string>;
+  /** Checkpoint `checkpointId` completed (retention included) or was aborted: its files are protected by its metadata alone now. */
+  checkpointFinished(checkpointId: number): void;
   /** Waits for background writes, releases resources (a disk backend deletes its working copy). */
   close(): Promise<void>;
 }

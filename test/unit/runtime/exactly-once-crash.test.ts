@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
+import type { CheckpointStore } from '../../../src/runtime/checkpoint-store.js';
 import { LocalCheckpointStore } from '../../../src/runtime/checkpoint/local-checkpoint-store.js';
+import { DiskKeyedStateBackend } from '../../../src/runtime/state/disk/disk-keyed-state-backend.js';
+import { HeapKeyedStateBackend } from '../../../src/runtime/state/heap/heap-keyed-state-backend.js';
+import type { StateBackendKind } from '../../../src/runtime/state/state-backend-choice.js';
 import { JobRunner } from '../../../src/runtime/execution/job-runner.js';
 import { Dataflow } from '../../../src/runtime/graph/dataflow.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
@@ -22,16 +26,49 @@ const KEYS = 7;
 class SimulatedCrash extends Error {}
 
 interface CrashPlan {
-  readonly where: 'poll' | 'write' | 'prepare' | 'commit';
+  /** `upload`: while a keyed-state file is being written, after its first chunk (the asynchronous phase). */
+  readonly where: 'poll' | 'write' | 'prepare' | 'commit' | 'upload';
   readonly at: number;
 }
 
-function runnerFor(dir: string, warehouse: TestWarehouse<CountedEvent>, crash: CrashPlan | undefined, twoSources = false) {
+interface RunShape {
+  readonly twoSources?: boolean;
+  readonly backend?: StateBackendKind;
+}
+
+/**
+ * The real local store, with a crash point inside shared-state writes. It has no worker spec, so
+ * keyed state is written inline, where the crash can reach it; small changelog segments and an
+ * eager materialization make chains of base and deltas, rebuilt bases, and retention happen.
+ */
+function crashingStore(dir: string, onUpload: () => void): CheckpointStore {
+  const store = new LocalCheckpointStore(join(dir, 'checkpoints'));
+  const wrapped = Object.create(store) as CheckpointStore & { spec: undefined };
+  Object.defineProperty(wrapped, 'spec', { value: undefined });
+  wrapped.writeSharedState = (scope, name, chunks) =>
+    store.writeSharedState(
+      scope,
+      name,
+      (async function* () {
+        let first = true;
+        for await (const chunk of chunks) {
+          yield chunk;
+          if (first) onUpload();
+          first = false;
+        }
+      })(),
+    );
+  return wrapped;
+}
+
+function runnerFor(dir: string, warehouse: TestWarehouse<CountedEvent>, crash: CrashPlan | undefined, shape: RunShape = {}) {
+  const twoSources = shape.twoSources ?? false;
   let runner: JobRunner | undefined;
   let polls = 0;
   let writes = 0;
   let prepares = 0;
   let commits = 0;
+  let uploads = 0;
   const maybeCrash = (where: CrashPlan['where'], n: number) => {
     if (crash?.where === where && n === crash.at) {
       runner!.abort(new SimulatedCrash(`crash at ${where} #${n}`));
@@ -57,9 +94,15 @@ function runnerFor(dir: string, warehouse: TestWarehouse<CountedEvent>, crash: C
     .keyBy((e) => e.key)
     .apply('count', keyedCount)
     .sink('out', transactionalTestSink(warehouse, hooks));
+  const store = crashingStore(dir, () => maybeCrash('upload', ++uploads));
   runner = new JobRunner({
     flow,
-    store: new LocalCheckpointStore(join(dir, 'checkpoints')),
+    store,
+    createKeyedState: (context) => {
+      const options = { segmentBytes: 512, materialization: { maxDeltas: 3, maxDeltaRatio: 0.5 } };
+      return shape.backend === 'disk' ? new DiskKeyedStateBackend(context, options) : new HeapKeyedStateBackend(context, options);
+    },
+    stateDir: join(dir, 'state'),
     checkpoint: { intervalMs: 3, retain: 2 },
     capacity: 4,
     metrics: new MetricsRegistry(),
@@ -67,6 +110,16 @@ function runnerFor(dir: string, warehouse: TestWarehouse<CountedEvent>, crash: C
     deadLetters: new FileDeadLetterSink(join(dir, 'dlq.jsonl')),
   });
   return runner;
+}
+
+/** Retention never deleted a file a retained checkpoint references. */
+async function assertRetainedFilesExist(dir: string): Promise<void> {
+  const store = new LocalCheckpointStore(join(dir, 'checkpoints'));
+  for (const checkpoint of await store.listCompleted('keyed-count')) {
+    for (const file of checkpoint.metadata.sharedState ?? []) {
+      for await (const _chunk of store.readSharedState(file)); // throws when missing or damaged
+    }
+  }
 }
 
 /** Slows the source a little so several checkpoints happen during one run. */
@@ -94,14 +147,21 @@ test('a keyed count job without failures commits every record once', async () =>
     const result = await runToEnd(runnerFor(dir, warehouse, undefined));
     assert.ok(result.lastCheckpoint !== undefined);
     assertExactlyOnce(warehouse.committed);
+    // The keyed state went through chains: files written at many checkpoints, yet the newest chain stays short (materialized).
+    const completed = await new LocalCheckpointStore(join(dir, 'checkpoints')).listCompleted('keyed-count');
+    const chain = completed[0]!.metadata.sharedState!;
+    const writers = new Set(completed.flatMap((c) => (c.metadata.sharedState ?? []).map((f) => f.name.split('-')[0])));
+    assert.ok(writers.size >= 2, `state files of ${writers.size} checkpoints are retained`);
+    assert.ok(chain.length >= 1 && chain.length <= 5, `the newest chain has ${chain.length} files`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
 
-test('exactly once across 100 seeded crash points between and during checkpoints', async () => {
-  const random = mulberry32(20261125);
-  const wheres: CrashPlan['where'][] = ['poll', 'write', 'prepare', 'commit'];
+for (const backend of ['heap', 'disk'] as const) {
+test(`exactly once across 100 seeded crash points between and during checkpoints (${backend} state)`, async () => {
+  const random = mulberry32(backend === 'heap' ? 20261125 : 20261203);
+  const wheres: CrashPlan['where'][] = ['poll', 'write', 'prepare', 'commit', 'upload'];
   let crashed = 0;
   for (let seed = 0; seed < 100; seed++) {
     const dir = await mkdtemp(join(tmpdir(), `eo-${seed}-`));
@@ -109,7 +169,7 @@ test('exactly once across 100 seeded crash points between and during checkpoints
       const warehouse = new TestWarehouse<CountedEvent>();
       const where = wheres[seed % wheres.length]!;
       const at = 1 + Math.floor(random() * (where === 'poll' || where === 'write' ? COUNT / BATCH : 6));
-      const first = runnerFor(dir, warehouse, { where, at });
+      const first = runnerFor(dir, warehouse, { where, at }, { backend });
       const outcome = await runToEnd(first).then(
         () => 'finished',
         (error: unknown) => {
@@ -120,14 +180,16 @@ test('exactly once across 100 seeded crash points between and during checkpoints
       if (outcome === 'crashed') crashed++;
       await sleep(5);
       // A crash loses everything uncommitted; a restart must still deliver each record once.
-      await runToEnd(runnerFor(dir, warehouse, undefined));
+      await runToEnd(runnerFor(dir, warehouse, undefined, { backend }));
       assertExactlyOnce(warehouse.committed);
+      await assertRetainedFilesExist(dir);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
   assert.ok(crashed >= 60, `only ${crashed} of 100 runs reached their crash point; the test would prove little`);
 });
+}
 
 test('exactly once with two sources whose barriers are aligned at a union, across 30 seeded crash points', async () => {
   const random = mulberry32(7);
@@ -139,7 +201,7 @@ test('exactly once with two sources whose barriers are aligned at a union, acros
       const warehouse = new TestWarehouse<CountedEvent>();
       const where = wheres[seed % wheres.length]!;
       const at = 1 + Math.floor(random() * (where === 'poll' || where === 'write' ? COUNT / BATCH : 6));
-      const outcome = await runToEnd(runnerFor(dir, warehouse, { where, at }, true)).then(
+      const outcome = await runToEnd(runnerFor(dir, warehouse, { where, at }, { twoSources: true })).then(
         () => 'finished',
         (error: unknown) => {
           if (!(error instanceof SimulatedCrash)) throw error;
@@ -148,7 +210,7 @@ test('exactly once with two sources whose barriers are aligned at a union, acros
       );
       if (outcome === 'crashed') crashed++;
       await sleep(5);
-      await runToEnd(runnerFor(dir, warehouse, undefined, true));
+      await runToEnd(runnerFor(dir, warehouse, undefined, { twoSources: true }));
       assertExactlyOnce(warehouse.committed);
     } finally {
       await rm(dir, { recursive: true, force: true });

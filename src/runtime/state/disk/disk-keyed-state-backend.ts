@@ -164,28 +164,42 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
     return this.snapshots.sharedFilesInUse();
   }
 
+  checkpointFinished(checkpointId: number): void {
+    this.snapshots.checkpointFinished(checkpointId);
+  }
+
   async close(): Promise<void> {
     await this.snapshots.settled();
     await this.store?.close();
     this.store = undefined;
   }
 
+  /**
+   * Opens the working copy and loads it. All of one chain of this scope is adopted (later
+   * checkpoints extend it); anything else is replayed as writes into the changelog, written out in
+   * segments while restoring, so the state no longer depends on files another instance may delete.
+   */
   async restore(inputs: readonly KeyedStateRestore[]): Promise<void> {
     const dir = join(this.context.workDir, `${this.context.scope}.${this.context.stepId}.${randomUUID().slice(0, 8)}`.replace(/[^A-Za-z0-9_.-]/g, '_'));
     this.store = await DiskStateStore.open(dir);
-    const chains: ChainInput[] = [];
+    const only = inputs.length === 1 ? inputs[0] : undefined;
+    const adopt = only?.kind === 'chain' && this.snapshots.canExtend(only.input) ? only.input.chain : undefined;
     for (const input of inputs) {
       if (input.kind === 'legacy') await this.restoreLegacy(input.bytes, input.split);
-      else {
-        await this.restoreChain(input.input);
-        chains.push(input.input);
-      }
+      else await this.restoreChain(input.input, adopt === undefined);
     }
     await this.store.drain();
-    this.snapshots.restored(chains);
+    if (adopt !== undefined) this.snapshots.adopt(adopt);
+    else await this.flushRestored();
   }
 
-  private async restoreChain(input: ChainInput): Promise<void> {
+  /** Writes what a restore replayed into the changelog, a segment at a time, and waits for it. */
+  private async flushRestored(force = true): Promise<void> {
+    if (this.log.bytes >= this.segmentBytes || (force && this.log.bytes > 0)) this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
+    if (force || this.snapshots.pendingWrites > 2) await this.snapshots.settled();
+  }
+
+  private async restoreChain(input: ChainInput, replay: boolean): Promise<void> {
     const { chain } = input;
     if (chain.maxParallelism !== this.maxParallelism) {
       throw new RestoreError(`keyed state of '${this.context.stepId}' has maxParallelism ${chain.maxParallelism}, this backend ${this.maxParallelism}: key groups cannot be mapped`);
@@ -202,27 +216,35 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
       const reader = new StateFileReader(this.checkpointStore.readSharedState(file), `${file.scope}/${file.name}`);
       const infos = new Map((await reader.header()).states.map((s) => [s.name, s]));
       for (let block = await reader.next(filter); block !== undefined; block = await reader.next(filter)) {
-        written += this.applyBlock(this.tableFor(infos.get(block.state)!), block, now);
+        written += this.applyBlock(this.tableFor(infos.get(block.state)!), block, now, replay);
         if (written >= RESTORE_DRAIN_EVERY) {
           written = 0;
           await this.requireStore().drain();
         }
+        if (replay) await this.flushRestored(false);
       }
     }
   }
 
-  /** Applies a restored block; returns the records written. */
-  private applyBlock(table: DiskTable, block: StateBlock, now: number): number {
+  /** Applies a restored block; returns the records written. With `replay`, each change also goes to the changelog. */
+  private applyBlock(table: DiskTable, block: StateBlock, now: number, replay: boolean): number {
     const store = this.requireStore();
     const split = block.split === '' ? -1 : this.splits.idOf(block.split);
     const ttl = table.ttlMs;
     const expired = (t: number | undefined) => ttl !== undefined && t !== undefined && now - t >= ttl;
+    const log = replay ? this.log : undefined;
     let written = 0;
     if (table.kind === 'value') {
       for (const e of block.entries) {
         const key = dbKey(table.index, e.key);
-        if (e.deleted || expired(e.writtenAt)) store.put(key, null);
-        else store.put(key, encodeValueRecord({ split, writtenAt: ttl === undefined ? undefined : (e.writtenAt ?? now), value: e.value }));
+        if (e.deleted || expired(e.writtenAt)) {
+          store.put(key, null);
+          log?.delete(table.index, split, e.key, undefined);
+        } else {
+          const writtenAt = ttl === undefined ? undefined : (e.writtenAt ?? now);
+          store.put(key, encodeValueRecord({ split, writtenAt, value: e.value }));
+          log?.set(table.index, split, e.key, undefined, writtenAt, e.value);
+        }
         written++;
       }
       return written;
@@ -236,9 +258,17 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
       const map = existing === undefined ? new Map<StateKey, MapEntryRecord>() : decodeMapRecord(existing).entries;
       for (; i < block.entries.length && block.entries[i]!.key === key; i++) {
         const e = block.entries[i]!;
-        if (e.mapKey === undefined) map.clear();
-        else if (e.deleted || expired(e.writtenAt)) map.delete(e.mapKey);
-        else map.set(e.mapKey, { writtenAt: ttl === undefined ? undefined : (e.writtenAt ?? now), value: e.value });
+        if (e.mapKey === undefined) {
+          map.clear();
+          log?.clearMap(table.index, split, key);
+        } else if (e.deleted || expired(e.writtenAt)) {
+          map.delete(e.mapKey);
+          log?.delete(table.index, split, key, e.mapKey);
+        } else {
+          const writtenAt = ttl === undefined ? undefined : (e.writtenAt ?? now);
+          map.set(e.mapKey, { writtenAt, value: e.value });
+          log?.set(table.index, split, key, e.mapKey, writtenAt, e.value);
+        }
       }
       store.put(id, map.size === 0 ? null : encodeMapRecord({ split, entries: map }));
       if (map.size === 0) table.keyIndex?.delete(key);

@@ -192,26 +192,40 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     return this.snapshots.sharedFilesInUse();
   }
 
+  checkpointFinished(checkpointId: number): void {
+    this.snapshots.checkpointFinished(checkpointId);
+  }
+
   async close(): Promise<void> {
     await this.snapshots.settled();
   }
 
+  /**
+   * All of one chain of this scope is adopted: later checkpoints extend it. Anything else is
+   * replayed as writes into the changelog (written out in segments while restoring), so the
+   * state no longer depends on files another instance may delete.
+   */
   async restore(inputs: readonly KeyedStateRestore[]): Promise<void> {
-    const chains: ChainInput[] = [];
-    for (const input of inputs) {
+    const range = this.ownedRange;
+    const chains = inputs.map((input) => (input.kind === 'legacy' || range === undefined || input.input.keyGroups !== undefined ? input : { ...input, input: { ...input.input, keyGroups: range } }));
+    const only = chains.length === 1 ? chains[0] : undefined;
+    const adopt = only?.kind === 'chain' && this.snapshots.canExtend(only.input) ? only.input.chain : undefined;
+    for (const input of chains) {
       if (input.kind === 'legacy') this.restoreLegacy(input.bytes, input.split);
-      else {
-        const range = this.ownedRange;
-        const chainInput: ChainInput = range === undefined || input.input.keyGroups !== undefined ? input.input : { ...input.input, keyGroups: range };
-        await this.restoreChain(chainInput);
-        chains.push(chainInput);
-      }
+      else await this.restoreChain(input.input, adopt === undefined);
     }
-    this.snapshots.restored(chains);
+    if (adopt !== undefined) this.snapshots.adopt(adopt);
+    else await this.flushRestored();
     for (const table of this.tableList) if (table.ttlMs !== undefined && table.values.size > 0) table.unordered = true;
   }
 
-  private async restoreChain(input: ChainInput): Promise<void> {
+  /** Writes what a restore replayed into the changelog, a segment at a time, and waits for it. */
+  private async flushRestored(force = true): Promise<void> {
+    if (this.log.bytes >= this.segmentBytes || (force && this.log.bytes > 0)) this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
+    if (force || this.snapshots.pendingWrites > 2) await this.snapshots.settled();
+  }
+
+  private async restoreChain(input: ChainInput, replay: boolean): Promise<void> {
     const { chain } = input;
     if (chain.maxParallelism !== this.maxParallelism) {
       throw new RestoreError(`keyed state of '${this.context.stepId}' has maxParallelism ${chain.maxParallelism}, this backend ${this.maxParallelism}: key groups cannot be mapped`);
@@ -228,39 +242,50 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       const header = await reader.header();
       const infos = new Map(header.states.map((s) => [s.name, s]));
       for (let block = await reader.next(filter); block !== undefined; block = await reader.next(filter)) {
-        this.applyBlock(this.tableFor(infos.get(block.state)!), block, now);
+        this.applyBlock(this.tableFor(infos.get(block.state)!), block, now, replay);
+        if (replay) await this.flushRestored(false);
       }
     }
   }
 
-  /** Applies a restored block to its table: later files override earlier ones, tombstones delete. */
-  private applyBlock(table: HeapStateTable, block: StateBlock, now: number): void {
+  /**
+   * Applies a restored block to its table: later files override earlier ones, tombstones delete.
+   * With `replay`, each change also goes to the changelog (the state is written anew).
+   */
+  private applyBlock(table: HeapStateTable, block: StateBlock, now: number, replay: boolean): void {
     const split = block.split === '' ? -1 : this.splits.idOf(block.split);
     const ttl = table.ttlMs;
     const values = table.values;
+    const log = replay ? this.log : undefined;
+    const time = (e: { writtenAt?: number }) => (ttl === undefined ? undefined : (e.writtenAt ?? now));
     for (const e of block.entries) {
       if (table.kind === 'value') {
         if (e.deleted) {
-          values.delete(e.key);
+          if (values.delete(e.key)) log?.delete(table.index, split, e.key, undefined);
           continue;
         }
         if (ttl !== undefined && e.writtenAt !== undefined && now - e.writtenAt >= ttl) continue;
         values.set(e.key, ttl === undefined ? e.value : ({ v: e.value, t: e.writtenAt ?? now } satisfies TtlEntry<unknown>));
+        log?.set(table.index, split, e.key, undefined, time(e), e.value);
         this.splits.assign(e.key, split);
         continue;
       }
       if (e.mapKey === undefined) {
-        if (e.deleted) values.delete(e.key);
+        if (e.deleted && values.delete(e.key)) log?.clearMap(table.index, split, e.key);
         continue;
       }
       let m = values.get(e.key) as Map<StateKey, unknown> | undefined;
       if (e.deleted) {
-        if (m !== undefined && m.delete(e.mapKey) && m.size === 0) values.delete(e.key);
+        if (m !== undefined && m.delete(e.mapKey)) {
+          log?.delete(table.index, split, e.key, e.mapKey);
+          if (m.size === 0) values.delete(e.key);
+        }
         continue;
       }
       if (ttl !== undefined && e.writtenAt !== undefined && now - e.writtenAt >= ttl) continue;
       if (m === undefined) values.set(e.key, (m = new Map()));
       m.set(e.mapKey, ttl === undefined ? e.value : ({ v: e.value, t: e.writtenAt ?? now } satisfies TtlEntry<unknown>));
+      log?.set(table.index, split, e.key, e.mapKey, time(e), e.value);
       this.splits.assign(e.key, split);
     }
   }

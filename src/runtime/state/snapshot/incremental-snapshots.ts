@@ -47,14 +47,16 @@ export interface IncrementalSnapshotsOptions {
  */
 export class IncrementalSnapshots {
   private chain: StateChain;
-  /** Restored chains this backend holds only part of (or of another scope): the first write materializes them. */
-  private inputs: readonly ChainInput[] | undefined;
   private carried: Uint8Array[] = [];
+  /** Writes queued and not settled yet. */
+  private backlog = 0;
   private tail: Promise<unknown> = Promise.resolve();
   private materializing: Promise<void> | undefined;
   private lost: Error | undefined;
   /** Shared files this operator references or is writing: retention must keep them. */
   private readonly inUse = new Set<string>();
+  /** Files of each checkpoint's chain, kept until that checkpoint is finished (its metadata then protects them). */
+  private readonly pinned = new Map<number, string[]>();
   private readonly policy: MaterializationPolicy;
 
   constructor(private readonly options: IncrementalSnapshotsOptions) {
@@ -63,18 +65,22 @@ export class IncrementalSnapshots {
   }
 
   /**
-   * The state was restored from `inputs`. A single whole chain of this scope is extended as it is;
-   * anything else (parts of chains, other scopes, several chains) is merged into a base of this
-   * scope by the first write.
+   * Whether a restored chain can simply be extended: all of one chain of this scope. Anything else
+   * (part of a chain, another scope — whose files its owner may delete any time —, several chains)
+   * is restored as writes, so this operator's first files hold it in its own scope.
    */
-  restored(inputs: readonly ChainInput[]): void {
-    const only = inputs.length === 1 ? inputs[0]! : undefined;
-    const whole = only !== undefined && only.splits === undefined && only.keyGroups === undefined && only.chain.files.every((f) => f.scope === this.options.scope);
-    if (whole) this.setChain(only.chain);
-    else if (inputs.some((i) => i.chain.files.length > 0)) {
-      this.inputs = inputs;
-      for (const input of inputs) for (const f of input.chain.files) this.inUse.add(`${f.scope}/${f.name}`);
-    }
+  canExtend(input: ChainInput): boolean {
+    return input.splits === undefined && input.keyGroups === undefined && input.chain.files.every((f) => f.scope === this.options.scope);
+  }
+
+  /** The state was restored from `chain`, which later checkpoints extend. */
+  adopt(chain: StateChain): void {
+    this.setChain(chain);
+  }
+
+  /** Writes queued and not finished (a restore writing its state waits when they pile up). */
+  get pendingWrites(): number {
+    return this.backlog;
   }
 
   /** A changelog segment filled up: write it in the background. */
@@ -85,12 +91,27 @@ export class IncrementalSnapshots {
   /** At a barrier: writes the tail segment (after everything before it); resolves with the checkpoint's state. */
   async checkpoint(log: Uint8Array, checkpointId: number, now: number): Promise<KeyedStateSnapshot> {
     const result = await this.enqueue(log, checkpointId, now);
+    this.pinned.set(
+      checkpointId,
+      result.chain.files.map((f) => `${f.scope}/${f.name}`),
+    );
     return { chain: result.chain, writtenBytes: result.written?.bytes ?? 0, fullBytes: chainBytes(result.chain) };
   }
 
-  /** Names (`<scope>/<name>`) of the shared files this operator references or is writing. */
+  /**
+   * Checkpoint `checkpointId` completed (and retention ran after it) or was aborted: its chain
+   * needs no protection beyond what its metadata gives.
+   */
+  checkpointFinished(checkpointId: number): void {
+    this.pinned.delete(checkpointId);
+  }
+
+  /** Names (`<scope>/<name>`) of the shared files this operator references, is writing, or handed to a checkpoint not finished yet. */
   sharedFilesInUse(): ReadonlySet<string> {
-    return this.inUse;
+    if (this.pinned.size === 0) return this.inUse;
+    const names = new Set(this.inUse);
+    for (const files of this.pinned.values()) for (const name of files) names.add(name);
+    return names;
   }
 
   /** Resolves when no write or materialization is running. */
@@ -100,8 +121,9 @@ export class IncrementalSnapshots {
   }
 
   private enqueue(log: Uint8Array, checkpointId: number, now: number): Promise<SnapshotResult> {
+    this.backlog++;
     const run = this.tail.catch(() => undefined).then(() => this.write(log, checkpointId, now));
-    this.tail = run;
+    this.tail = run.finally(() => this.backlog--);
     return run;
   }
 
@@ -109,7 +131,7 @@ export class IncrementalSnapshots {
     if (this.lost) throw this.lost;
     const logs = log.byteLength === 0 ? this.carried : [...this.carried, log];
     this.carried = [];
-    if (logs.length === 0 && this.inputs === undefined) return { chain: this.chain, changes: 0 };
+    if (logs.length === 0) return { chain: this.chain, changes: 0 };
     const job: SnapshotJob = {
       taskId: this.options.taskId,
       scope: this.options.scope,
@@ -119,7 +141,6 @@ export class IncrementalSnapshots {
       splits: this.options.splits(),
       logs,
       chain: this.chain,
-      ...(this.inputs === undefined ? {} : { materialize: this.inputs }),
       now,
       fileName: snapshotFileName(checkpointId, this.options.taskId),
     };
@@ -138,13 +159,12 @@ export class IncrementalSnapshots {
       throw this.lost;
     }
     this.inUse.delete(inUse);
-    if (this.inputs !== undefined) {
-      for (const input of this.inputs) for (const f of input.chain.files) this.inUse.delete(`${f.scope}/${f.name}`);
-      this.inputs = undefined;
-    }
-    this.setChain(result.chain);
+    const written = result.written;
+    // A delta follows whatever the chain is now: a materialization may have replaced its prefix meanwhile.
+    if (written?.kind === 'delta') this.setChain({ maxParallelism: this.chain.maxParallelism, files: [...this.chain.files, written] });
+    else if (written !== undefined) this.setChain(result.chain);
     this.maybeMaterialize(checkpointId, now);
-    return result;
+    return { ...result, chain: this.chain };
   }
 
   private setChain(chain: StateChain): void {

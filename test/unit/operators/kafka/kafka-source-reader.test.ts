@@ -165,6 +165,26 @@ describe('KafkaSourceReader (fake client)', () => {
     await reader.close();
   });
 
+  it('bounded (KAFKA_STOP_AT=end): ends once every partition is read up to its end offset at the start, whatever arrives later', async () => {
+    const client = new FakeClient(3);
+    for (let i = 0; i < 5; i++) client.append(i % 2, JSON.stringify({ id: i, ts: i })); // partition 2 stays empty
+    const boundedConfig = loadKafkaConfig({ env: { KAFKA_BROKERS: '127.0.0.1:1', KAFKA_STOP_AT: 'end' }, jobName: 'orders' });
+    const reader = build(client, { config: boundedConfig });
+    await reader.open(context(), undefined);
+    client.append(0, JSON.stringify({ id: 99, ts: 99 })); // produced after the start: not part of the bounded input
+    client.assign(0, 1, 2);
+    client.deliver(0, 0, 2);
+    assert.deepEqual(records(await reader.poll()).map((r) => r.id), [0, 2]);
+    assert.equal(await reader.poll(), 'idle', 'partition 0 has one more record and partition 1 is unread');
+    client.deliver(0, 2, 4);
+    client.deliver(1, 0, 2);
+    const seen = [...records(await reader.poll()), ...records(await reader.poll())].map((r) => r.id).sort((a, b) => a - b);
+    assert.deepEqual(seen, [1, 3, 4], 'record 99 lies beyond the end offset of the start');
+    assert.equal(await reader.poll(), 'end');
+    await reader.close();
+    assert.throws(() => loadKafkaConfig({ env: { KAFKA_BROKERS: '127.0.0.1:1', KAFKA_STOP_AT: 'tomorrow' }, jobName: 'orders' }), /KAFKA_STOP_AT/);
+  });
+
   it('pauses all partitions when the queue is full and resumes once drained to half', async () => {
     const client = new FakeClient(2);
     for (let i = 0; i < 40; i++) client.append(i % 2, JSON.stringify({ id: i, ts: i }));

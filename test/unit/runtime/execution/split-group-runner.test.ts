@@ -96,6 +96,9 @@ describe('SplitGroupRunner: splits move between instances exactly once, with the
     const restarts = async (m: MetricsRegistry) => (await m.runRestarts.get()).values.reduce((n, v) => n + v.value, 0);
     const fencedB = (await b.metrics.fencedCommits.get()).values.find((v) => v.labels.kind === 'iceberg')?.value ?? 0;
     assert.ok((await fenced()) + fencedB > 0, 'the loser of each race is refused');
+    // The refused run restarts once it has closed; give it a moment rather than racing it.
+    const deadline = Date.now() + 10_000;
+    while ((await restarts(a.metrics)) + (await restarts(b.metrics)) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.ok((await restarts(a.metrics)) + (await restarts(b.metrics)) > 0, 'a refused run starts again from the table');
 
     // a finally learns it lost the splits.

@@ -76,6 +76,8 @@ export interface Source<T, P = unknown> {
   readonly positionSerializer: VersionedSerializer<P>;
   /** Present when positions are per split (see {@link SplitPositions}). */
   readonly splits?: SplitPositions<P>;
+  /** A fixed set of splits (a generator's): parallel subtasks share them without a group. */
+  allSplits?(): readonly string[];
   /**
    * Group mode: joins the group of instances that share this source's splits (a Kafka consumer
    * group). Readers created afterwards read the splits of `SourceContext.assignment` through it.

@@ -1,3 +1,4 @@
+import { GENERATOR_SPLITS } from '../../operators/sources/datagen-source.js';
 import { pick, sampleEventTime } from './sample-random.js';
 
 const STATUSES = ['created', 'PAID', 'Paid', 'shipped', 'SHIPPED', 'delivered', 'cancelled', 'canceled'];
@@ -6,10 +7,12 @@ const CURRENCIES = ['usd', 'USD', 'eur', 'EUR', ' gbp ', 'JPY', 'chf'];
 /**
  * Order `index` as the shop's service publishes it: mixed-case enums, prices as decimal strings,
  * and about 3 % redeliveries (the same order id as an earlier record, as after a producer retry).
+ * A redelivery repeats an order of the same generator split (an index 16·k earlier), as a retry
+ * lands in the same Kafka partition: dedup state never has to cross subtasks.
  */
 export function sampleOrder(index: number, random: () => number): unknown {
-  const redelivery = index >= 10 && random() < 0.03;
-  const orderIndex = redelivery ? index - 1 - Math.floor(random() * 9) : index;
+  const redelivery = index >= 10 * GENERATOR_SPLITS && random() < 0.03;
+  const orderIndex = redelivery ? index - GENERATOR_SPLITS * (1 + Math.floor(random() * 9)) : index;
   const items = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) => ({
     sku: `sku-${(orderIndex * 7 + i * 13) % 5000}`,
     quantity: 1 + Math.floor(random() * 3),

@@ -1,3 +1,4 @@
+import { GENERATOR_SPLITS } from '../../operators/sources/datagen-source.js';
 import { pick, sampleEventTime } from './sample-random.js';
 
 const SUCCESS = ['succeeded', 'SUCCEEDED', 'success', 'captured', 'Paid'];
@@ -6,24 +7,25 @@ const FAILURE_REASONS = ['card_declined', 'insufficient_funds', 'expired_card', 
 const CURRENCIES = ['usd', 'USD', 'eur', 'EUR', ' gbp ', 'chf', 'SEK'];
 const METHODS = ['card', 'card', 'card', 'paypal', 'bank_transfer'];
 
-/** Payment records come in blocks of this many consecutive indices. */
+/** Payment records come in blocks of this many indices of one generator split (16 apart), so one order's attempts share a split. */
 const BLOCK = 8;
 /** One block in this many is a card-testing burst: many declined attempts on one order. */
 const BURST_EVERY = 20;
 
 /**
  * Payment `index` as the payment service publishes it. Ordinary payments have their own order
- * (about 10 % fail, some pending or refunded); one block of 8 consecutive indices in 20 is a
- * burst — attempts on one order within seconds, mostly declined — so the job's
+ * (about 10 % fail, some pending or refunded); one block of 8 indices in 20 is a burst —
+ * attempts on one order, mostly declined, all in one generator split — so the job's
  * more-than-3-failures-per-10-minutes flag has something to find. Amounts come as decimal
  * strings or JSON numbers, statuses and currencies in mixed spellings.
  */
 export function samplePayment(index: number, random: () => number): unknown {
-  const block = Math.floor(index / BLOCK);
+  const block = Math.floor(index / (BLOCK * GENERATOR_SPLITS)) * GENERATOR_SPLITS + (index % GENERATOR_SPLITS);
+  const place = Math.floor(index / GENERATOR_SPLITS) % BLOCK;
   const burst = block % BURST_EVERY === 3;
   const outcome = random();
   let status: string;
-  if (burst) status = index % BLOCK === BLOCK - 1 && outcome < 0.5 ? pick(random, SUCCESS) : pick(random, FAILURE);
+  if (burst) status = place === BLOCK - 1 && outcome < 0.5 ? pick(random, SUCCESS) : pick(random, FAILURE);
   else if (outcome < 0.1) status = pick(random, FAILURE);
   else if (outcome < 0.15) status = 'pending';
   else if (outcome < 0.18) status = 'refunded';

@@ -28,8 +28,8 @@ async function main(): Promise<number> {
   }
   const logger = createLogger({ level: parsed.settings.LOG_LEVEL });
   try {
-    const job = await loadJob(parsed.jobPath);
-    const exit = await runJobProcess(job, parsed.settings, logger.child({ job: job.name }));
+    const { job, url } = await loadJob(parsed.jobPath);
+    const exit = await runJobProcess(job, parsed.settings, logger.child({ job: job.name }), url);
     if (exit.code === 1) {
       logger.error({ err: exit.error }, `job failed: ${exit.error.message}`);
       return exit.error instanceof ConfigError ? 2 : 1;

@@ -16,11 +16,18 @@ export function builtInJobs(): string[] {
     .sort();
 }
 
+/** A job and the module it came from (parallel subtasks load it again in their threads). */
+export interface LoadedJob {
+  readonly job: Job;
+  /** File URL of the module. */
+  readonly url: string;
+}
+
 /**
  * Loads a job module: `jobs/orders` (or `orders`) from dist/jobs, or a path to a compiled
  * module. Its default export must be a Job (see `defineJob`).
  */
-export async function loadJob(jobPath: string): Promise<Job> {
+export async function loadJob(jobPath: string): Promise<LoadedJob> {
   const candidates = isAbsolute(jobPath) || jobPath.startsWith('.') || jobPath.endsWith('.js')
     ? [resolve(jobPath), resolve(`${jobPath}.js`)]
     : [join(DIST, `${jobPath}.js`), join(DIST, 'jobs', `${jobPath}.js`), resolve(jobPath), resolve(`${jobPath}.js`)];
@@ -28,10 +35,11 @@ export async function loadJob(jobPath: string): Promise<Job> {
   if (file === undefined) {
     throw new UsageError(`No job module at '${jobPath}'. Built-in jobs: ${builtInJobs().map((j) => `jobs/${j}`).join(', ') || 'none (run npm run build)'}.`);
   }
-  const module = (await import(pathToFileURL(file).href)) as { default?: Partial<Job> };
+  const url = pathToFileURL(file).href;
+  const module = (await import(url)) as { default?: Partial<Job> };
   const job = module.default;
   if (job === undefined || typeof job.name !== 'string' || typeof job.build !== 'function') {
     throw new UsageError(`'${file}' has no default export made with defineJob({...}).`);
   }
-  return job as Job;
+  return { job: job as Job, url };
 }

@@ -8,7 +8,12 @@ import { FileDeadLetterSink } from '../runtime/dead-letters/file-dead-letter-sin
 import { ConfigError, StreamlineError } from '../errors.js';
 import type { CheckpointOptions } from '../runtime/execution/checkpoint-options.js';
 import { JobRunner, type RestoreSelection } from '../runtime/execution/job-runner.js';
-import { SplitGroupRunner } from '../runtime/execution/split-group-runner.js';
+import { SplitGroupRunner, type JobRun } from '../runtime/execution/split-group-runner.js';
+import type { JobRunnerOptions } from '../runtime/execution/job-runner.js';
+import { ParallelJobRunner, parallelUnsupportedReason } from '../runtime/parallel/parallel-job-runner.js';
+import { parseParallelism } from '../runtime/parallel/parallelism-setting.js';
+import { SubtaskHandle } from '../runtime/parallel/subtask-handle.js';
+import type { SplitGroup } from '../runtime/split-group.js';
 import type { Dataflow } from '../runtime/graph/dataflow.js';
 import { haStoreFromConfig } from '../runtime/ha/ha-store-from-config.js';
 import { LeaseKeeper } from '../runtime/ha/lease-keeper.js';
@@ -44,6 +49,8 @@ interface ProcessContext {
   readonly clock: Clock;
   readonly createKeyedState: (context: KeyedStateContext) => KeyedStateBackend;
   readonly stateDir: string;
+  /** A run of the job: parallel subtasks when the job and the build allow it, else one thread. */
+  createRun(options: JobRunnerOptions, group?: SplitGroup): JobRun;
   setReady(ready: boolean): void;
 }
 
@@ -59,7 +66,7 @@ interface Stoppable {
  * HA lease (waiting as a standby until it gets it) and runs the whole job; `group` joins the
  * Kafka consumer group and runs whatever partitions it is assigned, next to other instances.
  */
-export async function runJobProcess(job: Job, settings: Record<string, string | undefined>, logger: Logger): Promise<JobExit> {
+export async function runJobProcess(job: Job, settings: Record<string, string | undefined>, logger: Logger, jobUrl?: string): Promise<JobExit> {
   const workDir = resolve(settings.STREAMLINE_WORK_DIR ?? '.streamline');
   const clock = systemClock;
   const metrics = new MetricsRegistry({ defaultMetrics: true, clock });
@@ -71,6 +78,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
   const checkpointUri = settings.CHECKPOINT_URI ?? `file://${join(workDir, 'checkpoints')}`;
   const stateBackend = parseStateBackend(settings.STATE_BACKEND, job.stateBackend);
   const stateDir = resolve(settings.STATE_DIR ?? join(workDir, 'state'));
+  const parallelism = parseParallelism(settings.PARALLELISM);
   const loopMonitor = new EventLoopMonitor({ metrics, logger, clock, warnAboveMs: intSetting(settings, 'EVENT_LOOP_DELAY_WARN_MS', 200, 1) }).start();
 
   let ready = false;
@@ -124,6 +132,24 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
       clock,
       createKeyedState: keyedStateFactory(stateBackend),
       stateDir,
+      createRun: (options, group) => {
+        const why = jobUrl === undefined ? 'the job module has no file to load in a thread' : !SubtaskHandle.isAvailable() ? 'the subtask module is not built' : parallelUnsupportedReason(plan.flow);
+        if (why !== undefined) {
+          if (parallelism > 1) logger.info({ parallelism, reason: why }, 'running in one thread');
+          return new JobRunner(options);
+        }
+        return new ParallelJobRunner({
+          ...options,
+          parallelism,
+          jobUrl: jobUrl!,
+          settings,
+          workDir,
+          stateBackend,
+          stateDir,
+          logLevel: settings.LOG_LEVEL ?? 'info',
+          ...(group ? { group } : {}),
+        });
+      },
       setReady: (value) => (ready = value && signals === 0),
     };
     const attach = (stoppable: Stoppable): boolean => {
@@ -169,7 +195,7 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
       if (standby.signal.aborted) return;
       throw error;
     }
-    let runner: JobRunner | undefined;
+    let runner: JobRun | undefined;
     keeper = new LeaseKeeper({
       store: ha,
       lease,
@@ -185,7 +211,7 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
     logger.info({ owner, fencingToken: lease.fencingToken.toString(), ha: ha.uri, checkpoints: store.uri }, 'lease acquired; starting');
 
     const fencedKeeper = keeper;
-    runner = new JobRunner({
+    runner = ctx.createRun({
       flow: ctx.flow,
       store,
       checkpoint: ctx.checkpoint,
@@ -242,6 +268,7 @@ async function runGroupInstance(ctx: ProcessContext, attach: (stoppable: Stoppab
     clock: ctx.clock,
     createKeyedState: ctx.createKeyedState,
     stateDir: ctx.stateDir,
+    createRun: (options, group) => ctx.createRun(options, group),
     instanceId,
     onReady: (ready) => ctx.setReady(ready),
   });

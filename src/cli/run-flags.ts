@@ -24,6 +24,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'checkpoint-interval-ms', env: 'CHECKPOINT_INTERVAL_MS', help: 'Time between checkpoints (overrides the job).' },
   { flag: 'checkpoint-retain', env: 'CHECKPOINT_RETAIN', help: 'Completed checkpoints to keep (overrides the job).' },
   { flag: 'from-checkpoint', env: 'FROM_CHECKPOINT', help: 'Restore from: latest, none, or a checkpoint id.', default: 'latest' },
+  { flag: 'parallelism', env: 'PARALLELISM', help: 'Subtasks (worker threads) sharing the source splits of this process; auto is one per core. Jobs with several sources or operator state of no split run in one thread.', default: 'auto' },
   { flag: 'state-backend', env: 'STATE_BACKEND', help: "Where keyed state lives: heap (memory, fastest) or disk (LevelDB under the work dir, for state larger than memory). Overrides the job's choice.", default: 'heap' },
   { flag: 'state-dir', env: 'STATE_DIR', help: 'Working copies of disk-backed keyed state (deleted when the job stops; checkpoints hold the state).', default: '<work dir>/state' },
   {

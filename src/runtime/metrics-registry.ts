@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Clock } from './time/clock.js';
 import { systemClock } from './time/system-clock.js';
 
@@ -91,6 +91,7 @@ export class MetricsRegistry {
   readonly assignedSplits = this.gauge('streamline_group_assigned_splits', 'Source splits (Kafka partitions) this instance owns now (group mode).', ['job']);
   readonly runRestarts = this.counter('streamline_group_run_restarts_total', 'Runs restarted on the same assignment because another instance had published progress for its splits (group mode).', ['job']);
 
+  private readonly remotes = new Set<() => Promise<readonly unknown[]>>();
   private readonly watermarks = new Map<string, { labels: OperatorLabels; timestamp: number }>();
   private readonly jobStartedAt = new Map<string, number>();
   private readonly now: () => number;
@@ -145,6 +146,23 @@ export class MetricsRegistry {
       return;
     }
     this.watermarks.set(key, { labels: { job: labels.job, operator: labels.operator }, timestamp });
+  }
+
+  /**
+   * Metrics kept in other threads (parallel subtasks): `collect` returns their registry's
+   * `getMetricsAsJSON()`; `render` sums them into this registry's. Returns the removal.
+   */
+  addRemote(collect: () => Promise<readonly unknown[]>): () => void {
+    this.remotes.add(collect);
+    return () => this.remotes.delete(collect);
+  }
+
+  /** The Prometheus text of this registry, with every remote registry's series summed in. */
+  async render(): Promise<string> {
+    if (this.remotes.size === 0) return this.registry.metrics();
+    const own = await this.registry.getMetricsAsJSON();
+    const remote = await Promise.all([...this.remotes].map((collect) => collect().catch(() => [])));
+    return AggregatorRegistry.aggregate([own, ...(remote as MetricObjectWithValues<MetricValue<string>>[][])]).metrics();
   }
 
   /** True when `streamline_job_ready` is 1 for at least one job (what `/readyz` requires). */

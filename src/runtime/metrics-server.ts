@@ -20,8 +20,8 @@ export async function startMetricsServer(metrics: MetricsRegistry, health: Healt
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
-      metrics.registry
-        .metrics()
+      metrics
+        .render()
         .then((body) => {
           res.writeHead(200, { 'content-type': metrics.registry.contentType });
           res.end(body);

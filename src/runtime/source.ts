@@ -2,7 +2,7 @@ import type { DeadLetterSink } from './dead-letter.js';
 import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics-registry.js';
 import type { VersionedSerializer } from './serializer.js';
-import type { SplitAssignment, SplitGroup } from './split-group.js';
+import type { RemoteSplitFeed, SplitAssignment, SplitGroup } from './split-group.js';
 import type { Clock } from './time/clock.js';
 
 /** What a source gets when it opens. */
@@ -83,6 +83,11 @@ export interface Source<T, P = unknown> {
    * group). Readers created afterwards read the splits of `SourceContext.assignment` through it.
    */
   joinGroup?(ctx: SourceGroupContext): Promise<SplitGroup>;
+  /**
+   * Parallel subtask: readers created afterwards read the splits of `SourceContext.assignment`
+   * through `feed`, whose other end is the coordinator's group (see `SplitGroup.feed`).
+   */
+  useRemoteFeed?(feed: RemoteSplitFeed): void;
   createReader(): SourceReader<T, P>;
 }
 

@@ -28,4 +28,32 @@ export interface SplitGroup {
   readonly handOverTimeoutMs: number;
   /** Leaves the group: the others take over its splits. */
   leave(): Promise<void>;
+  /** Present when the group can feed readers in other threads (parallel subtasks). */
+  readonly feed?: SplitFeed;
+}
+
+/**
+ * The coordinator's side of a source read by parallel subtasks: the group's consumer fetches,
+ * and each split's data goes to the subtask that reads the split (transferred, not copied).
+ */
+export interface SplitFeed {
+  attach(generation: number, deliver: (split: string, payload: unknown, transfer: readonly ArrayBuffer[]) => void): SplitFeedLink;
+}
+
+/** An attached feed. */
+export interface SplitFeedLink {
+  /** A control message from a subtask's reader (seek, pause, resume of its splits). */
+  control(payload: unknown): void;
+  /** Stops feeding and pauses the splits. */
+  detach(): void;
+  /** Acknowledges positions to the source's system (Kafka offsets) after a checkpoint completed. */
+  commit(positions: Readonly<Record<string, number>>): Promise<void>;
+}
+
+/** A subtask's end of a feed: what its source reader reads through. */
+export interface RemoteSplitFeed {
+  /** To the coordinator: a control message. */
+  send(payload: unknown): void;
+  /** From the coordinator: the data of this subtask's splits. */
+  onDeliver(handler: (payload: unknown) => void): void;
 }

@@ -8,7 +8,8 @@ import type { KafkaConfig } from './kafka-config.js';
 import { kafkaJsClient } from './kafkajs-client.js';
 import { jsonDeserializer, type JsonDeserializer, type RecordSchema } from './json-deserializer.js';
 import { kafkaPositionsSerializer, kafkaSplitPositions, parsePartitionKey, partitionKey, positionsByPartition, type KafkaPositions } from './kafka-positions.js';
-import { KafkaSplitGroup } from './kafka-split-group.js';
+import { KafkaSplitGroup, type PartitionFeedSource } from './kafka-split-group.js';
+import { RemoteKafkaGroup } from './remote-kafka-group.js';
 import { PartitionWatermarks, type WatermarkOptions } from './partition-watermarks.js';
 
 /** Options of `kafkaSource`. */
@@ -59,15 +60,19 @@ export interface KafkaSourceOptions<T> {
 export function kafkaSource<T>(options: KafkaSourceOptions<T>): Source<T, KafkaPositions> {
   const topic = options.config.topic ?? options.topic;
   if (topic === undefined) throw new ConfigError('KAFKA_TOPIC', 'no topic configured and the job declares none');
-  let group: KafkaSplitGroup | undefined;
+  let group: PartitionFeedSource | undefined;
   return {
     kind: 'kafka',
     positionSerializer: kafkaPositionsSerializer,
     splits: kafkaSplitPositions,
     async joinGroup(ctx) {
       const client = (options.client ?? kafkaJsClient)(options.config, ctx.logger);
-      group = await KafkaSplitGroup.join(client, options.config, topic, ctx.logger.child({ step: ctx.stepId }), fetchOptions(options));
-      return group;
+      const joined = await KafkaSplitGroup.join(client, options.config, topic, ctx.logger.child({ step: ctx.stepId }), fetchOptions(options));
+      group = joined;
+      return joined;
+    },
+    useRemoteFeed(feed) {
+      group = new RemoteKafkaGroup(feed);
     },
     createReader: () => new KafkaSourceReader<T>(options, topic, () => group),
   };
@@ -140,8 +145,8 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
   constructor(
     private readonly options: KafkaSourceOptions<T>,
     private readonly topic: string,
-    /** The instance's group membership, once joined (group mode). */
-    private readonly group: () => KafkaSplitGroup | undefined = () => undefined,
+    /** Where assigned partitions are read from: the instance's group (group mode) or the coordinator's feed (a parallel subtask). */
+    private readonly group: () => PartitionFeedSource | undefined = () => undefined,
   ) {
     this.capacity = positive('queueCapacityRecords', options.queueCapacityRecords ?? 50_000);
     this.maxBatch = positive('maxBatchRecords', options.maxBatchRecords ?? 5_000);

@@ -1,7 +1,9 @@
 import { AssignmentMailbox } from '../../runtime/assignment-mailbox.js';
 import { StreamlineError } from '../../errors.js';
 import type { Logger } from '../../runtime/logger.js';
-import type { SplitAssignment, SplitGroup } from '../../runtime/split-group.js';
+import type { SplitAssignment, SplitFeed, SplitFeedLink, SplitGroup } from '../../runtime/split-group.js';
+import { packBatch } from './kafka-batch-packing.js';
+import type { KafkaFeedControl } from './remote-kafka-group.js';
 import type { ConsumedBatch, KafkaClient, KafkaConsumerClient, TopicPartition, TopicPartitionOffset } from './kafka-client.js';
 import type { KafkaConfig } from './kafka-config.js';
 import { parsePartitionKey, partitionKey } from './kafka-positions.js';
@@ -21,6 +23,11 @@ export interface GroupPartitionControl {
   detach(): void;
 }
 
+/** Where a reader of assigned partitions gets its batches: the instance's group, or (in a parallel subtask) the coordinator's. */
+export interface PartitionFeedSource {
+  attach(generation: number, reader: GroupBatchHandler): GroupPartitionControl;
+}
+
 /** The group failed for good (the consumer crashed without restarting); the instance must stop. */
 export class KafkaGroupError extends StreamlineError {}
 
@@ -34,7 +41,7 @@ export class KafkaGroupError extends StreamlineError {}
  *   waits for this member), which is where the run hands its partitions over;
  * - fetched batches go to the run that is attached, and only to it.
  */
-export class KafkaSplitGroup implements SplitGroup {
+export class KafkaSplitGroup implements SplitGroup, PartitionFeedSource {
   private readonly mailbox = new AssignmentMailbox();
   private revokeHandler: (() => Promise<void>) | undefined;
   private reader: GroupBatchHandler | undefined;
@@ -107,6 +114,28 @@ export class KafkaSplitGroup implements SplitGroup {
       },
     };
   }
+
+  /** Feeds parallel subtasks: every batch goes to the subtask reading its partition (see RemoteKafkaGroup). */
+  readonly feed: SplitFeed = {
+    attach: (generation, deliver): SplitFeedLink => {
+      const control = this.attach(generation, {
+        onBatch: (batch) => {
+          const { packed, transfer } = packBatch(batch);
+          deliver(partitionKey(batch.topic, batch.partition), packed, transfer);
+        },
+      });
+      return {
+        control: (payload) => {
+          const message = payload as KafkaFeedControl;
+          if (message.op === 'seek') control.seek(message.position);
+          else if (message.op === 'pause') control.pause(message.partitions);
+          else control.resume(message.partitions);
+        },
+        detach: () => control.detach(),
+        commit: (positions) => control.commit(Object.entries(positions).map(([split, offset]) => ({ ...parsePartitionKey(split), offset: String(offset) }))),
+      };
+    },
+  };
 
   async leave(): Promise<void> {
     if (this.left) return;

@@ -180,7 +180,7 @@ export class CheckpointCoordinator {
     const write = (async (): Promise<TaskStateWritten> => {
       const part = await snapshot.pending;
       const bytes = encodeStateEnvelope([...snapshot.sections, ...(part?.sections ?? [])]);
-      const handle = await this.store.writeState(this.scope, pending.id, `${snapshot.taskId}.state`, bytes);
+      const handle = await this.store.writeState(this.scope, pending.id, stateObjectName(snapshot.taskId), bytes);
       return { handle, part };
     })();
     write.catch(() => undefined);
@@ -312,4 +312,9 @@ export class CheckpointCoordinator {
       this.logger.warn({ err: (error as Error).message }, 'pruning old checkpoints failed; will retry after the next checkpoint');
     }
   }
+}
+
+/** The stored object of a task's state: `<task>.state`, a subtask's `<step>.subtask-<n>.state` (`#` is not a safe name character). */
+function stateObjectName(taskId: string): string {
+  return `${taskId.replace('#', '.subtask-')}.state`;
 }

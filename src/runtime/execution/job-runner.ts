@@ -21,6 +21,7 @@ import { buildPipeline, type Pipeline } from './pipeline-builder.js';
 import { PipelineCapacity } from './pipeline-capacity.js';
 import { PipelineInput } from './pipeline-input.js';
 import { planRestore, type RestoreSelection } from './restore-planner.js';
+import { mergeSubtaskStates } from '../parallel/parallel-restore.js';
 import { TaskMailbox, type MailboxStats } from './task-mailbox.js';
 
 export type { RestoreSelection } from './restore-planner.js';
@@ -137,7 +138,7 @@ export class JobRunner {
     this.started = true;
     const { options } = this;
     const checkpointOptions = compileCheckpointOptions(options.checkpoint);
-    const restore = await planRestore({
+    const planned = await planRestore({
       flow: options.flow,
       store: options.store,
       scope: this.scope,
@@ -147,6 +148,8 @@ export class JobRunner {
       ...(options.assignment ? { assignment: options.assignment } : {}),
       committerFor: (node) => this.commits.committerFor(node),
     });
+    // A checkpoint of a parallel run, restored in one thread: its subtasks' states merged.
+    const restore = mergeSubtaskStates(options.flow, planned);
     const restoredId = restore.checkpoint?.metadata.checkpointId;
     const firstId = Math.max(0, restoredId ?? 0, (await options.store.highestCheckpointId(this.scope)) ?? 0) + 1;
 

@@ -1,7 +1,7 @@
 import type { CheckpointStore, CompletedCheckpoint } from '../checkpoint-store.js';
 import { JobDefinitionError, RestoreError } from '../../errors.js';
 import type { Dataflow } from '../graph/dataflow.js';
-import type { SinkNode } from '../graph/graph-node.js';
+import type { SinkNode, SourceNode } from '../graph/graph-node.js';
 import type { Logger } from '../logger.js';
 import type { Committer } from '../sink.js';
 import type { SplitAssignment } from '../split-group.js';
@@ -18,7 +18,10 @@ export type RestoreSelection = 'latest' | 'none' | number;
 export interface RestorePlan {
   /** The checkpoint restored in standby mode (undefined: a fresh start or group mode). */
   readonly checkpoint: CompletedCheckpoint | undefined;
-  /** Task id → its restored snapshot sections (sources, sinks, operator state). */
+  /**
+   * Task id → its restored snapshot sections (sources, sinks, operator state). A checkpoint of a
+   * parallel run holds one state per subtask: `<task id>#<subtask>`.
+   */
   readonly states: Map<string, Map<string, StateSection>>;
   /** Keyed operator id → what its backend restores from. */
   readonly keyed: Map<string, KeyedStateRestore[]>;
@@ -59,10 +62,36 @@ export async function planRestore(options: RestorePlannerOptions): Promise<Resto
   }
   const keyed = new Map<string, KeyedStateRestore[]>();
   for (const node of options.flow.nodesOf('operator')) {
-    const sections = states.get(node.id);
-    if (node.keySelector !== undefined && sections !== undefined) keyed.set(node.id, keyedRestoresOf(sections, node.id));
+    if (node.keySelector === undefined) continue;
+    const restores = [...statesOfTask(states, node.id)].flatMap(([, sections]) => keyedRestoresOf(sections, node.id));
+    if (restores.length > 0) keyed.set(node.id, restores);
   }
   return { checkpoint, states, keyed, positions: new Map() };
+}
+
+/** `orders.dedup` of `orders.dedup#2`: the step a (subtask's) task state belongs to. */
+export function baseTaskId(taskId: string): string {
+  const hash = taskId.indexOf('#');
+  return hash < 0 ? taskId : taskId.slice(0, hash);
+}
+
+/** Every restored state of a step: its own and each subtask's, by qualifier (`''` or `#<subtask>`). */
+export function statesOfTask(states: ReadonlyMap<string, Map<string, StateSection>>, stepId: string): Map<string, Map<string, StateSection>> {
+  const out = new Map<string, Map<string, StateSection>>();
+  for (const [taskId, sections] of states) if (baseTaskId(taskId) === stepId) out.set(taskId.slice(stepId.length), sections);
+  return out;
+}
+
+/** Where a split source stood, merged over every (subtask's) state of it: split → next position. */
+export function mergedSplitPositions(states: ReadonlyMap<string, Map<string, StateSection>>, source: SourceNode): Record<string, number> {
+  const splits = source.source.splits;
+  const positions: Record<string, number> = {};
+  if (splits === undefined) return positions;
+  for (const sections of statesOfTask(states, source.id).values()) {
+    const section = sections.get('position');
+    if (section !== undefined) Object.assign(positions, splits.toSplits(source.source.positionSerializer.deserialize(section.version, section.bytes)));
+  }
+  return positions;
 }
 
 /**
@@ -122,7 +151,7 @@ async function readStates(options: RestorePlannerOptions, checkpoint: CompletedC
   const states = new Map<string, Map<string, StateSection>>();
   const known = new Set(options.flow.graph().map((n) => n.id));
   for (const [taskId, handle] of Object.entries(checkpoint.metadata.operators)) {
-    if (!known.has(taskId)) {
+    if (!known.has(baseTaskId(taskId))) {
       options.logger.warn({ step: taskId, checkpoint: checkpoint.metadata.checkpointId }, 'checkpoint has state for a step this job no longer has; ignoring it');
       continue;
     }
@@ -146,8 +175,7 @@ async function checkAgainstOutput(
   const sources = options.flow.nodesOf('source');
   const source = sources[0];
   if (sources.length !== 1 || source?.source.splits === undefined) return undefined;
-  const section = states.get(source.id)?.get('position');
-  const positions = section ? source.source.splits.toSplits(source.source.positionSerializer.deserialize(section.version, section.bytes)) : {};
+  const positions = mergedSplitPositions(states, source);
   for (const node of options.flow.nodesOf('sink')) {
     const committed = await (await options.committerFor(node)).committedSplits?.();
     if (committed === undefined || committed.size === 0) continue;

@@ -1,5 +1,4 @@
 import type { Observable } from 'rxjs';
-import { CorruptCheckpointError } from '../../errors.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import type { CommitOptions, CommitRequest, Committer, SinkWriter, SplitProgress } from '../sink.js';
@@ -7,6 +6,7 @@ import type { VersionedSerializer } from '../serializer.js';
 import type { StreamElement } from '../stream-element.js';
 import type { PipelineCapacity } from './pipeline-capacity.js';
 import type { StateSection } from './state-envelope.js';
+import { decodePendingCommits, encodePendingCommits, PENDING_SECTION } from './pending-commits.js';
 import type { SnapshotAck } from './task-snapshot.js';
 import { INPUT_PROCESSED, type InputBlocked } from './task-mailbox.js';
 
@@ -116,19 +116,7 @@ export class SinkStage {
 
   /** Committables restored from a checkpoint: they must be (re-)committed before anything else. */
   restorePending(sections: Map<string, StateSection> | undefined): readonly CommitRequest<unknown>[] {
-    const section = sections?.get('pending');
-    if (section === undefined) return [];
-    let stored: StoredRequest[];
-    try {
-      stored = JSON.parse(new TextDecoder().decode(section.bytes));
-    } catch (error) {
-      throw new CorruptCheckpointError(`Pending commits of sink '${this.taskId}' are unreadable: ${(error as Error).message}`);
-    }
-    this.pending = stored.map((p) => ({
-      checkpointId: p.checkpointId,
-      committables: p.committables.map((c) => this.serializer.deserialize(section.version, Buffer.from(c, 'base64'))),
-      ...(p.splits === undefined ? {} : { splits: p.splits }),
-    }));
+    this.pending = decodePendingCommits(sections?.get(PENDING_SECTION), this.serializer, this.taskId);
     return this.pending;
   }
 
@@ -146,6 +134,11 @@ export class SinkStage {
     });
     this.committing = run.catch(() => undefined);
     return run;
+  }
+
+  /** A coordinator elsewhere committed everything up to `checkpointId` (parallel subtasks): it is no longer pending here. */
+  dropPendingUpTo(checkpointId: number): void {
+    this.pending = this.pending.filter((p) => p.checkpointId > checkpointId);
   }
 
   /** Resolves when no commit is running (a commit that already started is never cut short). */
@@ -178,18 +171,6 @@ export class SinkStage {
   }
 
   private snapshotPending(): StateSection {
-    const stored: StoredRequest[] = this.pending.map((p) => ({
-      checkpointId: p.checkpointId,
-      committables: p.committables.map((c) => Buffer.from(this.serializer.serialize(c)).toString('base64')),
-      ...(p.splits === undefined ? {} : { splits: p.splits }),
-    }));
-    return { name: 'pending', version: this.serializer.version, bytes: new TextEncoder().encode(JSON.stringify(stored)) };
+    return encodePendingCommits(this.pending, this.serializer);
   }
-}
-
-/** A pending commit request as stored in the sink's snapshot (committables base64 of the sink's serializer). */
-interface StoredRequest {
-  readonly checkpointId: number;
-  readonly committables: string[];
-  readonly splits?: SplitProgress;
 }

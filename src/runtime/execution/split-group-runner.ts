@@ -1,6 +1,6 @@
 import { FencedError, JobDefinitionError, StaleAssignmentError, StreamlineError } from '../../errors.js';
 import type { SplitAssignment, SplitGroup } from '../split-group.js';
-import { JobRunner, type JobRunnerOptions } from './job-runner.js';
+import { JobRunner, type JobRunnerOptions, type JobRunResult } from './job-runner.js';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
 
@@ -12,6 +12,15 @@ export interface SplitGroupRunnerOptions extends Omit<JobRunnerOptions, 'assignm
   readonly onReady?: (ready: boolean) => void;
   /** After a fenced run, how long to wait for a newer assignment before running the same one again. Default 1 s. */
   readonly retryDelayMs?: number;
+  /** Creates the run of one assignment (default: a JobRunner in this thread; parallel subtasks read through `group`). */
+  readonly createRun?: (options: JobRunnerOptions, group: SplitGroup) => JobRun;
+}
+
+/** One run of a job: what both the in-thread JobRunner and the parallel runner offer. */
+export interface JobRun {
+  run(): Promise<JobRunResult>;
+  stop(): Promise<void>;
+  abort(error: Error): void;
 }
 
 /**
@@ -25,7 +34,7 @@ export interface SplitGroupRunnerOptions extends Omit<JobRunnerOptions, 'assignm
  */
 export class SplitGroupRunner {
   private group: SplitGroup | undefined;
-  private current: { runner: JobRunner; done: Promise<unknown> } | undefined;
+  private current: { runner: JobRun; done: Promise<unknown> } | undefined;
   private stopping = false;
   private readonly stopped = new AbortController();
   private readonly scope: string;
@@ -100,7 +109,8 @@ export class SplitGroupRunner {
 
   /** One run for one assignment; 'fenced' when another instance took one of its splits over. */
   private async runAssignment(assignment: SplitAssignment): Promise<'ended' | 'fenced'> {
-    const runner = new JobRunner({ ...this.options, checkpointScope: this.scope, assignment, closeDeadLetters: false });
+    const runOptions: JobRunnerOptions = { ...this.options, checkpointScope: this.scope, assignment, closeDeadLetters: false };
+    const runner = this.options.createRun?.(runOptions, this.group!) ?? new JobRunner(runOptions);
     const done = runner.run();
     this.current = { runner, done: done.catch(() => undefined) };
     try {

@@ -1,0 +1,36 @@
+import type { RemoteSplitFeed } from '../../runtime/split-group.js';
+import type { TopicPartition, TopicPartitionOffset } from './kafka-client.js';
+import { unpackBatch, type PackedKafkaBatch } from './kafka-batch-packing.js';
+import type { GroupBatchHandler, GroupPartitionControl, PartitionFeedSource } from './kafka-split-group.js';
+
+/** A control message of a subtask's reader to the coordinator's consumer. */
+export type KafkaFeedControl =
+  | { readonly op: 'seek'; readonly position: TopicPartitionOffset }
+  | { readonly op: 'pause' | 'resume'; readonly partitions: readonly TopicPartition[] };
+
+/**
+ * The group as a parallel subtask sees it: batches of its partitions arrive from the coordinator,
+ * whose consumer fetches for every subtask; seeks, pauses and resumes go back to it. Offsets are
+ * committed by the coordinator once a checkpoint of all subtasks completed, so `commit` does nothing here.
+ */
+export class RemoteKafkaGroup implements PartitionFeedSource {
+  private handler: GroupBatchHandler | undefined;
+
+  constructor(private readonly feed: RemoteSplitFeed) {
+    feed.onDeliver((payload) => this.handler?.onBatch(unpackBatch(payload as PackedKafkaBatch)));
+  }
+
+  attach(_generation: number, handler: GroupBatchHandler): GroupPartitionControl {
+    this.handler = handler;
+    const send = (control: KafkaFeedControl) => this.feed.send(control);
+    return {
+      seek: (position) => send({ op: 'seek', position }),
+      pause: (partitions) => send({ op: 'pause', partitions: [...partitions] }),
+      resume: (partitions) => send({ op: 'resume', partitions: [...partitions] }),
+      commit: async () => undefined,
+      detach: () => {
+        this.handler = undefined;
+      },
+    };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * A job for parallel-run tests: generated records `{ id, key }` (a key's records share a
+ * generator split, as a key's messages share a Kafka partition), a running count per key, and
+ * exactly-once JSON-lines files. COUNT, OUT_DIR, RATE and EXIT_AT come from the settings:
+ * the first record at or past EXIT_AT that a subtask processes once some output is committed
+ * ends its thread, as a crash of a subtask between checkpoints.
+ */
+import { readdirSync } from 'node:fs';
+import { keyedProcessOperator } from '../../../../../src/operators/keyed-process.js';
+import { jsonlFileSink } from '../../../../../src/operators/sinks/jsonl-file-sink.js';
+import { datagenSource, GENERATOR_SPLITS } from '../../../../../src/operators/sources/datagen-source.js';
+import { Dataflow } from '../../../../../src/runtime/graph/dataflow.js';
+import { defineJob } from '../../../../../src/runtime/job.js';
+import type { ValueState } from '../../../../../src/runtime/state/keyed-state-backend.js';
+
+export interface CountedRecord {
+  readonly id: number;
+  readonly key: string;
+  readonly count: number;
+}
+
+/** The key of record `id`: 5 keys per generator split. */
+export function keyOf(id: number): string {
+  return `k${id % GENERATOR_SPLITS}-${Math.floor(id / GENERATOR_SPLITS) % 5}`;
+}
+
+function committedAny(directory: string): boolean {
+  return readdirSync(directory).some((f) => f.endsWith('.jsonl') && !f.startsWith('.'));
+}
+
+export default defineJob({
+  name: 'pcount',
+  checkpoint: { intervalMs: 30, retain: 2 },
+  build(env) {
+    const count = Number(env.settings.COUNT);
+    const exitAt = env.settings.EXIT_AT === undefined ? undefined : Number(env.settings.EXIT_AT);
+    const flow = new Dataflow('pcount');
+    flow
+      .source('input', datagenSource({ count, batchSize: 64, ratePerSecond: Number(env.settings.RATE ?? 1e9), generate: (id) => ({ id, key: keyOf(id) }) }))
+      .keyBy((r) => r.key)
+      .apply('count', () =>
+        keyedProcessOperator<{ id: number; key: string }, CountedRecord, ValueState<number>>({
+          declareState: (b) => b.valueState<number>({ name: 'n' }),
+          process(record, n, out) {
+            // In a subtask thread this ends the thread only: the coordinator sees a subtask die.
+            if (exitAt !== undefined && record.id >= exitAt && committedAny(env.settings.OUT_DIR!)) process.exit(3);
+            const next = (n.get() ?? 0) + 1;
+            n.set(next);
+            out.emit({ id: record.id, key: record.key, count: next });
+          },
+        }),
+      )
+      .sink('out', jsonlFileSink({ directory: env.settings.OUT_DIR! }));
+    return { flow };
+  },
+});

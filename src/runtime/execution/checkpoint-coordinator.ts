@@ -17,7 +17,12 @@ export interface CheckpointParticipants {
   injectBarriers(checkpointId: number, timestamp: number, thenStop: boolean): void;
   /** Fencing: throws when this instance may no longer complete checkpoints (lease lost). */
   assertMayCommit(): void;
-  /** After `_metadata` is durable: publish the pointer (HA), commit sinks, tell sources. */
+  /**
+   * Right after `_metadata` is durable, in checkpoint order but not behind earlier commits:
+   * publish the HA pointer, so a restart resumes from the newest completed checkpoint.
+   */
+  onDurable?(checkpoint: CompletedCheckpoint): Promise<void>;
+  /** After `onDurable` of the checkpoint and the actions of every earlier one: commit sinks, tell sources. */
   onCompleted(checkpoint: CompletedCheckpoint): Promise<void>;
   /** Checkpoint ids retention must keep beyond the newest ones (those a sink's output still names). */
   retainedCheckpoints?(): ReadonlySet<number>;
@@ -67,6 +72,8 @@ export class CheckpointCoordinator {
   readonly history = new CheckpointHistory(50);
   /** Completion actions of completed checkpoints, chained so they run in checkpoint order. */
   private afterCompletion: Promise<void> = Promise.resolve();
+  /** `onDurable` of completed checkpoints, chained apart from the (slower) completion actions. */
+  private afterDurable: Promise<void> = Promise.resolve();
   private readonly labels: { job: string };
 
   constructor(
@@ -246,15 +253,21 @@ export class CheckpointCoordinator {
     }
     // The interval runs from here; the actions below run beside the next checkpoint, one
     // completed checkpoint after the other (the HA pointer and commits only move forward).
+    // The pointer does not wait for earlier commits: a slow commit must not hold a restart
+    // back to an older checkpoint than the newest one completed.
     this.scheduleNext();
-    const actions = this.afterCompletion.then(() => this.runCompletionActions(pending, checkpoint));
+    const completed = checkpoint;
+    const durable = this.afterDurable.then(() => (this.failed ? undefined : this.participants.onDurable?.(completed)));
+    this.afterDurable = durable.catch(() => undefined);
+    const actions = this.afterCompletion.then(() => this.runCompletionActions(pending, completed, durable));
     this.afterCompletion = actions;
     await actions;
   }
 
   /** What follows a completed checkpoint (HA pointer, sink commits) may fail without un-completing it: pending commits ride along with the next one. */
-  private async runCompletionActions(pending: PendingCheckpoint, checkpoint: CompletedCheckpoint): Promise<void> {
+  private async runCompletionActions(pending: PendingCheckpoint, checkpoint: CompletedCheckpoint, durable: Promise<void>): Promise<void> {
     try {
+      await durable;
       if (!this.failed) await this.participants.onCompleted(checkpoint);
       pending.resolve(checkpoint);
       // In the completion chain: no later checkpoint's state is released while retention looks at the store.

@@ -169,6 +169,10 @@ export class JobRunner {
             for (const source of this.pipeline?.sources ?? []) source.injectBarrier({ kind: 'barrier', checkpointId: id, timestamp: ts, thenStop });
           }),
         assertMayCommit: () => options.assertMayCommit?.(),
+        onDurable: async (checkpoint) => {
+          this.lastCheckpoint = checkpoint.metadata.checkpointId;
+          await this.options.onCheckpointDurable?.(checkpoint);
+        },
         onCompleted: (checkpoint) => this.onCheckpointCompleted(checkpoint),
         retainedCheckpoints: () => this.commits.referencedCheckpoints(),
         sharedFilesInUse: () => this.sharedFilesInUse(),
@@ -322,11 +326,9 @@ export class JobRunner {
     this.rejectRun?.(err);
   }
 
-  /** A checkpoint is durable: publish the HA pointer, commit the sinks, then tell the sources (on the loop). */
+  /** A checkpoint is durable and its pointer published: commit the sinks, then tell the sources (on the loop). */
   private async onCheckpointCompleted(checkpoint: CompletedCheckpoint): Promise<void> {
     const id = checkpoint.metadata.checkpointId;
-    this.lastCheckpoint = id;
-    await this.options.onCheckpointDurable?.(checkpoint);
     if (this.failure) return;
     // The final checkpoint of a stop (or of a hand-over before a rebalance) publishes progress even without data.
     const final = this.stopping !== undefined;

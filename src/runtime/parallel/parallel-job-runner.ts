@@ -158,6 +158,10 @@ export class ParallelJobRunner {
           for (const s of this.subtasks) s.send({ type: 'barrier', checkpointId: id, timestamp, thenStop });
         },
         assertMayCommit: () => options.assertMayCommit?.(),
+        onDurable: async (checkpoint) => {
+          this.lastCheckpoint = checkpoint.metadata.checkpointId;
+          await this.options.onCheckpointDurable?.(checkpoint);
+        },
         onCompleted: (checkpoint) => this.onCheckpointCompleted(checkpoint),
         retainedCheckpoints: () => this.commits.referencedCheckpoints(),
         sharedFilesInUse: () => new Set([...this.inUse.values()].flat()),
@@ -377,14 +381,12 @@ export class ParallelJobRunner {
   }
 
   /**
-   * A checkpoint is durable: publish the HA pointer, then one commit of every subtask's pending
+   * A checkpoint is durable and its pointer published: one commit of every subtask's pending
    * files (their pending lists, merged per checkpoint), then tell the subtasks — which drop what
    * was committed — and acknowledge the source positions (Kafka offsets).
    */
   private async onCheckpointCompleted(checkpoint: CompletedCheckpoint): Promise<void> {
     const id = checkpoint.metadata.checkpointId;
-    this.lastCheckpoint = id;
-    await this.options.onCheckpointDurable?.(checkpoint);
     if (this.failure) return;
     const sink = this.sinkNode;
     const lists = [...(this.sinkAcks.get(id)?.values() ?? [])].map((sections) =>

@@ -1,8 +1,9 @@
 /**
  * Column statistics for a manifest entry, read from a written Parquet file's footer (parquet-wasm
- * computes them while writing but does not expose them; the footer is the last chunk it emits). Everything is keyed by Iceberg field id,
- * taken from the footer's own `field_id`s, and bounds are converted to Iceberg's single-value
- * form and truncated as Iceberg's default `truncate(16)` metrics mode does.
+ * computes them while writing but does not expose them; the footer is the last chunk it emits).
+ * Everything is keyed by Iceberg field id, taken from the footer's own `field_id`s, and bounds
+ * are converted to Iceberg's single-value form and truncated as Iceberg's default `truncate(16)`
+ * metrics mode does.
  */
 import { deserializeTCompactProtocol } from 'hyparquet/src/thrift.js';
 import type { IcebergType, PrimitiveType, Schema } from './schema.js';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FileIODescription } from './file-io.js';
 import { ParquetWriteError, type OpenParquetFile, type ParquetFileSpec, type WrittenParquetFile } from './open-parquet-file.js';
-import { ownedBytes, type SerializedError, type WriterMessage, type WriterRequest, type WriterResponse } from './parquet-writer-protocol.js';
+import { ownedBytes, type SerializedError, type WriterMessage, type WriterRequestBody, type WriterResponse } from './parquet-writer-protocol.js';
 
 /** Most workers a pool starts by default, however many cores there are. */
 const MAX_DEFAULT_WORKERS = 4;
@@ -81,7 +81,7 @@ export class ParquetWriterPool implements ParquetFileOpener {
     const file = this.nextFile++;
     slot.openFiles++;
     slot.listeners.set(file, onFailure);
-    const opened = this.request(slot, { id: 0, type: 'open', file, spec, io });
+    const opened = this.request(slot, { type: 'open', file, spec, io });
     opened.catch(() => undefined); // reported by the file's next request
     let done = false;
     const finished = () => {
@@ -95,11 +95,11 @@ export class ParquetWriterPool implements ParquetFileOpener {
     return {
       write: (ipc) => {
         const bytes = ownedBytes(ipc);
-        return after(this.request(slot, { id: 0, type: 'write', file, ipc: bytes }, [bytes.buffer as ArrayBuffer])).then((r) => r.bytesWritten ?? 0);
+        return after(this.request(slot, { type: 'write', file, ipc: bytes }, [bytes.buffer as ArrayBuffer])).then((r) => r.bytesWritten ?? 0);
       },
-      close: () => after(this.request(slot, { id: 0, type: 'close', file })).then((r) => r.written as WrittenParquetFile).finally(finished),
+      close: () => after(this.request(slot, { type: 'close', file })).then((r) => r.written as WrittenParquetFile).finally(finished),
       // A dead worker took the file with it: there is nothing left to abort.
-      abort: () => this.request(slot, { id: 0, type: 'abort', file }).then(() => undefined, () => undefined).finally(finished),
+      abort: () => this.request(slot, { type: 'abort', file }).then(() => undefined, () => undefined).finally(finished),
     };
   }
 
@@ -121,7 +121,7 @@ export class ParquetWriterPool implements ParquetFileOpener {
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
-  private request(slot: Slot, message: WriterRequest, transfer: ArrayBuffer[] = []): Promise<WriterResponse & { ok: true }> {
+  private request(slot: Slot, message: WriterRequestBody, transfer: ArrayBuffer[] = []): Promise<WriterResponse & { ok: true }> {
     if (slot.dead) return Promise.reject(slot.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -13,6 +13,9 @@ export type WriterRequest =
   | { readonly id: number; readonly type: 'close'; readonly file: number }
   | { readonly id: number; readonly type: 'abort'; readonly file: number };
 
+/** A request before the pool numbers it. */
+export type WriterRequestBody = WriterRequest extends infer R ? (R extends WriterRequest ? Omit<R, 'id'> : never) : never;
+
 export interface SerializedError {
   readonly name: string;
   readonly message: string;

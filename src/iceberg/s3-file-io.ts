@@ -61,7 +61,7 @@ export function isTransientS3Error(error: unknown): boolean {
   );
 }
 
-/** S3 uploads (checkpoint state, table files) as a stream of parts: see storage/s3-object-writer.ts. */
+/** A table file uploaded while it is written, part by part (storage/s3-object-writer.ts). */
 class S3OutputFile implements OutputFile {
   private readonly upload: S3ObjectWriter;
 

@@ -64,15 +64,24 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+interface PyarrowSizes {
+  /** Dictionaries on every column (pyarrow's default), on the columns we chose, on none. */
+  readonly defaults: number;
+  readonly chosenDictionary: number;
+  readonly noDictionary: number;
+  readonly pyarrow: string;
+}
+
 /** pyarrow's bytes/row on the same rows, or why it could not run. */
-async function pyarrowBytesPerRow(dir: string, rows: readonly unknown[]): Promise<{ bytesPerRow: number; pyarrow: string } | string> {
+async function pyarrowBytesPerRow(dir: string, rows: readonly unknown[], dictionary: Readonly<Record<string, boolean>>): Promise<PyarrowSizes | string> {
   const python = servicesPython();
   if (!existsSync(python)) return `${python} is absent (create it with \`npm run services:up\`)`;
   const file = join(dir, 'rows.jsonl');
   await writeFile(file, rows.map((r) => JSON.stringify(r)).join('\n'));
   const script = join(repoRoot(), 'bench', 'pyarrow_bytes_per_row.py');
-  const { stdout } = await promisify(execFile)(python, [script, file], { maxBuffer: 1 << 20, timeout: 120_000 });
-  return JSON.parse(stdout.trim()) as { bytesPerRow: number; pyarrow: string };
+  const chosen = Object.keys(dictionary).filter((column) => dictionary[column]);
+  const { stdout } = await promisify(execFile)(python, [script, file, '--dictionary', chosen.join(',')], { maxBuffer: 1 << 20, timeout: 120_000 });
+  return JSON.parse(stdout.trim()) as PyarrowSizes;
 }
 
 const bench: Bench = async () => {
@@ -114,7 +123,7 @@ const bench: Bench = async () => {
     }
     const partitionedMs = await timed(() => writeAll(dir, rows, { spec: byDay, pool }));
     const bytesPerRow = files.reduce((s, f) => s + f.fileSizeInBytes, 0) / ROWS;
-    const py = await pyarrowBytesPerRow(dir, rows);
+    const py = await pyarrowBytesPerRow(dir, rows, dictionary);
 
     const c = rates(ceilingMs);
     const w = rates(workerMs);
@@ -133,12 +142,12 @@ const bench: Bench = async () => {
           'ratio inline / ceiling': Number((median(ceilingMs) / median(inlineMs)).toFixed(2)),
           'CPU µs/row, all threads (worker)': Number(median(cpuPerRow).toFixed(2)),
           'bytes/row': Number(bytesPerRow.toFixed(1)),
-          'pyarrow bytes/row (zstd, defaults)': typeof py === 'string' ? 'not run' : Number(py.bytesPerRow.toFixed(1)),
+          'pyarrow bytes/row: defaults / our dictionaries / none': typeof py === 'string' ? 'not run' : [py.defaults, py.chosenDictionary, py.noDictionary].map((b) => b.toFixed(1)).join(' / '),
         },
         note:
           `${ROWS} rows, ${RUNS} interleaved runs each (ceiling, worker, inline); the ceiling encodes prepared Arrow batches ` +
           `(no row conversion, no stats, no file) with the same properties; ` +
-          (typeof py === 'string' ? `pyarrow not run: ${py}` : `pyarrow ${py.pyarrow}`),
+          (typeof py === 'string' ? `pyarrow not run: ${py}` : `pyarrow ${py.pyarrow}, ZSTD, dictionaries on every column (its default), on ours, on none`),
       },
       {
         name: 'iceberg: same, partitioned by day(created_at), worker',

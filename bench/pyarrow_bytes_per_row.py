@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Bytes per row of pyarrow's Parquet writer on the rows given as JSON lines (bench/orders-rows.ts).
 
-Writes them with pyarrow's defaults (dictionary encoding on every column, falling back to plain
-when a dictionary page grows past 1 MiB) and ZSTD, as a data file of the same Iceberg schema would
-be typed, and prints one JSON line: rows, bytes, bytes per row, pyarrow version, row groups.
+Types them as a data file of the same Iceberg schema, writes them with ZSTD three ways — pyarrow's
+defaults (dictionary encoding on every column, falling back to plain when a dictionary page grows
+past 1 MiB), dictionaries only on the columns given with --dictionary (streamline's choice), and
+no dictionaries — and prints one JSON line: rows, bytes per row of each, pyarrow version.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ SCHEMA = pa.schema(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("rows", help="JSON lines file")
+    parser.add_argument("--dictionary", default="", help="comma-separated columns for the second variant")
     args = parser.parse_args()
     columns: dict[str, list] = {f.name: [] for f in SCHEMA}
     with open(args.rows, encoding="utf-8") as f:
@@ -46,16 +48,24 @@ def main() -> None:
             columns["created_at"].append(dt.datetime.fromisoformat(row["created_at"].replace("Z", "+00:00")))
             columns["item_count"].append(row["item_count"])
     table = pa.table(columns, schema=SCHEMA)
-    out = io.BytesIO()
-    pq.write_table(table, out, compression="zstd")
-    size = out.getbuffer().nbytes
-    meta = pq.ParquetFile(io.BytesIO(out.getvalue())).metadata
+
+    def bytes_per_row(use_dictionary) -> float:
+        out = io.BytesIO()
+        pq.write_table(table, out, compression="zstd", use_dictionary=use_dictionary)
+        return out.getbuffer().nbytes / table.num_rows
+
+    chosen = [c for c in args.dictionary.split(",") if c]
     json.dump(
-        {"rows": table.num_rows, "bytes": size, "bytesPerRow": size / table.num_rows, "pyarrow": pa.__version__, "rowGroups": meta.num_row_groups},
+        {
+            "rows": table.num_rows,
+            "defaults": bytes_per_row(True),
+            "chosenDictionary": bytes_per_row(chosen if chosen else False),
+            "noDictionary": bytes_per_row(False),
+            "pyarrow": pa.__version__,
+        },
         sys.stdout,
     )
     sys.stdout.write("\n")
-
 
 if __name__ == "__main__":
     main()

@@ -15,9 +15,12 @@ RUN npm run build
 
 # --- stage 2: production dependencies and the compiled output only --------------------------
 FROM ${NODE_IMAGE} AS runtime
+# Named in every Parquet footer's created_by (the image has no git checkout to ask).
+ARG STREAMLINE_BUILD_COMMIT=unknown
 ENV NODE_ENV=production \
     METRICS_PORT=9249 \
-    STREAMLINE_WORK_DIR=/var/lib/streamline
+    STREAMLINE_WORK_DIR=/var/lib/streamline \
+    STREAMLINE_BUILD_COMMIT=${STREAMLINE_BUILD_COMMIT}
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

@@ -2,7 +2,8 @@
  * The Iceberg sink's write path as a job drives it: Kafka-like JSON records are parsed on the
  * main thread (the CPU load a consumer + JSON parse puts there) and appended to a DataFileWriter
  * in chunks, with a checkpoint flush every 100k rows. Inline mode encodes Parquet between
- * appends; worker mode encodes in a worker thread while the main thread parses the next chunks.
+ * appends; worker mode encodes (and stores) in a worker thread while the main thread parses the
+ * next chunks.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import type { Bench, BenchEntry } from './bench-entry.js';
 import { ordersRows, ordersSchema } from './orders-rows.js';
 import { DataFileWriter } from '../src/iceberg/data-file-writer.js';
 import { LocalFileIO } from '../src/iceberg/local-file-io.js';
-import { ParquetEncodePool } from '../src/iceberg/parquet-encode-pool.js';
+import { ParquetWriterPool } from '../src/iceberg/parquet-writer-pool.js';
 
 const ROWS = 200_000;
 const CHUNK = 5_000;
@@ -28,15 +29,15 @@ interface Run {
   readonly rows: number;
 }
 
-async function run(dir: string, chunks: readonly string[][], parse: boolean, pool: ParquetEncodePool | undefined): Promise<Run> {
+async function run(dir: string, chunks: readonly string[][], parse: boolean, pool: ParquetWriterPool | undefined): Promise<Run> {
   const parsedOnce = parse ? [] : chunks.map((c) => c.map((s) => JSON.parse(s) as unknown));
   const writer = new DataFileWriter({
     schema: ordersSchema,
     tableLocation: join(dir, `t-${Math.random().toString(36).slice(2)}`),
     fileIO: new LocalFileIO(),
     targetFileSizeBytes: TARGET_FILE_BYTES,
-    encodeInWorker: pool !== undefined,
-    ...(pool ? { encodePool: pool } : {}),
+    writeInWorker: pool !== undefined,
+    ...(pool ? { writerPool: pool } : {}),
   });
   let files = 0;
   let rows = 0;
@@ -65,7 +66,7 @@ async function run(dir: string, chunks: readonly string[][], parse: boolean, poo
 }
 
 /** Best of `n` alternating runs of each mode (shared, noisy machine: the least disturbed run). */
-async function compare(dir: string, chunks: readonly string[][], parse: boolean, pool: ParquetEncodePool, n: number): Promise<{ inline: Run; worker: Run }> {
+async function compare(dir: string, chunks: readonly string[][], parse: boolean, pool: ParquetWriterPool, n: number): Promise<{ inline: Run; worker: Run }> {
   let inline: Run | undefined;
   let worker: Run | undefined;
   for (let i = 0; i < n; i++) {
@@ -81,7 +82,7 @@ const rate = (r: Run) => Math.round((r.rows / r.ms) * 1000);
 
 const bench: Bench = async () => {
   const dir = await mkdtemp(join(tmpdir(), 'iceberg-sink-bench-'));
-  const pool = new ParquetEncodePool({ size: 1 });
+  const pool = new ParquetWriterPool({ size: 1 });
   try {
     const json = ordersRows(ROWS).map((r) => JSON.stringify(r));
     const chunks: string[][] = [];
@@ -107,7 +108,7 @@ const bench: Bench = async () => {
           'worker CPU ms (all threads)': Math.round(withParse.worker.cpuMs),
           'files inline / worker': `${withParse.inline.files} / ${withParse.worker.files}`,
         },
-        note: `${ROWS} records of ~${Math.round(bytesPerRecord)} B JSON, parsed per record on the main thread, appended in ${CHUNK}-row chunks, flush every ${CHECKPOINT_EVERY} rows, ${TARGET_FILE_BYTES / 1024 / 1024} MiB target files, 1 worker, ≤2 encodes in flight; best of 2 alternating runs; the gain needs a free second core`,
+        note: `${ROWS} records of ~${Math.round(bytesPerRecord)} B JSON, parsed per record on the main thread, appended in ${CHUNK}-row chunks, flush every ${CHECKPOINT_EVERY} rows, ${TARGET_FILE_BYTES / 1024 / 1024} MiB target files, 1 worker, 64 MiB write buffer; best of 2 alternating runs; the gain needs a free second core`,
       },
       {
         name: 'iceberg sink: same without the JSON.parse load (DataFileWriter alone)',

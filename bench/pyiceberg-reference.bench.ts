@@ -9,15 +9,15 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Bench, BenchEntry } from './bench-entry.js';
+import { repoRoot, servicesPython } from './services-python.js';
 import { ordersRows, ordersSchema } from './orders-rows.js';
 import { DataFileWriter } from '../src/iceberg/data-file-writer.js';
 import { IcebergTable } from '../src/iceberg/iceberg-table.js';
 import { LocalCatalog } from '../src/iceberg/local-catalog.js';
 import { LocalFileIO } from '../src/iceberg/local-file-io.js';
-import { ParquetEncodePool } from '../src/iceberg/parquet-encode-pool.js';
+import { ParquetWriterPool } from '../src/iceberg/parquet-writer-pool.js';
 
 const ROWS = 20_000;
 const PY_BATCH = 100;
@@ -36,22 +36,12 @@ interface PyResult {
   readonly truncated: boolean;
 }
 
-/** The repository root (this module runs compiled, from build-<name>/bench/). */
-function repoRoot(): string {
-  let dir = fileURLToPath(new URL('.', import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'bench'))) return dir;
-    dir = join(dir, '..');
-  }
-  return process.cwd();
-}
-
-async function ours(dir: string, rows: readonly unknown[], pool: ParquetEncodePool): Promise<{ ms: number; commitMs: number; files: number; commits: number; records: number }> {
+async function ours(dir: string, rows: readonly unknown[], pool: ParquetWriterPool): Promise<{ ms: number; commitMs: number; files: number; commits: number; records: number }> {
   const fileIO = new LocalFileIO();
   const catalog = new LocalCatalog({ warehouse: join(dir, 'warehouse'), fileIO });
   const table = await IcebergTable.open(catalog, { namespace: 'sink', name: `orders_${Math.random().toString(36).slice(2)}` }, { schema: ordersSchema });
   const t0 = performance.now();
-  const writer = new DataFileWriter({ schema: table.schema, spec: table.spec, tableLocation: table.location, fileIO, encodePool: pool });
+  const writer = new DataFileWriter({ schema: table.schema, spec: table.spec, tableLocation: table.location, fileIO, writerPool: pool });
   // The sink receives micro-batches; 100 rows per append, as the Python job batches them.
   for (let i = 0; i < rows.length; i += PY_BATCH) await writer.append(rows.slice(i, i + PY_BATCH));
   const files = await writer.flush();
@@ -66,14 +56,14 @@ async function ours(dir: string, rows: readonly unknown[], pool: ParquetEncodePo
 
 const bench: Bench = async () => {
   const root = repoRoot();
-  const python = join(root, '.services', 'venv', 'bin', 'python');
+  const python = servicesPython();
   const script = join(root, 'bench', 'pyiceberg_reference.py');
   if (!existsSync(python)) {
     return [{ name: NAME, figures: {}, note: `not run: ${python} is absent (create it with \`npm run services:up\` or \`bash scripts/services.sh install moto\`)` }];
   }
   const dir = await mkdtemp(join(tmpdir(), 'pyiceberg-reference-bench-'));
   // A running job's encode worker is warm; a fresh one runs its first encodes in baseline-compiled WebAssembly.
-  const pool = new ParquetEncodePool();
+  const pool = new ParquetWriterPool();
   try {
     const rows = ordersRows(ROWS);
     for (let i = 0; i < 2; i++) await ours(dir, rows, pool); // warm-up: JIT, wasm tier-up in both threads

@@ -20,6 +20,8 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'namespace', env: 'TABLE_NAMESPACE', help: 'Iceberg namespace.', default: 'sink' },
   { flag: 'warehouse', env: 'WAREHOUSE', help: 'Local warehouse folder when no table bucket is set.', default: '<work dir>/warehouse' },
   { flag: 'target-file-size-bytes', env: 'TARGET_FILE_SIZE_BYTES', help: 'Roll Parquet data files at about this size.', default: '134217728' },
+  { flag: 'write-buffer-bytes', env: 'WRITE_BUFFER_BYTES', help: 'Memory budget of rows buffered for Parquet data files, over all open files (independent of the file size).', default: '67108864' },
+  { flag: 'parquet-workers', env: 'PARQUET_WORKERS', help: 'Worker threads encoding and uploading Parquet data files.', default: 'cores - 1, 1 to 4' },
   { flag: 'checkpoint-uri', env: 'CHECKPOINT_URI', help: 'Checkpoint location: s3://bucket/prefix or file:///path.', default: 'file://<work dir>/checkpoints' },
   { flag: 'checkpoint-interval-ms', env: 'CHECKPOINT_INTERVAL_MS', help: 'Time between checkpoints (overrides the job).' },
   { flag: 'checkpoint-retain', env: 'CHECKPOINT_RETAIN', help: 'Completed checkpoints to keep (overrides the job).' },

@@ -1,31 +1,41 @@
 /**
- * A rolling Parquet data-file writer: rows are grouped by partition tuple and buffered as Arrow
- * batches per partition; a partition's buffer becomes a Parquet file once its estimated encoded
- * size reaches the target file size, and `flush()` (called at every checkpoint) closes them all.
- * Files go through a FileIO to `<tableLocation>/data/<partition path>/<uuid>.parquet`, and come
- * back as complete DataFile entries (stats, split offsets) ready for a manifest.
+ * A streaming Parquet data-file writer with bounded memory. Rows are grouped by partition tuple;
+ * each partition has one open file, fed with Arrow batches of at most `batchRows` rows: a sealed
+ * batch goes to the file's encoder at once (in a worker thread by default), which streams it as
+ * row groups into storage while the file grows (S3 multipart parts, a local temp file). A file
+ * closes at about the target size, and `flush()` (called at every checkpoint) closes them all and
+ * returns complete DataFile entries (stats, split offsets) ready for a manifest.
  *
- * By default the Parquet encode (and footer stats) runs in a worker thread and is pipelined: a
- * rolled file is handed off and `append` returns while it encodes, up to `maxEncodesInFlight`
- * files at once (then `append` waits: memory stays bounded); `flush` awaits them all.
+ * Memory is bounded by `writeBufferBytes`, independent of the target file size: it caps the Arrow
+ * rows buffered on this thread plus the batches handed to encoders and not yet taken, over all
+ * open files. Over the budget, the partition with the most buffered rows ships a batch early;
+ * when shipped batches are what fills it, `append` waits for encoders to take them (backpressure).
+ * Beyond the budget each open file holds its open row group in the encoder (at most
+ * `parquet.rowGroupBytes`: 8 MiB, or an eighth of the target size) and its unfinished upload part
+ * (S3: up to `partConcurrency + 1` parts while uploads lag).
  *
- * Not safe for concurrent `append` calls; await each. A failed encode or file write rejects the
- * call (inline mode) or the next `append`/`flush` (worker mode; every later call too), and the
- * rows of that file are gone: the caller must fail and restore from its checkpoint. `close()`
- * when done, so the shared encode pool can stop its workers.
+ * Not safe for concurrent calls; await each. A failed encode or upload fails the next
+ * `append`/`flush` and every one after it — that file's rows are lost, so the caller must fail
+ * and restore from its checkpoint. `close()` aborts open files (nothing partial becomes visible),
+ * deletes files finished since the last flush (they belong to no checkpoint) and releases the
+ * shared writer pool.
  */
 import { randomUUID } from 'node:crypto';
-import { Table, tableToIPC, type RecordBatch } from 'apache-arrow';
+import { Table, tableToIPC } from 'apache-arrow';
 import type { DataFile, PartitionValue } from './data-file.js';
-import type { FileIO } from './file-io.js';
-import { UNPARTITIONED, type PartitionSpec, type Schema } from './schema.js';
-import { RecordBatchBuilder, type RejectedRow } from './record-batch-builder.js';
-import { encodeParquet, type ParquetEncoderOptions } from './parquet-encoder.js';
-import { readParquetFooterStats, type ParquetFooterStats } from './parquet-footer-stats.js';
-import { acquireSharedParquetEncodePool, ParquetEncodePool, releaseSharedParquetEncodePool, type ParquetEncodeService } from './parquet-encode-pool.js';
+import type { FileIO, FileIODescription } from './file-io.js';
+import { ParquetRowCountError, type OpenParquetFile, type ParquetFileSpec, type WrittenParquetFile } from './open-parquet-file.js';
+import { streamlineCreatedBy } from './parquet-created-by.js';
+import { DEFAULT_ROW_GROUP_BYTES, type ParquetWriteOptions } from './parquet-write-options.js';
+import { acquireSharedParquetWriterPool, ParquetWriterPool, releaseSharedParquetWriterPool, type ParquetFileOpener } from './parquet-writer-pool.js';
 import { PartitionKeyer } from './partition-keyer.js';
+import { RecordBatchBuilder, type RejectedRow } from './record-batch-builder.js';
 import { IcebergValueError } from './row-value-coercion.js';
+import { UNPARTITIONED, type PartitionSpec, type Schema } from './schema.js';
+import { StreamingParquetFile } from './streaming-parquet-file.js';
 import { IcebergError } from '../errors.js';
+
+const MiB = 1024 * 1024;
 
 export interface DataFileWriterOptions {
   readonly schema: Schema;
@@ -34,26 +44,26 @@ export interface DataFileWriterOptions {
   /** Table root, e.g. `s3://bucket/warehouse/sink/orders` or `file:///tmp/wh/sink/orders`. */
   readonly tableLocation: string;
   readonly fileIO: FileIO;
-  /** Roll a file when its estimated Parquet size reaches this (default 128 MiB, Iceberg's write.target-file-size-bytes is 512 MiB). */
+  /** Close a file when its estimated Parquet size reaches this (default 128 MiB; Iceberg's write.target-file-size-bytes is 512 MiB). */
   readonly targetFileSizeBytes?: number;
-  /**
-   * Bound on buffered Arrow bytes over all partitions (default 4 × target, at least 64 MiB): when
-   * exceeded the largest partition is written early, so many open partitions cannot exhaust memory.
-   */
-  readonly maxBufferedBytes?: number;
-  /** Rows per Arrow batch inside a file (default 65,536). */
+  /** Memory budget of buffered and in-flight Arrow batches over all open files (default 64 MiB). */
+  readonly writeBufferBytes?: number;
+  /** Rows per Arrow batch handed to an encoder (default 65,536; a batch also seals at a quarter of the budget). */
   readonly batchRows?: number;
-  readonly parquet?: ParquetEncoderOptions;
+  readonly parquet?: ParquetWriteOptions;
   /** Prepended to each file's uuid name, e.g. `orders-0-` (default none). */
   readonly fileNamePrefix?: string;
   /** Bound truncation length for strings/binary (default 16). */
   readonly truncateLength?: number;
-  /** Encode Parquet in a worker thread, overlapping with `append` (default true when the worker module is available). */
-  readonly encodeInWorker?: boolean;
-  /** Pool for worker encodes (default: the process-wide shared pool, 1 worker). The writer never closes a pool it was given. */
-  readonly encodePool?: ParquetEncodeService;
-  /** Worker mode: files encoding at once before `append` waits (default 2). Each holds one file's Arrow IPC bytes. */
-  readonly maxEncodesInFlight?: number;
+  /**
+   * Encode and upload in worker threads (default: when the worker module exists and the FileIO
+   * has a `description` a worker can rebuild it from); otherwise on this thread.
+   */
+  readonly writeInWorker?: boolean;
+  /** Pool for worker mode (default: the process-wide shared pool). The writer never closes a pool it was given. */
+  readonly writerPool?: ParquetFileOpener;
+  /** Worker threads of the shared pool, if this writer is the one creating it (default: by cores). */
+  readonly parquetWorkers?: number;
 }
 
 /** Outcome of one append: how many rows were buffered and which were rejected (dead letters). */
@@ -69,125 +79,144 @@ export class DataFileWriterClosedError extends IcebergError {
   }
 }
 
-interface PartitionBuffer {
+/** One partition's open file: the rows still building on this thread and what was shipped to its encoder. */
+interface PartitionFile {
+  readonly key: string;
   readonly values: readonly PartitionValue[];
+  /** Open order; flush returns files in it. */
+  readonly seq: number;
+  readonly filePath: string;
   readonly builder: RecordBatchBuilder;
-  readonly batches: RecordBatch[];
+  /** Opened with the first shipped batch. */
+  file: OpenParquetFile | undefined;
+  rows: number;
+  /** Arrow IPC bytes shipped. */
+  arrowBytes: number;
+  /** Arrow IPC bytes the encoder has taken, and the Parquet bytes stored when it took the last of them. */
+  takenBytes: number;
+  storedBytes: number;
   readonly nanValueCounts: Map<number, number>;
-  sealedBytes: number;
 }
 
-const MiB = 1024 * 1024;
-/** Parquet bytes per Arrow byte before any file was written (orders-like rows measure ≈0.45). */
-const INITIAL_SIZE_RATIO = 0.5;
+/** Parquet bytes per Arrow IPC byte before any file closed: orders rows measure 0.13–0.18 with ZSTD and dictionaries. */
+const INITIAL_SIZE_RATIO = 0.2;
 
-/** Buffers rows per partition and writes rolling Parquet data files. */
+/** Buffers rows per partition and streams them into rolling Parquet data files. */
 export class DataFileWriter {
   private readonly keyer: PartitionKeyer;
-  private readonly buffers = new Map<string, PartitionBuffer>();
-  /** Files written since the last flush, by roll sequence (worker mode finishes them out of order). */
-  private completed: { readonly seq: number; readonly file: DataFile }[] = [];
+  private readonly open = new Map<string, PartitionFile>();
   private nextSeq = 0;
-  private readonly inWorker: boolean;
-  private readonly maxInFlight: number;
-  private pool: ParquetEncodeService | undefined;
-  private usesSharedPool = false;
-  /** Worker mode: files handed off and not yet written; these promises never reject (see `failure`). */
+  /** Files closed since the last flush. */
+  private completed: { readonly seq: number; readonly file: DataFile }[] = [];
+  /** Batches handed to encoders and not yet taken, and files closing; these promises never reject (see `failure`). */
   private readonly inFlight = new Set<Promise<void>>();
-  private inFlightRows = 0;
-  /** First failure of a handed-off file; sticky, since a file of this checkpoint is lost. */
+  private readonly closing = new Set<Promise<void>>();
+  private inFlightBytes = 0;
+  /** First failure of a file; sticky, since rows of this checkpoint are lost. */
   private failure: { readonly error: unknown } | undefined;
   private closed = false;
+  private readonly inWorker: boolean;
+  private readonly description: FileIODescription | undefined;
+  private pool: ParquetFileOpener | undefined;
+  private usesSharedPool = false;
   private readonly target: number;
-  private readonly maxBuffered: number;
+  private readonly budget: number;
   private readonly batchRows: number;
+  private readonly batchBytes: number;
   private readonly location: string;
-  /** Observed Parquet size / Arrow size, refined after every file. */
+  private readonly parquet: ParquetWriteOptions;
+  /** Parquet size / Arrow IPC size of the files closed so far, for files without a stored row group yet. */
   private sizeRatio = INITIAL_SIZE_RATIO;
 
   constructor(private readonly options: DataFileWriterOptions) {
     this.keyer = new PartitionKeyer(options.spec ?? UNPARTITIONED, options.schema);
     this.target = options.targetFileSizeBytes ?? 128 * MiB;
-    this.maxBuffered = options.maxBufferedBytes ?? Math.max(4 * this.target, 64 * MiB);
+    this.budget = options.writeBufferBytes ?? 64 * MiB;
     this.batchRows = options.batchRows ?? 65_536;
+    this.batchBytes = this.budget / 4;
     this.location = options.tableLocation.replace(/\/+$/, '');
     if (!(this.target > 0)) throw new RangeError('targetFileSizeBytes must be positive');
-    this.pool = options.encodePool;
-    this.inWorker = options.encodeInWorker ?? (this.pool !== undefined || ParquetEncodePool.isAvailable());
-    this.maxInFlight = options.maxEncodesInFlight ?? 2;
-    if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 1) throw new RangeError('maxEncodesInFlight must be a positive integer');
-    // Start the shared pool's worker now: its WebAssembly compiles while the first file's rows buffer.
-    if (this.inWorker && this.pool === undefined) (this.encodePool() as ParquetEncodePool).warm();
+    if (!(this.budget > 0)) throw new RangeError('writeBufferBytes must be positive');
+    if (!Number.isInteger(this.batchRows) || this.batchRows < 1) throw new RangeError('batchRows must be a positive integer');
+    this.parquet = {
+      // A file's size is known once its row groups are stored: smaller row groups than the target keep files close to it.
+      rowGroupBytes: Math.min(DEFAULT_ROW_GROUP_BYTES, Math.ceil(this.target / 8)),
+      ...options.parquet,
+      // Resolved here, once, so that worker threads need not work it out.
+      createdBy: options.parquet?.createdBy ?? streamlineCreatedBy(),
+    };
+    this.description = options.fileIO.description;
+    this.pool = options.writerPool;
+    this.inWorker = options.writeInWorker ?? (this.description !== undefined && (this.pool !== undefined || ParquetWriterPool.isAvailable()));
+    if (this.inWorker && this.description === undefined) {
+      throw new IcebergError('DataFileWriter: writeInWorker needs a FileIO with a description (a worker thread builds its own FileIO from it)');
+    }
+    // Start the shared pool's workers now: their WebAssembly compiles while the first rows buffer.
+    if (this.inWorker && this.pool === undefined) this.sharedPool().warm();
   }
 
-  /** Whether Parquet encoding runs in a worker thread. */
-  get encodesInWorker(): boolean {
+  /** Whether Parquet encoding and uploads run in worker threads. */
+  get writesInWorker(): boolean {
     return this.inWorker;
   }
 
-  /** Files handed to the worker and not yet written (worker mode). */
-  get encodesInFlight(): number {
-    return this.inFlight.size;
+  /** Bytes held against the budget: Arrow rows building on this thread plus batches encoders have not taken yet. */
+  get bufferedBytes(): number {
+    let bytes = this.inFlightBytes;
+    for (const pf of this.open.values()) bytes += pf.builder.estimatedBytes();
+    return bytes;
   }
 
-  /** Rows buffered or encoding, not yet in a written file. */
-  get bufferedRows(): number {
-    let n = this.inFlightRows;
-    for (const b of this.buffers.values()) n += b.builder.length + b.batches.reduce((s, x) => s + x.numRows, 0);
-    return n;
-  }
-
-  /** Buffers rows (each validated against the schema); writes the files that reached the target size. */
+  /** Buffers rows (each validated against the schema), ships full batches, closes files that reached the target size. */
   async append(rows: readonly unknown[]): Promise<AppendResult> {
     this.throwIfUnusable();
     const rejected: RejectedRow[] = [];
-    const touched = new Set<PartitionBuffer>();
+    const touched = new Set<PartitionFile>();
     let accepted = 0;
-    let single = this.keyer.unpartitioned ? this.bufferFor('', []) : undefined;
+    let single = this.keyer.unpartitioned ? this.partitionFile('', []) : undefined;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];
-      let buffer = single;
-      if (buffer === undefined) {
+      let pf = single;
+      if (pf === undefined) {
         if (typeof row !== 'object' || row === null || Array.isArray(row)) {
           rejected.push({ index: i, row, reason: 'row is not an object' });
           continue;
         }
         try {
           const key = this.keyer.keyOf(row as Record<string, unknown>);
-          buffer = this.buffers.get(key) ?? this.bufferFor(key, this.keyer.partitionOf(row as Record<string, unknown>).values);
+          pf = this.open.get(key) ?? this.partitionFile(key, this.keyer.partitionOf(row as Record<string, unknown>).values);
         } catch (e) {
           if (!(e instanceof IcebergValueError)) throw e;
           rejected.push({ index: i, row, reason: `partition source: ${e.message}` });
           continue;
         }
       }
-      const reason = buffer.builder.append(row);
+      const reason = pf.builder.append(row);
       if (reason !== undefined) {
         rejected.push({ index: i, row, reason });
         continue;
       }
       accepted++;
-      touched.add(buffer);
-      if (buffer.builder.length >= this.batchRows) {
-        this.seal(buffer);
-        if (this.estimatedFileBytes(buffer) >= this.target) {
-          await this.roll(buffer);
-          if (single) single = this.bufferFor('', []);
+      touched.add(pf);
+      const length = pf.builder.length;
+      if (length >= this.batchRows || ((length & 1023) === 0 && pf.builder.estimatedBytes() >= this.batchBytes)) {
+        this.ship(pf);
+        if (this.estimatedFileBytes(pf) >= this.target) {
+          this.roll(pf);
+          if (single) single = this.partitionFile('', []);
         }
       }
     }
-    for (const buffer of touched) {
-      if (this.isOpen(buffer) && this.estimatedFileBytes(buffer) >= this.target) await this.roll(buffer);
-    }
-    await this.enforceMemoryBound();
+    for (const pf of touched) if (this.open.get(pf.key) === pf && this.estimatedFileBytes(pf) >= this.target) this.roll(pf);
+    await this.enforceBudget();
     return { accepted, rejected };
   }
 
-  /** Writes every buffered partition, awaits every encode in flight and returns all files completed since the last flush. */
+  /** Closes every open file, waits until all are stored and returns the files closed since the last flush. */
   async flush(): Promise<DataFile[]> {
     this.throwIfUnusable();
-    for (const buffer of [...this.buffers.values()]) await this.roll(buffer);
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    for (const pf of [...this.open.values()]) this.roll(pf);
+    while (this.closing.size > 0 || this.inFlight.size > 0) await Promise.all([...this.closing, ...this.inFlight]);
     this.throwIfUnusable();
     const files = this.completed.sort((a, b) => a.seq - b.seq).map((c) => c.file);
     this.completed = [];
@@ -195,19 +224,24 @@ export class DataFileWriter {
   }
 
   /**
-   * Discards buffered rows (they belong to no checkpoint), waits for encodes in flight to settle
-   * and lets go of the encode pool. Idempotent; the writer accepts nothing afterwards.
+   * Discards buffered rows and aborts open files (their rows belong to no checkpoint), deletes
+   * files closed since the last flush, and lets go of the writer pool. Idempotent; the writer
+   * accepts nothing afterwards.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.buffers.clear();
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    const open = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(open.map((pf) => pf.file?.abort()));
+    while (this.closing.size > 0 || this.inFlight.size > 0) await Promise.all([...this.closing, ...this.inFlight]);
+    // Best effort: an undeleted one is an orphan file, unreferenced by the table.
+    await Promise.all(this.completed.map((c) => this.options.fileIO.delete(c.file.filePath).catch(() => undefined)));
     this.completed = [];
     if (this.usesSharedPool) {
       this.usesSharedPool = false;
       this.pool = undefined;
-      await releaseSharedParquetEncodePool();
+      await releaseSharedParquetWriterPool();
     }
   }
 
@@ -216,108 +250,138 @@ export class DataFileWriter {
     if (this.failure) throw this.failure.error;
   }
 
-  private bufferFor(key: string, values: readonly PartitionValue[]): PartitionBuffer {
-    let buffer = this.buffers.get(key);
-    if (buffer === undefined) {
-      buffer = { values, builder: new RecordBatchBuilder(this.options.schema), batches: [], nanValueCounts: new Map(), sealedBytes: 0 };
-      this.buffers.set(key, buffer);
+  private recordFailure(error: unknown): void {
+    this.failure ??= { error };
+  }
+
+  private partitionFile(key: string, values: readonly PartitionValue[]): PartitionFile {
+    let pf = this.open.get(key);
+    if (pf === undefined) {
+      const partitionPath = this.keyer.path(values);
+      const name = `${this.options.fileNamePrefix ?? ''}${randomUUID()}.parquet`;
+      pf = {
+        key,
+        values,
+        seq: this.nextSeq++,
+        filePath: `${this.location}/data/${partitionPath ? `${partitionPath}/` : ''}${name}`,
+        builder: new RecordBatchBuilder(this.options.schema),
+        file: undefined,
+        rows: 0,
+        arrowBytes: 0,
+        takenBytes: 0,
+        storedBytes: 0,
+        nanValueCounts: new Map(),
+      };
+      this.open.set(key, pf);
     }
-    return buffer;
+    return pf;
   }
 
-  private isOpen(buffer: PartitionBuffer): boolean {
-    for (const b of this.buffers.values()) if (b === buffer) return true;
-    return false;
+  /** Parquet bytes the file will have with every row shipped or building: at its own ratio once a row group is stored. */
+  private estimatedFileBytes(pf: PartitionFile): number {
+    const ratio = pf.storedBytes > 0 ? pf.storedBytes / pf.takenBytes : this.sizeRatio;
+    return ratio * (pf.arrowBytes + pf.builder.estimatedBytes());
   }
 
-  private arrowBytes(buffer: PartitionBuffer): number {
-    return buffer.sealedBytes + buffer.builder.estimatedBytes();
+  /** Seals the partition's building rows into a batch and hands it to the file's encoder (without waiting). */
+  private ship(pf: PartitionFile): void {
+    if (pf.builder.length === 0) return;
+    const { batch, nanValueCounts } = pf.builder.finish();
+    for (const [id, n] of nanValueCounts) pf.nanValueCounts.set(id, (pf.nanValueCounts.get(id) ?? 0) + n);
+    const ipc = tableToIPC(new Table([batch]), 'stream');
+    pf.rows += batch.numRows;
+    pf.arrowBytes += ipc.byteLength;
+    pf.file ??= this.openFile(pf.filePath);
+    const bytes = ipc.byteLength;
+    this.inFlightBytes += bytes;
+    const taken: Promise<void> = pf.file
+      .write(ipc)
+      .then(
+        (stored) => {
+          pf.takenBytes += bytes;
+          pf.storedBytes = stored;
+        },
+        (error: unknown) => this.recordFailure(error),
+      )
+      .finally(() => {
+        this.inFlightBytes -= bytes;
+        this.inFlight.delete(taken);
+      });
+    this.inFlight.add(taken);
   }
 
-  private estimatedFileBytes(buffer: PartitionBuffer): number {
-    return this.arrowBytes(buffer) * this.sizeRatio;
+  /** Ships the partition's last rows and closes its file in the background; the partition's next rows start a new file. */
+  private roll(pf: PartitionFile): void {
+    this.ship(pf);
+    if (this.open.get(pf.key) === pf) this.open.delete(pf.key);
+    const file = pf.file;
+    if (file === undefined) return;
+    const closing: Promise<void> = file
+      .close()
+      .then(
+        (written) => this.complete(pf, written),
+        (error: unknown) => this.recordFailure(error),
+      )
+      .finally(() => this.closing.delete(closing));
+    this.closing.add(closing);
   }
 
-  private seal(buffer: PartitionBuffer): void {
-    if (buffer.builder.length === 0) return;
-    buffer.sealedBytes += buffer.builder.estimatedBytes();
-    const { batch, nanValueCounts } = buffer.builder.finish();
-    buffer.batches.push(batch);
-    for (const [id, n] of nanValueCounts) buffer.nanValueCounts.set(id, (buffer.nanValueCounts.get(id) ?? 0) + n);
-  }
-
-  private async enforceMemoryBound(): Promise<void> {
+  /** Ships the largest partition's rows while over budget; waits for encoders when shipped batches fill it. */
+  private async enforceBudget(): Promise<void> {
     for (;;) {
-      let total = 0;
-      let largest: PartitionBuffer | undefined;
-      for (const b of this.buffers.values()) {
-        const bytes = this.arrowBytes(b);
-        total += bytes;
-        if (!largest || bytes > this.arrowBytes(largest)) largest = b;
+      this.throwIfUnusable();
+      let building = 0;
+      let largest: PartitionFile | undefined;
+      let largestBytes = 0;
+      for (const pf of this.open.values()) {
+        const bytes = pf.builder.estimatedBytes();
+        building += bytes;
+        if (bytes > largestBytes) (largest = pf), (largestBytes = bytes);
       }
-      if (total <= this.maxBuffered || !largest) return;
-      await this.roll(largest);
+      if (building + this.inFlightBytes <= this.budget) return;
+      if (largest !== undefined && (building > this.budget / 2 || this.inFlight.size === 0)) this.ship(largest);
+      else await Promise.race(this.inFlight);
     }
   }
 
-  /** Detaches the buffer synchronously (so the next rows start a new one), then encodes and writes it, inline or in a worker. */
-  private async roll(buffer: PartitionBuffer): Promise<void> {
-    this.seal(buffer);
-    for (const [key, b] of this.buffers) if (b === buffer) this.buffers.delete(key);
-    if (buffer.batches.length === 0) return;
-    const seq = this.nextSeq++;
-    if (!this.inWorker) {
-      const bytes = encodeParquet(buffer.batches, this.options.parquet);
-      const stats = readParquetFooterStats(bytes, this.options.schema, { truncateLength: this.options.truncateLength });
-      await this.writeFile(seq, buffer, bytes, stats);
+  private openFile(location: string): OpenParquetFile {
+    const spec: ParquetFileSpec = {
+      location,
+      fields: this.options.schema.fields,
+      parquet: this.parquet,
+      ...(this.options.truncateLength !== undefined ? { truncateLength: this.options.truncateLength } : {}),
+    };
+    const onFailure = (error: unknown) => this.recordFailure(error);
+    if (this.inWorker) return (this.pool ?? this.sharedPool()).open(spec, this.description!, onFailure);
+    return new StreamingParquetFile(this.options.fileIO.create(location), spec, onFailure);
+  }
+
+  private sharedPool(): ParquetWriterPool {
+    const pool = acquireSharedParquetWriterPool(this.options.parquetWorkers);
+    this.pool = pool;
+    this.usesSharedPool = true;
+    return pool;
+  }
+
+  private complete(pf: PartitionFile, written: WrittenParquetFile): void {
+    const { stats, sizeBytes } = written;
+    if (stats.recordCount !== pf.rows) {
+      this.recordFailure(new ParquetRowCountError(`${pf.filePath}: the file holds ${stats.recordCount} rows but ${pf.rows} were shipped to it`));
       return;
     }
-    while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
-    this.throwIfUnusable();
-    const rows = buffer.batches.reduce((s, b) => s + b.numRows, 0);
-    const ipc = tableToIPC(new Table(buffer.batches), 'stream');
-    buffer.batches.length = 0; // the IPC copy is all the worker needs; let the batches go
-    const job = this.encodePool()
-      .encode({ ipc, fields: this.options.schema.fields, ...(this.options.parquet ? { parquet: this.options.parquet } : {}), ...(this.options.truncateLength !== undefined ? { truncateLength: this.options.truncateLength } : {}) })
-      .then(({ bytes, stats }) => this.writeFile(seq, buffer, bytes, stats))
-      .catch((error: unknown) => {
-        this.failure ??= { error };
-      })
-      .finally(() => {
-        this.inFlight.delete(job);
-        this.inFlightRows -= rows;
-      });
-    this.inFlight.add(job);
-    this.inFlightRows += rows;
-  }
-
-  private encodePool(): ParquetEncodeService {
-    if (this.pool === undefined) {
-      this.pool = acquireSharedParquetEncodePool();
-      this.usesSharedPool = true;
-    }
-    return this.pool;
-  }
-
-  private async writeFile(seq: number, buffer: PartitionBuffer, bytes: Uint8Array, stats: ParquetFooterStats): Promise<void> {
-    const arrowBytes = buffer.sealedBytes;
-    const partitionPath = this.keyer.path(buffer.values);
-    const name = `${this.options.fileNamePrefix ?? ''}${randomUUID()}.parquet`;
-    const filePath = `${this.location}/data/${partitionPath ? `${partitionPath}/` : ''}${name}`;
-    await this.options.fileIO.write(filePath, bytes);
-    if (arrowBytes > 0) this.sizeRatio = 0.5 * this.sizeRatio + 0.5 * (bytes.length / arrowBytes);
+    if (pf.arrowBytes > 0) this.sizeRatio = 0.5 * this.sizeRatio + 0.5 * (sizeBytes / pf.arrowBytes);
     const nanValueCounts = new Map<number, number>();
-    for (const [id, n] of buffer.nanValueCounts) if (stats.valueCounts.has(id)) nanValueCounts.set(id, n);
+    for (const [id, n] of pf.nanValueCounts) if (stats.valueCounts.has(id)) nanValueCounts.set(id, n);
     this.completed.push({
-      seq,
+      seq: pf.seq,
       file: {
         content: 0,
-        filePath,
+        filePath: pf.filePath,
         fileFormat: 'PARQUET',
-        partition: this.keyer.toRecord(buffer.values),
+        partition: this.keyer.toRecord(pf.values),
         specId: this.keyer.spec['spec-id'],
         recordCount: stats.recordCount,
-        fileSizeInBytes: bytes.length,
+        fileSizeInBytes: sizeBytes,
         columnSizes: stats.columnSizes,
         valueCounts: stats.valueCounts,
         nullValueCounts: stats.nullValueCounts,

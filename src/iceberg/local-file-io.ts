@@ -1,13 +1,13 @@
 /**
  * FileIO on the local filesystem for `file:///…` locations and plain absolute paths. A write is
- * durable and atomic: temp file beside the target, fsync, rename, fsync of the directory — a
- * reader (or a restarted job) never sees a partial file.
+ * durable and atomic (local-output-file.ts): temp file beside the target, fsync, rename, fsync of
+ * the directory — a reader (or a restarted job) never sees a partial file.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, isAbsolute } from 'node:path';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FileIO } from './file-io.js';
+import type { FileIO, FileIODescription, OutputFile } from './file-io.js';
+import { LocalOutputFile } from './local-output-file.js';
 import { IcebergError } from '../errors.js';
 
 /** A location this FileIO cannot address (not file:// and not an absolute path). */
@@ -24,40 +24,18 @@ export function localPath(location: string): string {
   throw new UnsupportedLocationError(location);
 }
 
-async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** FileIO over the local filesystem. */
 export class LocalFileIO implements FileIO {
+  readonly description: FileIODescription = { kind: 'local' };
+
   async write(location: string, bytes: Uint8Array): Promise<void> {
-    const path = localPath(location);
-    const dir = dirname(path);
-    await mkdir(dir, { recursive: true });
-    const temp = `${path}.${randomUUID()}.tmp`;
-    const handle = await open(temp, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } catch (error) {
-      await handle.close();
-      await unlink(temp).catch(() => undefined);
-      throw error;
-    }
-    await handle.close();
-    try {
-      await rename(temp, path);
-    } catch (error) {
-      await unlink(temp).catch(() => undefined);
-      throw error;
-    }
-    // The rename itself is only durable once the directory entry is.
-    await fsyncDirectory(dir);
+    const file = this.create(location);
+    await file.write(bytes);
+    await file.close();
+  }
+
+  create(location: string): OutputFile {
+    return new LocalOutputFile(location, localPath(location));
   }
 
   async read(location: string): Promise<Uint8Array> {

@@ -1,8 +1,9 @@
 /**
  * Column statistics for a manifest entry, read from a written Parquet file's footer (parquet-wasm
- * computes them while writing but does not expose them). Everything is keyed by Iceberg field id,
- * taken from the footer's own `field_id`s, and bounds are converted to Iceberg's single-value
- * form and truncated as Iceberg's default `truncate(16)` metrics mode does.
+ * computes them while writing but does not expose them; the footer is the last chunk it emits).
+ * Everything is keyed by Iceberg field id, taken from the footer's own `field_id`s, and bounds
+ * are converted to Iceberg's single-value form and truncated as Iceberg's default `truncate(16)`
+ * metrics mode does.
  */
 import { deserializeTCompactProtocol } from 'hyparquet/src/thrift.js';
 import type { IcebergType, PrimitiveType, Schema } from './schema.js';
@@ -117,14 +118,17 @@ function compareSingleValues(type: PrimitiveType, a: Uint8Array, b: Uint8Array):
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Reads the footer of a complete Parquet file and derives the Iceberg column statistics. */
-export function readParquetFooterStats(file: Uint8Array, schema: Pick<Schema, 'fields'>, options: { truncateLength?: number } = {}): ParquetFooterStats {
+/**
+ * Reads the footer of a Parquet file and derives the Iceberg column statistics. `fileEnd` is the
+ * whole file or any tail of it that holds the footer (offsets in the footer are absolute).
+ */
+export function readParquetFooterStats(fileEnd: Uint8Array, schema: Pick<Schema, 'fields'>, options: { truncateLength?: number } = {}): ParquetFooterStats {
   const truncateLength = options.truncateLength ?? 16;
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  if (file.byteLength < 12 || view.getUint32(file.byteLength - 4, true) !== 0x31524150) throw new ParquetFooterError('not a Parquet file (no PAR1 footer)');
-  const metadataLength = view.getUint32(file.byteLength - 8, true);
-  if (metadataLength > file.byteLength - 12) throw new ParquetFooterError('Parquet footer length exceeds the file');
-  const meta: any = deserializeTCompactProtocol({ view, offset: file.byteLength - 8 - metadataLength });
+  const view = new DataView(fileEnd.buffer, fileEnd.byteOffset, fileEnd.byteLength);
+  if (fileEnd.byteLength < 8 || view.getUint32(fileEnd.byteLength - 4, true) !== 0x31524150) throw new ParquetFooterError('not a Parquet file (no PAR1 footer)');
+  const metadataLength = view.getUint32(fileEnd.byteLength - 8, true);
+  if (metadataLength > fileEnd.byteLength - 8) throw new ParquetFooterError(`Parquet footer (${metadataLength} bytes) is longer than the ${fileEnd.byteLength - 8} bytes before its length field`);
+  const meta: any = deserializeTCompactProtocol({ view, offset: fileEnd.byteLength - 8 - metadataLength });
 
   const leaves = leavesOf(meta.field_2);
   const types = primitiveTypesById(schema.fields);

@@ -1,23 +1,14 @@
 /**
  * FileIO over Amazon S3 (and S3 Tables warehouse buckets) for `s3://bucket/key` locations.
- * Large objects go up as multipart uploads (aborted on failure, so a partial object is never
- * visible); every request is retried with exponential backoff and jitter on transient errors
- * (5xx, throttling, timeouts, connection resets), on top of the SDK's own retries.
+ * Objects larger than one part go up as multipart uploads while they are written (aborted on
+ * failure, so a partial object is never visible); every request is retried with exponential
+ * backoff and jitter on transient errors (5xx, throttling, timeouts, connection resets), on top
+ * of the SDK's own retries.
  */
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import type { FileIO } from './file-io.js';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { FileIO, OutputFile, S3FileIODescription } from './file-io.js';
 import { backoffDelayMs, sleep, type BackoffOptions } from './retry-backoff.js';
+import { MIN_PART_BYTES, S3ObjectWriter } from '../storage/s3-object-writer.js';
 
 /** `s3://bucket/key/with/slashes` → bucket and key. */
 export function parseS3Location(location: string): { bucket: string; key: string } {
@@ -41,12 +32,14 @@ export function createS3Client(config: S3ClientConfig = {}): S3Client {
 }
 
 export interface S3FileIOOptions {
+  /** Given a client, the FileIO cannot be described for a worker thread (it encodes inline); give `region`/`endpoint` instead. */
   readonly client?: S3Client;
-  /** Objects at least this large are uploaded in parts (default 16 MiB). */
-  readonly multipartThresholdBytes?: number;
-  /** Part size (default 8 MiB; S3's minimum is 5 MiB except for the last part). */
+  readonly region?: string;
+  /** Endpoint override (default: AWS_ENDPOINT_URL[_S3], e.g. moto); implies path-style addressing. */
+  readonly endpoint?: string;
+  /** Part size of uploads (default 8 MiB, at least 5 MiB); an object no larger than one part is a single PutObject. */
   readonly partSizeBytes?: number;
-  /** Parts uploaded at once (default 4). */
+  /** Parts of one object uploaded at once (default 4). */
   readonly uploadConcurrency?: number;
   /** Attempts per request including the first (default 5). */
   readonly maxAttempts?: number;
@@ -68,25 +61,65 @@ export function isTransientS3Error(error: unknown): boolean {
   );
 }
 
+/** A table file uploaded while it is written, part by part (storage/s3-object-writer.ts). */
+class S3OutputFile implements OutputFile {
+  private readonly upload: S3ObjectWriter;
+
+  constructor(
+    readonly location: string,
+    io: S3FileIO,
+    partSizeBytes: number,
+    partConcurrency: number,
+  ) {
+    const { bucket, key } = parseS3Location(location);
+    this.upload = new S3ObjectWriter({ client: io.client, bucket, key, partSizeBytes, partConcurrency, retry: (request) => io.retrying(`upload of ${location}`, request) });
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    return this.upload.write(chunk);
+  }
+
+  close(): Promise<number> {
+    return this.upload.close();
+  }
+
+  abort(): Promise<void> {
+    return this.upload.abort();
+  }
+}
+
 /** FileIO for `s3://` locations. */
 export class S3FileIO implements FileIO {
   readonly client: S3Client;
-  private readonly threshold: number;
+  readonly description: S3FileIODescription | undefined;
   private readonly partSize: number;
   private readonly concurrency: number;
   private readonly maxAttempts: number;
   private readonly backoff: BackoffOptions;
 
   constructor(options: S3FileIOOptions = {}) {
-    this.client = options.client ?? createS3Client();
-    this.threshold = options.multipartThresholdBytes ?? 16 * 1024 * 1024;
-    this.partSize = Math.max(5 * 1024 * 1024, options.partSizeBytes ?? 8 * 1024 * 1024);
+    const endpoint = options.endpoint ?? endpointFromEnv();
+    this.client = options.client ?? createS3Client({ ...(options.region ? { region: options.region } : {}), ...(endpoint ? { endpoint } : {}) });
+    this.partSize = Math.max(MIN_PART_BYTES, options.partSizeBytes ?? 8 * 1024 * 1024);
     this.concurrency = Math.max(1, options.uploadConcurrency ?? 4);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.backoff = options.backoff ?? { baseDelayMs: 100, maxDelayMs: 5000 };
+    this.description =
+      options.client === undefined
+        ? {
+            kind: 's3',
+            ...(options.region ? { region: options.region } : {}),
+            ...(endpoint ? { endpoint } : {}),
+            partSizeBytes: this.partSize,
+            uploadConcurrency: this.concurrency,
+            maxAttempts: this.maxAttempts,
+            backoff: this.backoff,
+          }
+        : undefined;
   }
 
-  private async retrying<T>(what: string, op: () => Promise<T>): Promise<T> {
+  /** Runs one request, retrying transient failures with backoff. */
+  async retrying<T>(what: string, op: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await op();
@@ -101,47 +134,13 @@ export class S3FileIO implements FileIO {
   }
 
   async write(location: string, bytes: Uint8Array): Promise<void> {
-    const { bucket, key } = parseS3Location(location);
-    if (bytes.byteLength < this.threshold) {
-      await this.retrying(`PutObject ${location}`, () => this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes })));
-      return;
-    }
-    await this.writeMultipart(location, bucket, key, bytes);
+    const file = this.create(location);
+    await file.write(bytes);
+    await file.close();
   }
 
-  private async writeMultipart(location: string, bucket: string, key: string, bytes: Uint8Array): Promise<void> {
-    const created = await this.retrying(`CreateMultipartUpload ${location}`, () =>
-      this.client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key })),
-    );
-    const uploadId = created.UploadId!;
-    try {
-      const count = Math.ceil(bytes.byteLength / this.partSize);
-      const etags: string[] = new Array(count);
-      let next = 0;
-      const worker = async () => {
-        for (let i = next++; i < count; i = next++) {
-          const body = bytes.subarray(i * this.partSize, Math.min(bytes.byteLength, (i + 1) * this.partSize));
-          const res = await this.retrying(`UploadPart ${i + 1} of ${location}`, () =>
-            this.client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: i + 1, Body: body })),
-          );
-          etags[i] = res.ETag!;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.concurrency, count) }, worker));
-      await this.retrying(`CompleteMultipartUpload ${location}`, () =>
-        this.client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-          }),
-        ),
-      );
-    } catch (error) {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
-      throw error;
-    }
+  create(location: string): OutputFile {
+    return new S3OutputFile(location, this, this.partSize, this.concurrency);
   }
 
   async read(location: string): Promise<Uint8Array> {

@@ -26,7 +26,7 @@ export interface S3TablesCatalogOptions {
   /** `arn:aws:s3tables:<region>:<account>:bucket/<name>`. */
   readonly tableBucketArn: string;
   readonly client?: S3TablesClient;
-  /** FileIO for the warehouse bucket; default: S3FileIO with an S3 client from the environment. */
+  /** FileIO for the warehouse bucket; default: S3FileIO with an S3 client from the environment (and `clientConfig.region`). */
   readonly fileIO?: FileIO;
   /** Used when `client` is not given (endpoint from AWS_ENDPOINT_URL is picked up by the SDK). */
   readonly clientConfig?: S3TablesClientConfig;
@@ -45,7 +45,9 @@ export class S3TablesCatalog implements Catalog {
   constructor(options: S3TablesCatalogOptions) {
     this.tableBucketArn = options.tableBucketArn;
     this.client = options.client ?? new S3TablesClient(options.clientConfig ?? {});
-    this.fileIO = options.fileIO ?? new S3FileIO();
+    // The warehouse bucket is in the table bucket's region.
+    const region = options.clientConfig?.region;
+    this.fileIO = options.fileIO ?? new S3FileIO(typeof region === 'string' ? { region } : {});
   }
 
   private async getTable(id: TableIdentifier) {

@@ -65,6 +65,7 @@ export class MetricsRegistry {
   readonly sinkFiles = this.counter('streamline_sink_files_total', 'Data files written by a sink.', ['job', 'operator']);
   readonly sinkBytes = this.counter('streamline_sink_bytes_total', 'Bytes of data files written by a sink.', ['job', 'operator']);
   readonly sinkRows = this.counter('streamline_sink_rows_total', 'Rows written into data files by a sink.', ['job', 'operator']);
+  readonly sinkBufferedBytes = this.gauge('streamline_sink_buffered_bytes', 'Bytes a sink holds in memory against its write buffer budget (rows not yet taken by an encoder).', ['job', 'operator']);
   readonly sinkCommits = this.counter('streamline_sink_commits_total', 'Commits published (e.g. Iceberg snapshots).', ['job', 'operator']);
   readonly sinkCommitDuration = this.histogram('streamline_sink_commit_duration_seconds', 'Latency of one sink commit including retries.', ['job', 'operator'], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
   readonly sinkCommitConflicts = this.counter('streamline_sink_commit_conflicts_total', 'Optimistic-concurrency conflicts retried by a sink.', ['job', 'operator']);

@@ -5,15 +5,11 @@
  * Large state goes up as a multipart upload; transient errors are retried with backoff.
  */
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +17,7 @@ import type { Readable } from 'node:stream';
 import type { CheckpointMetadata, CheckpointStore, CheckpointStoreSpec, CompletedCheckpoint, SharedStateFile, StateHandle } from '../checkpoint-store.js';
 import { CheckpointError, CorruptCheckpointError } from '../../errors.js';
 import type { Logger } from '../logger.js';
+import { S3ObjectWriter } from '../../storage/s3-object-writer.js';
 import {
   assertCheckpointId,
   assertJobName,
@@ -388,41 +385,17 @@ export class S3CheckpointStore implements CheckpointStore {
   }
 
   private async uploadMultipart(key: string, bytes: Uint8Array, ifNoneMatch: string | undefined): Promise<void> {
-    const created = await this.retry(() => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key })));
-    const uploadId = created.UploadId;
-    if (uploadId === undefined) throw new Error(`CreateMultipartUpload for ${key} returned no UploadId`);
-    try {
-      const partCount = Math.ceil(bytes.byteLength / this.partSize);
-      const etags: string[] = new Array<string>(partCount);
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < partCount) {
-          const index = next++;
-          const body = bytes.subarray(index * this.partSize, Math.min(bytes.byteLength, (index + 1) * this.partSize));
-          const part = await this.retry(() =>
-            this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: index + 1, Body: body })),
-          );
-          if (part.ETag === undefined) throw new Error(`UploadPart ${index + 1} of ${key} returned no ETag`);
-          etags[index] = part.ETag;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.partConcurrency, partCount) }, worker));
-      await this.retry(() =>
-        this.client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: this.bucket,
-            Key: key,
-            UploadId: uploadId,
-            IfNoneMatch: ifNoneMatch,
-            MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-          }),
-        ),
-      );
-    } catch (err) {
-      // Parts of an abandoned upload are billed until aborted.
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
-      throw err;
-    }
+    const upload = new S3ObjectWriter({
+      client: this.client,
+      bucket: this.bucket,
+      key,
+      partSizeBytes: this.partSize,
+      partConcurrency: this.partConcurrency,
+      ifNoneMatch: ifNoneMatch !== undefined,
+      retry: (request) => this.retry(request),
+    });
+    await upload.write(bytes);
+    await upload.close();
   }
 
   private async getObject(key: string): Promise<Uint8Array | undefined> {

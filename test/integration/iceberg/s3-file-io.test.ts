@@ -29,7 +29,7 @@ test('client from the environment uses the endpoint override with path-style add
 });
 
 test('large objects go up in parts and read back byte-identical', async () => {
-  const io = new S3FileIO({ multipartThresholdBytes: 6 * 1024 * 1024, partSizeBytes: 5 * 1024 * 1024 });
+  const io = new S3FileIO({ partSizeBytes: 5 * 1024 * 1024 });
   const bytes = new Uint8Array(randomBytes(11 * 1024 * 1024 + 123));
   const loc = `s3://${bucket}/big/object.parquet`;
   await io.write(loc, bytes);
@@ -41,6 +41,6 @@ test('large objects go up in parts and read back byte-identical', async () => {
 });
 
 test('a write to a missing bucket fails fast with the S3 error (not retried as transient)', async () => {
-  const io = new S3FileIO({ multipartThresholdBytes: 6 * 1024 * 1024, maxAttempts: 2, backoff: { baseDelayMs: 1, maxDelayMs: 2 } });
+  const io = new S3FileIO({ partSizeBytes: 5 * 1024 * 1024, maxAttempts: 2, backoff: { baseDelayMs: 1, maxDelayMs: 2 } });
   await assert.rejects(io.write(`s3://${uniqueName('missing-bucket-')}/x`, new Uint8Array(7 * 1024 * 1024)), /NoSuchBucket|does not exist/);
 });

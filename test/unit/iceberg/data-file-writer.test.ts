@@ -36,15 +36,15 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-for (const encodeInWorker of [false, true]) {
-const mode = encodeInWorker ? 'worker' : 'inline';
+for (const writeInWorker of [false, true]) {
+const mode = writeInWorker ? 'worker' : 'inline';
 
 test(`written Parquet carries field ids, round-trips values and yields correct stats (${mode})`, () =>
   withDir(async (dir) => {
     const io = new LocalFileIO();
     const tableLocation = pathToFileURL(join(dir, 'orders')).href;
-    const writer = new DataFileWriter({ schema, spec: byDay, tableLocation, fileIO: io, encodeInWorker });
-    assert.equal(writer.encodesInWorker, encodeInWorker);
+    const writer = new DataFileWriter({ schema, spec: byDay, tableLocation, fileIO: io, writeInWorker });
+    assert.equal(writer.writesInWorker, writeInWorker);
     const result = await writer.append([
       { order_id: 'o-2', amount: '19.99', created_at: '2024-01-05T10:00:00.000001Z', ship_date: '2024-01-07', weight: 1.5, customer: { name: 'Ann' }, items: [1, null, 3] },
       { order_id: 'o-1', amount: -5, created_at: new Date('2024-01-05T23:59:59Z'), ship_date: null, weight: NaN, customer: null, items: null },
@@ -118,7 +118,7 @@ test(`rolling by target size produces several files holding every row once (${mo
       targetFileSizeBytes: 16 * 1024,
       batchRows: 500,
       parquet: { codec: 'SNAPPY', rowGroupRows: 1000 },
-      encodeInWorker,
+      writeInWorker,
     });
     const n = 20_000;
     for (let start = 0; start < n; start += 1000) {

@@ -11,6 +11,10 @@ export interface IcebergSinkOptions<T> {
   readonly partitionSpec?: PartitionSpec;
   /** Roll data files at about this many Parquet bytes (default 128 MiB). Files always close at a checkpoint. */
   readonly targetFileSizeBytes?: number;
+  /** Memory budget of rows buffered for data files, over all open files (default 64 MiB); independent of the file size. */
+  readonly writeBufferBytes?: number;
+  /** Worker threads encoding and uploading Parquet (default: one per core but one, at most 4). */
+  readonly parquetWorkers?: number;
   /** Table properties set at creation. */
   readonly properties?: Readonly<Record<string, string>>;
   /** Maps a record to the table row; default: the record itself. */

@@ -6,9 +6,10 @@ import type { IcebergSinkOptions } from './iceberg-sink-options.js';
 
 /**
  * First phase of the Iceberg sink: rows → Arrow → Parquet data files under the table's data
- * location, rolled by size and always closed at a barrier. The files written for a checkpoint are
- * its committables; nothing is visible in the table until the committer appends them.
- * Rows that do not fit the table schema become dead letters (`sink_rejected`).
+ * location, streamed to storage as they grow within a memory budget, rolled by size and always
+ * closed at a barrier. The files written for a checkpoint are its committables; nothing is
+ * visible in the table until the committer appends them. Rows that do not fit the table schema
+ * become dead letters (`sink_rejected`).
  */
 export async function createIcebergSinkWriter<T>(options: IcebergSinkOptions<T>, ctx: SinkContext): Promise<SinkWriter<T, DataFile>> {
   const catalog = options.catalog();
@@ -23,6 +24,8 @@ export async function createIcebergSinkWriter<T>(options: IcebergSinkOptions<T>,
     tableLocation: table.location,
     fileIO: catalog.fileIO,
     ...(options.targetFileSizeBytes ? { targetFileSizeBytes: options.targetFileSizeBytes } : {}),
+    ...(options.writeBufferBytes ? { writeBufferBytes: options.writeBufferBytes } : {}),
+    ...(options.parquetWorkers ? { parquetWorkers: options.parquetWorkers } : {}),
     fileNamePrefix: `${ctx.stepId.replace(/[^a-zA-Z0-9_-]/g, '_')}-`,
   });
   const labels = { job: ctx.jobName, operator: ctx.stepId };
@@ -32,6 +35,7 @@ export async function createIcebergSinkWriter<T>(options: IcebergSinkOptions<T>,
     async write(records) {
       const rows = toRow ? records.map(toRow) : records;
       const result = await files.append(rows);
+      ctx.metrics.sinkBufferedBytes.set(labels, files.bufferedBytes);
       if (result.rejected.length > 0) {
         ctx.metrics.deadLetters.inc({ ...labels, reason: 'sink_rejected' }, result.rejected.length);
         ctx.deadLetters.send(
@@ -47,6 +51,7 @@ export async function createIcebergSinkWriter<T>(options: IcebergSinkOptions<T>,
     },
     async prepareCommit() {
       const written = await files.flush();
+      ctx.metrics.sinkBufferedBytes.set(labels, files.bufferedBytes);
       for (const f of written) {
         ctx.metrics.sinkFiles.inc(labels);
         ctx.metrics.sinkBytes.inc(labels, f.fileSizeInBytes);
@@ -57,6 +62,7 @@ export async function createIcebergSinkWriter<T>(options: IcebergSinkOptions<T>,
     async close() {
       // Buffered rows belong to no checkpoint: they are re-read from the source after a restart.
       await files.close();
+      ctx.metrics.sinkBufferedBytes.set(labels, 0);
     },
   };
 }

@@ -14,6 +14,8 @@ export interface IcebergTableOutputSpec<T> {
   readonly partitionSpec?: PartitionSpec;
   /** Default 128 MiB; `TARGET_FILE_SIZE_BYTES` overrides. */
   readonly targetFileSizeBytes?: number;
+  /** Default 64 MiB; `WRITE_BUFFER_BYTES` overrides. */
+  readonly writeBufferBytes?: number;
   readonly toRow?: (record: T) => unknown;
 }
 
@@ -24,6 +26,8 @@ export interface IcebergTableOutputSpec<T> {
 export function icebergTableOutput<T>(env: JobEnvironment, spec: IcebergTableOutputSpec<T>): TwoPhaseCommitSink<T, DataFile> {
   const setting = catalogSetting(env.settings, env.workDir);
   const target = intSetting(env.settings, 'TARGET_FILE_SIZE_BYTES', spec.targetFileSizeBytes ?? 128 * 1024 * 1024, 1024);
+  const writeBuffer = intSetting(env.settings, 'WRITE_BUFFER_BYTES', spec.writeBufferBytes ?? 64 * 1024 * 1024, 1024 * 1024);
+  const workers = env.settings.PARQUET_WORKERS ? intSetting(env.settings, 'PARQUET_WORKERS', 1, 1) : undefined;
   let catalog: ReturnType<typeof createCatalog> | undefined;
   return icebergSink<T>({
     catalog: () => (catalog ??= createCatalog(setting)),
@@ -31,6 +35,8 @@ export function icebergTableOutput<T>(env: JobEnvironment, spec: IcebergTableOut
     schema: spec.schema,
     ...(spec.partitionSpec ? { partitionSpec: spec.partitionSpec } : {}),
     targetFileSizeBytes: target,
+    writeBufferBytes: writeBuffer,
+    ...(workers !== undefined ? { parquetWorkers: workers } : {}),
     ...(spec.toRow ? { toRow: spec.toRow } : {}),
   });
 }

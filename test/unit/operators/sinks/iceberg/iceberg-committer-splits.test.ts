@@ -96,7 +96,7 @@ async function setup(t: Tc) {
   let nextId = 0;
   /** Real Parquet data files holding `rows` rows. */
   const files = async (rows: number, tag = 'x'): Promise<DataFile[]> => {
-    const writer = new DataFileWriter({ schema: SCHEMA, tableLocation: location, fileIO: catalog.fileIO, encodeInWorker: false });
+    const writer = new DataFileWriter({ schema: SCHEMA, tableLocation: location, fileIO: catalog.fileIO, writeInWorker: false });
     await writer.append(Array.from({ length: rows }, () => ({ id: nextId++, tag })));
     const written = await writer.flush();
     await writer.close();

@@ -23,13 +23,6 @@ import {
 const TWO_32 = 4294967296;
 const INITIAL_CAPACITY = 1024;
 
-/** Popcount of a byte, for null counts after truncation. */
-const BIT_COUNT = Uint8Array.from({ length: 256 }, (_, i) => {
-  let c = 0;
-  for (let b = i; b; b >>= 1) c += b & 1;
-  return c;
-});
-
 function grow<T extends Uint8Array | Int32Array | Float32Array | Float64Array>(array: T, minLength: number): T {
   let length = Math.max(array.length * 2, INITIAL_CAPACITY);
   while (length < minLength) length *= 2;

@@ -1,4 +1,4 @@
-import type { Collector, Operator, OperatorContext } from '../runtime/operator.js';
+import type { Operator, OperatorContext } from '../runtime/operator.js';
 import { CorruptCheckpointError, JobDefinitionError } from '../errors.js';
 import { jsonSerializer, type VersionedSerializer } from '../runtime/serializer.js';
 import type { ProcessingTimeAware } from '../runtime/processing-time-aware.js';

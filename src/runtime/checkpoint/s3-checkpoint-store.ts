@@ -264,66 +264,15 @@ export class S3CheckpointStore implements CheckpointStore {
     return names;
   }
 
-  /**
-   * Uploads chunks as they come: one PutObject when the whole object fits below the multipart
-   * threshold, else parts of `partSize` uploaded while later chunks are still being produced.
-   */
+  /** Uploads chunks as they come (the shared streaming uploader: parts go up while later chunks are still produced). */
   private async uploadStream(key: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
-    const pending: Uint8Array[] = [];
-    let pendingBytes = 0;
-    let uploadId: string | undefined;
-    const etags: string[] = [];
-    const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
-    const startPart = (body: Uint8Array) => {
-      const partNumber = etags.length + 1;
-      etags.push('');
-      const part = this.retry(() => this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body })))
-        .then((result) => {
-          if (result.ETag === undefined) throw new Error(`UploadPart ${partNumber} of ${key} returned no ETag`);
-          etags[partNumber - 1] = result.ETag;
-        })
-        .catch((error: unknown) => {
-          failure ??= error;
-        })
-        .finally(() => inFlight.delete(part));
-      inFlight.add(part);
-    };
+    const upload = this.objectWriter(key, false);
     try {
-      for await (const chunk of chunks) {
-        pending.push(chunk);
-        pendingBytes += chunk.byteLength;
-        if (pendingBytes < Math.max(this.partSize, uploadId === undefined ? this.multipartThreshold : 0)) continue;
-        if (uploadId === undefined) {
-          const created = await this.retry(() => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key })));
-          if (created.UploadId === undefined) throw new Error(`CreateMultipartUpload for ${key} returned no UploadId`);
-          uploadId = created.UploadId;
-        }
-        const body = Buffer.concat(pending, pendingBytes);
-        pending.length = 0;
-        pendingBytes = 0;
-        while (inFlight.size >= this.partConcurrency) await Promise.race(inFlight);
-        if (failure !== undefined) throw failure;
-        startPart(body);
-      }
-      if (uploadId === undefined) {
-        const body = Buffer.concat(pending, pendingBytes);
-        const checksum = Buffer.from(sha256Hex(body), 'hex').toString('base64');
-        await this.retry(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ChecksumSHA256: checksum })));
-        return;
-      }
-      if (pendingBytes > 0) startPart(Buffer.concat(pending, pendingBytes));
-      await Promise.all(inFlight);
-      if (failure !== undefined) throw failure;
-      await this.retry(() =>
-        this.client.send(
-          new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }),
-        ),
-      );
-    } catch (err) {
-      await Promise.allSettled(inFlight);
-      if (uploadId !== undefined) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
-      throw err;
+      for await (const chunk of chunks) await upload.write(chunk);
+      await upload.close();
+    } catch (error) {
+      await upload.abort().catch(() => undefined);
+      throw error;
     }
   }
 
@@ -385,17 +334,21 @@ export class S3CheckpointStore implements CheckpointStore {
   }
 
   private async uploadMultipart(key: string, bytes: Uint8Array, ifNoneMatch: string | undefined): Promise<void> {
-    const upload = new S3ObjectWriter({
+    const upload = this.objectWriter(key, ifNoneMatch !== undefined);
+    await upload.write(bytes);
+    await upload.close();
+  }
+
+  private objectWriter(key: string, ifNoneMatch: boolean): S3ObjectWriter {
+    return new S3ObjectWriter({
       client: this.client,
       bucket: this.bucket,
       key,
       partSizeBytes: this.partSize,
       partConcurrency: this.partConcurrency,
-      ifNoneMatch: ifNoneMatch !== undefined,
+      ifNoneMatch,
       retry: (request) => this.retry(request),
     });
-    await upload.write(bytes);
-    await upload.close();
   }
 
   private async getObject(key: string): Promise<Uint8Array | undefined> {

@@ -3,7 +3,6 @@ import type { CheckpointStore, CompletedCheckpoint, SharedStateFile, StateHandle
 import type { DeadLetterSink } from '../dead-letter.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
-import { barrier } from '../stream-element.js';
 import type { CompiledCheckpointOptions } from './checkpoint-options.js';
 import type { AsyncSnapshotPart, TaskSnapshot } from './task-snapshot.js';
 import { encodeStateEnvelope } from './state-envelope.js';

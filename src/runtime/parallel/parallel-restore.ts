@@ -48,7 +48,7 @@ export function subtaskRestores(flow: Dataflow, plan: RestorePlan, subtaskSplits
     const section = sections.get('position');
     if (section !== undefined) previousSplits.set(qualifier, Object.keys(source.source.splits!.toSplits(serializer.deserialize(section.version, section.bytes))).sort());
   }
-  return subtaskSplits.map((splits, index) => {
+  return subtaskSplits.map((splits) => {
     const mine = [...splits].sort();
     const own = Object.fromEntries(mine.flatMap((s) => (positions[s] === undefined ? [] : [[s, positions[s]!]])));
     const keyed: Record<string, KeyedStateRestore[]> = {};

@@ -87,7 +87,7 @@ export class OperatorHarness<I, O> {
 
   /** A fresh harness; `restoredOperator` is operator (non-keyed) state to start from. Restore keyed state with `restart`. */
   constructor(
-    private readonly create: () => Operator<I, O>,
+    create: () => Operator<I, O>,
     private readonly options: HarnessOptions<I> = {},
     restoredOperator?: Uint8Array,
     stateDir?: string,

@@ -143,7 +143,7 @@ export class CheckpointCoordinator {
       acknowledgedAt: undefined,
       settled,
       resolve,
-      timer: this.clock.setTimeout(() => this.abort(pending, new CheckpointError(id, `timed out after ${this.options.timeoutMs} ms`)), this.options.timeoutMs),
+      timer: this.clock.setTimeout(() => this.abort(pending, new CheckpointError(id, `timed out after ${this.options.timeoutMs} ms${timeoutDetail(pending)}`)), this.options.timeoutMs),
     };
     this.current = pending;
     this.history.started(id, triggeredAt, thenStop);
@@ -329,4 +329,10 @@ export class CheckpointCoordinator {
 /** The stored object of a task's state: `<task>.state`, a subtask's `<step>.subtask-<n>.state` (`#` is not a safe name character). */
 function stateObjectName(taskId: string): string {
   return `${taskId.replace('#', '.subtask-')}.state`;
+}
+
+/** What a timed-out checkpoint still waited for: the tasks that never acknowledged it (their barrier is stuck upstream of them). */
+function timeoutDetail(pending: PendingCheckpoint): string {
+  if (pending.awaiting.size > 0) return `; no acknowledgement from ${[...pending.awaiting].sort().join(', ')}`;
+  return '; every task acknowledged, the state writes did not finish';
 }

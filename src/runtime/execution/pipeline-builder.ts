@@ -2,7 +2,7 @@ import type { Observable } from 'rxjs';
 import type { DeadLetter, DeadLetterSink } from '../dead-letter.js';
 import { StreamlineError } from '../../errors.js';
 import type { Dataflow } from '../graph/dataflow.js';
-import type { GraphNode } from '../graph/graph-node.js';
+import type { GraphNode, OperatorNode } from '../graph/graph-node.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import type { SplitAssignment } from '../split-group.js';
@@ -52,6 +52,11 @@ export interface PipelineBuildOptions {
   readonly onAllInputEnded: () => void;
   /** Something failed outside the stages' own error paths: the run fails. */
   readonly fail: (error: unknown) => void;
+  /**
+   * Parallel subtasks: the input of a keyed step, re-partitioned by its key across the subtasks
+   * (a keyed exchange); the step then reads what this returns.
+   */
+  readonly repartition?: (node: OperatorNode, input: Observable<StreamElement<unknown>>) => Observable<StreamElement<unknown>>;
 }
 
 /**
@@ -122,7 +127,8 @@ export async function buildPipeline(options: PipelineBuildOptions): Promise<Pipe
           keyedState.set(node.id, backend);
           await backend.restore(restore.keyed.get(node.id) ?? []);
         }
-        const stage = new OperatorStage(input(node.input), {
+        const upstream = input(node.input);
+        const stage = new OperatorStage(node.keySelector !== undefined && options.repartition !== undefined ? options.repartition(node, upstream) : upstream, {
           taskId: node.id,
           jobName,
           operator: node.createOperator(),

@@ -1,6 +1,6 @@
 import type { PipelineCapacity } from './pipeline-capacity.js';
 import type { SinkStage } from './sink-stage.js';
-import type { SourceDriver } from './source-driver.js';
+import type { SourceDriver, SourceStep } from './source-driver.js';
 import { BLOCKED_ON_MAIL, INPUT_FINISHED, INPUT_PROCESSED, type InputStatus, type MailboxInput } from './task-mailbox.js';
 
 /**
@@ -18,6 +18,7 @@ export class PipelineInput implements MailboxInput {
     private readonly sources: readonly SourceDriver[],
     private readonly sinks: readonly SinkStage[],
     private readonly capacity: PipelineCapacity,
+    private readonly exchanges?: ExchangeInputs,
   ) {}
 
   processInput(): InputStatus {
@@ -31,10 +32,22 @@ export class PipelineInput implements MailboxInput {
       if (step === INPUT_PROCESSED) progressed = true;
       else if (step !== 'idle') (waiting ??= []).push(step.until);
     }
+    // Exchange inputs sit between the sources and the sinks: one element each per turn.
+    let sourcesHaveRoom = this.capacity.hasRoom();
+    if (this.exchanges !== undefined) {
+      for (const input of this.exchanges.inputs) {
+        const step = input.step(sourcesHaveRoom);
+        if (step === 'done') continue;
+        open++;
+        if (step === INPUT_PROCESSED) progressed = true;
+        else if (step !== 'backpressured') (waiting ??= []).push(step.until);
+      }
+      sourcesHaveRoom &&= this.exchanges.hasRoom();
+    }
     const n = this.sources.length;
     for (let k = 0; k < n; k++) {
       const i = (this.nextSource + k) % n;
-      const step = this.sources[i]!.step(this.capacity.hasRoom());
+      const step = this.sources[i]!.step(sourcesHaveRoom);
       if (step === 'done') continue;
       open++;
       if (step === INPUT_PROCESSED) {
@@ -50,4 +63,13 @@ export class PipelineInput implements MailboxInput {
     if (blockers === undefined || blockers.length === 0) return BLOCKED_ON_MAIL;
     return { until: blockers.length === 1 ? blockers[0]! : Promise.race(blockers) };
   }
+}
+
+/**
+ * The inputs a parallel subtask's keyed exchanges add (records from every subtask, its own
+ * included), and whether their sending ends can take more (else the sources wait).
+ */
+export interface ExchangeInputs {
+  readonly inputs: readonly { step(hasRoom: boolean): SourceStep }[];
+  hasRoom(): boolean;
 }

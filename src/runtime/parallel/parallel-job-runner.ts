@@ -17,6 +17,7 @@ import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
 import { restoredPendingCommits, subtaskRestores } from './parallel-restore.js';
 import { distributeSplits } from './split-distribution.js';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { SubtaskHandle, fromWireError } from './subtask-handle.js';
 import type { FromSubtask } from './subtask-protocol.js';
 
@@ -38,6 +39,19 @@ export interface ParallelJobRunnerOptions extends Omit<JobRunnerOptions, 'create
   readonly group?: SplitGroup;
 }
 
+/** For each of `n` subtasks, a port to every other one (one MessageChannel per pair); null at its own index. */
+function peerPorts(n: number): (MessagePort | null)[][] {
+  const ports = Array.from({ length: n }, () => new Array<MessagePort | null>(n).fill(null));
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const channel = new MessageChannel();
+      ports[i]![j] = channel.port1;
+      ports[j]![i] = channel.port2;
+    }
+  }
+  return ports;
+}
+
 /** Why a flow cannot run in parallel subtasks (undefined when it can). */
 export function parallelUnsupportedReason(flow: Dataflow): string | undefined {
   const sources = flow.nodesOf('source');
@@ -54,7 +68,8 @@ export function parallelUnsupportedReason(flow: Dataflow): string | undefined {
 
 /**
  * A job run on several cores, as Flink's task slots: N subtasks in worker threads each read a
- * share of the source's splits with their keyed state and sink writers; this thread is the
+ * share of the source's splits, exchange records by key before every keyed step (each subtask
+ * keeps the keyed state of its key-group range) and write with their own sink writers; this thread is the
  * coordinator — it triggers one global checkpoint across the subtasks (every task of every
  * subtask acknowledges it), commits every subtask's files in one commit per checkpoint, holds
  * the Kafka consumer whose fetches it hands to the subtask reading each partition, and stays
@@ -191,8 +206,10 @@ export class ParallelJobRunner {
     }
     const spec = options.store.spec;
     if (spec === undefined) throw new StreamlineError(`the checkpoint store ${options.store.uri} cannot be opened in a subtask thread; run with PARALLELISM=1`);
+    const peers = peerPorts(shares.length);
     this.subtasks.forEach((subtask, index) =>
-      subtask.send({
+      subtask.send(
+        {
         type: 'start',
         jobUrl: options.jobUrl,
         settings: options.settings,
@@ -207,7 +224,10 @@ export class ParallelJobRunner {
         stateDir: options.stateDir,
         restore: restores[index]!,
         logLevel: options.logLevel,
-      }),
+        peers: peers[index]!,
+      },
+        peers[index]!.filter((p): p is MessagePort => p !== null),
+      ),
     );
     options.logger.info({ subtasks: shares.length, splits: shares.map((s) => s.length) }, 'parallel subtasks starting');
     try {

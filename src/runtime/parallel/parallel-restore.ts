@@ -1,8 +1,9 @@
 /**
  * Restoring across parallelism: a checkpoint of a parallel run holds one state per subtask
- * (`<task>#<subtask>`), each covering that subtask's splits. State is divided by split (source
- * positions, keyed state blocks), so any number of subtasks can take it over: each gets the
- * positions and keyed state of its own splits, whichever subtasks held them before.
+ * (`<task>#<subtask>`). Source positions are divided by split, keyed state by key group (its
+ * files hold blocks per split and key group), so any number of subtasks can take it over: each
+ * gets the positions of its splits and the keyed state of its key-group range, whichever
+ * subtasks held them before.
  */
 import { JobDefinitionError } from '../../errors.js';
 import type { Dataflow } from '../graph/dataflow.js';
@@ -13,6 +14,7 @@ import { baseTaskId, mergedSplitPositions, statesOfTask, type RestorePlan } from
 import type { StateSection } from '../execution/state-envelope.js';
 import type { CommitRequest } from '../sink.js';
 import type { KeyedStateRestore } from '../state/keyed-state-backend.js';
+import { keyGroupRange } from '../state/key-group.js';
 import type { SubtaskRestore } from './subtask-protocol.js';
 
 /** True when the plan holds states of subtasks (a parallel run's checkpoint). */
@@ -35,9 +37,8 @@ export function restoredPendingCommits(flow: Dataflow, plan: RestorePlan, sinkId
 }
 
 /**
- * What each subtask restores, given the splits each one reads now (`subtaskSplits[k]`). Keyed
- * state of a previous subtask that read exactly the same splits is handed over whole (its chain
- * is extended); otherwise each subtask takes its splits' blocks out of every previous chain.
+ * What each subtask restores, given the splits each one reads now (`subtaskSplits[k]`): the
+ * positions of those splits, and the keyed state of its key-group range (see keyedRestoresFor).
  */
 export function subtaskRestores(flow: Dataflow, plan: RestorePlan, subtaskSplits: readonly (readonly string[])[]): SubtaskRestore[] {
   const source = splitSource(flow);
@@ -48,14 +49,14 @@ export function subtaskRestores(flow: Dataflow, plan: RestorePlan, subtaskSplits
     const section = sections.get('position');
     if (section !== undefined) previousSplits.set(qualifier, Object.keys(source.source.splits!.toSplits(serializer.deserialize(section.version, section.bytes))).sort());
   }
-  return subtaskSplits.map((splits) => {
+  return subtaskSplits.map((splits, index) => {
     const mine = [...splits].sort();
     const own = Object.fromEntries(mine.flatMap((s) => (positions[s] === undefined ? [] : [[s, positions[s]!]])));
     const keyed: Record<string, KeyedStateRestore[]> = {};
     const states: Record<string, StateSection[]> = {};
     for (const node of flow.nodesOf('operator')) {
       if (node.keySelector !== undefined) {
-        keyed[node.id] = keyedRestoresFor(plan, node.id, mine, previousSplits);
+        keyed[node.id] = keyedRestoresFor(plan, node.id, index, subtaskSplits.length);
         continue;
       }
       const previous = [...statesOfTask(plan.states, node.id)].filter(([, s]) => s.has('operator'));
@@ -74,18 +75,24 @@ export function subtaskRestores(flow: Dataflow, plan: RestorePlan, subtaskSplits
   });
 }
 
-function keyedRestoresFor(plan: RestorePlan, stepId: string, splits: readonly string[], previousSplits: ReadonlyMap<string, string[]>): KeyedStateRestore[] {
+/**
+ * What subtask `index` of `parallelism` restores for keyed step `stepId`: the keys of its key-group
+ * range (records reach it by key through the keyed exchange), out of every chain that can hold
+ * some. A chain written for exactly that range (the same subtask of a run with the same
+ * parallelism) is then the only input, and the backend extends it instead of rewriting it.
+ */
+function keyedRestoresFor(plan: RestorePlan, stepId: string, index: number, parallelism: number): KeyedStateRestore[] {
+  const range = parallelism > 1 ? keyGroupRange(index, parallelism) : undefined;
   const perSubtask = statesOfTask(plan.states, stepId);
-  if (perSubtask.size === 0) {
-    // Group mode: the plan already holds the run's splits; narrow them to this subtask's.
-    return (plan.keyed.get(stepId) ?? []).map((r) => (r.kind === 'legacy' ? r : { kind: 'chain', input: { ...r.input, splits: r.input.splits?.filter((s) => splits.includes(s)) ?? [...splits] } }));
-  }
-  const restores: KeyedStateRestore[] = [];
-  for (const [qualifier, sections] of perSubtask) {
-    if (sameSplits(previousSplits.get(qualifier), splits)) restores.push(...keyedRestoresOf(sections, stepId));
-    else restores.push(...keyedRestoresOf(sections, stepId, splits));
-  }
-  return restores;
+  // Group mode: the plan holds the state of the instance's splits.
+  const restores = perSubtask.size === 0 ? (plan.keyed.get(stepId) ?? []) : [...perSubtask.values()].flatMap((sections) => keyedRestoresOf(sections, stepId));
+  if (range === undefined) return restores;
+  return restores.flatMap((restore): KeyedStateRestore[] => {
+    if (restore.kind === 'legacy') return [restore];
+    const written = restore.input.chain.keyGroups;
+    if (written !== undefined && (written.end < range.start || written.start > range.end)) return [];
+    return [{ kind: 'chain', input: { ...restore.input, keyGroups: range } }];
+  });
 }
 
 /**

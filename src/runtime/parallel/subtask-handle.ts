@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import { FencedError, StreamlineError } from '../../errors.js';
 import type { Clock } from '../time/clock.js';
 import type { FromSubtask, ToSubtask, WireError } from './subtask-protocol.js';
@@ -49,7 +49,7 @@ export class SubtaskHandle {
     );
   }
 
-  send(message: ToSubtask, transfer: readonly ArrayBuffer[] = []): void {
+  send(message: ToSubtask, transfer: readonly (ArrayBuffer | MessagePort)[] = []): void {
     if (this.closed) return;
     this.worker.postMessage(message, [...transfer]);
   }

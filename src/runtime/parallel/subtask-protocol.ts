@@ -9,6 +9,7 @@ import type { DeadLetter } from '../dead-letter.js';
 import type { StateSection } from '../execution/state-envelope.js';
 import type { KeyedStateRestore } from '../state/keyed-state-backend.js';
 import type { StateBackendKind } from '../state/state-backend-choice.js';
+import type { MessagePort } from 'node:worker_threads';
 
 /** What one subtask starts from. */
 export interface SubtaskRestore {
@@ -38,6 +39,8 @@ export interface SubtaskStart {
   readonly stateDir: string;
   readonly restore: SubtaskRestore;
   readonly logLevel: string;
+  /** A port to every other subtask (keyed exchanges), by index; null at this subtask's own. */
+  readonly peers: readonly (MessagePort | null)[];
 }
 
 export type ToSubtask =

@@ -17,6 +17,14 @@ import type { KeyedStateBackend, KeyedStateContext } from '../state/keyed-state-
 import { InlineSnapshotFileWriter, type SnapshotFileWriter } from '../state/snapshot/snapshot-file-writer.js';
 import { WorkerSnapshotFileWriter } from '../state/snapshot/worker-snapshot-file-writer.js';
 import type { Clock } from '../time/clock.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { Observable } from 'rxjs';
+import type { OperatorNode } from '../graph/graph-node.js';
+import type { StreamElement } from '../stream-element.js';
+import { keyGroupRange } from '../state/key-group.js';
+import { ExchangeHub } from './exchange/exchange-hub.js';
+import { ExchangeReceiver } from './exchange/exchange-receiver.js';
+import { ExchangeSender } from './exchange/exchange-sender.js';
 import type { FromSubtask, WireError } from './subtask-protocol.js';
 
 /** What a subtask runs with. */
@@ -34,13 +42,19 @@ export interface SubtaskRunnerOptions {
   readonly deadLetters: DeadLetterSink;
   readonly createKeyedState: (context: KeyedStateContext) => KeyedStateBackend;
   readonly stateDir: string;
+  /** Subtasks of the run. */
+  readonly parallelism: number;
+  /** Port to every other subtask (keyed exchanges), by subtask index; `undefined` at this one's. */
+  readonly peers: readonly (MessagePort | undefined)[];
   /** To the coordinator. */
   readonly post: (message: FromSubtask, transfer?: ArrayBuffer[]) => void;
 }
 
 /**
  * One parallel subtask: the job's pipeline for a share of the source's splits, driven by the same
- * mailbox loop as a whole job in one thread. Barriers come from the coordinator; snapshots go
+ * mailbox loop as a whole job in one thread. Before each keyed step a keyed exchange sends every
+ * record to the subtask owning its key's key group, so this subtask's keyed state holds the keys
+ * of its key-group range, whichever splits they arrive from. Barriers come from the coordinator; snapshots go
  * back to it (the asynchronous part when it is done). Sink writers pre-commit here, but
  * committing is the coordinator's: it commits every subtask's files in one commit and then says
  * so (`checkpointComplete`), which is when pending commits are dropped here.
@@ -54,6 +68,9 @@ export class SubtaskRunner {
   private failure: Error | undefined;
   private nextAsyncId = 1;
   private readonly stopSources = new AbortController();
+  private readonly hub: ExchangeHub | undefined;
+  private readonly senders: ExchangeSender[] = [];
+  private readonly receivers: ExchangeReceiver[] = [];
 
   constructor(private readonly options: SubtaskRunnerOptions) {
     this.mailbox = new TaskMailbox({
@@ -67,6 +84,7 @@ export class SubtaskRunner {
       sinkContext: (stepId) => this.sinkContext(stepId),
       assertMayCommit: () => undefined,
     });
+    if (options.parallelism > 1) this.hub = new ExchangeHub(options.index, options.peers);
   }
 
   /** Restores and wires the pipeline; then the coordinator may start it. */
@@ -86,19 +104,40 @@ export class SubtaskRunner {
       logger: options.logger,
       deadLetters: options.deadLetters,
       createKeyedState: options.createKeyedState,
-      keyedStateContext: { scope: options.scope, store: options.store, writer: this.writer, clock: options.clock, logger: options.logger, workDir: options.stateDir },
+      keyedStateContext: {
+        scope: options.scope,
+        store: options.store,
+        writer: this.writer,
+        clock: options.clock,
+        logger: options.logger,
+        workDir: options.stateDir,
+        ...(this.hub === undefined ? {} : { keyGroupRange: keyGroupRange(options.index, options.parallelism) }),
+      },
       stopSignal: this.stopSources.signal,
       assignment: { generation: options.generation, splits: options.splits },
       onAllInputEnded: () => options.post({ type: 'input-ended' }),
       onAligned: () => undefined,
       fail: (error) => this.fail(error),
+      ...(this.hub === undefined ? {} : { repartition: (node: OperatorNode, input: Observable<StreamElement<unknown>>) => this.exchange(node, input) }),
     });
+  }
+
+  /** A keyed exchange before `node`: its records leave through a sender and come back, from every subtask, through a receiver. */
+  private exchange(node: OperatorNode, input: Observable<StreamElement<unknown>>): Observable<StreamElement<unknown>> {
+    const hub = this.hub!;
+    const x = this.senders.length;
+    this.senders.push(new ExchangeSender(x, node.keySelector!, hub, input, (error) => this.fail(error)));
+    const receiver = new ExchangeReceiver(x, hub, this.options.clock, () => undefined);
+    this.receivers.push(receiver);
+    return receiver.output;
   }
 
   /** Runs the loop until the stop barrier went through and the sinks drained. */
   async run(): Promise<void> {
     const pipeline = this.pipeline!;
-    const loop = this.mailbox.run(new PipelineInput(pipeline.sources, pipeline.sinks, this.capacity));
+    const senders = this.senders;
+    const exchanges = this.hub === undefined ? undefined : { inputs: this.receivers, hasRoom: () => senders.every((s) => s.hasRoom()) };
+    const loop = this.mailbox.run(new PipelineInput(pipeline.sources, pipeline.sinks, this.capacity, exchanges));
     await Promise.all([loop, ...pipeline.sinks.map((s) => s.done)]);
     if (this.failure) throw this.failure;
   }
@@ -140,6 +179,7 @@ export class SubtaskRunner {
       for (const [stepId, backend] of pipeline.keyedState) await quietly(stepId, () => backend.close());
     }
     if (this.writer instanceof WorkerSnapshotFileWriter) await this.writer.close();
+    this.hub?.close();
   }
 
   private ack(snapshot: TaskSnapshot): void {

@@ -92,6 +92,8 @@ async function start(message: SubtaskStart): Promise<void> {
     deadLetters: forwardedDeadLetters,
     createKeyedState: keyedStateFactory(message.stateBackend),
     stateDir: message.stateDir,
+    parallelism: message.parallelism,
+    peers: message.peers.map((p) => p ?? undefined),
     post,
   });
   await runner.open();

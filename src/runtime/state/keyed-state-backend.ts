@@ -8,6 +8,7 @@ import type { CheckpointStore } from '../checkpoint-store.js';
 import type { Logger } from '../logger.js';
 import type { Clock } from '../time/clock.js';
 import type { KeyedStateSnapshot } from './snapshot/incremental-snapshots.js';
+import type { KeyGroupRange } from './key-group.js';
 import type { SnapshotFileWriter } from './snapshot/snapshot-file-writer.js';
 import type { ChainInput } from './snapshot/snapshot-files.js';
 
@@ -93,4 +94,9 @@ export interface KeyedStateContext {
   readonly logger: Logger;
   /** Where a disk-backed backend keeps its working copy. */
   readonly workDir: string;
+  /**
+   * Key groups this backend owns (a parallel subtask's share, records routed to it by key):
+   * restored state of other groups is left out, and a key outside them is a routing bug.
+   */
+  readonly keyGroupRange?: KeyGroupRange;
 }

@@ -19,12 +19,12 @@ import { decodeLegacySnapshot, type LegacyEntry, type LegacyMapEntry } from '../
 import { StateFileReader } from '../format/state-file-reader.js';
 import type { StateBlock, StateInfo, StateKind } from '../format/state-file.js';
 import { KeyCursor } from '../key-cursor.js';
-import { checkMaxParallelism, DEFAULT_MAX_PARALLELISM, inKeyGroupRange } from '../key-group.js';
+import { checkMaxParallelism, DEFAULT_MAX_PARALLELISM, hashKey, inKeyGroupRange, type KeyGroupRange } from '../key-group.js';
 import type { KeyedStateBackend, KeyedStateContext, KeyedStateRestore, MapState, StateDescriptor, StateKey, ValueState } from '../keyed-state-backend.js';
 import { IncrementalSnapshots, type KeyedStateSnapshot, type MaterializationPolicy } from '../snapshot/incremental-snapshots.js';
 import type { ChainInput } from '../snapshot/snapshot-files.js';
 import { SplitAttribution } from '../split-attribution.js';
-import { StateDeclarationError } from '../state-errors.js';
+import { KeyGroupOutOfRangeError, StateDeclarationError } from '../state-errors.js';
 import { dbKey, decodeMapRecord, decodeValueRecord, encodeMapRecord, encodeValueRecord, parseDbKey, type MapEntryRecord, type MapRecord } from './disk-record.js';
 import { DiskStateStore } from './disk-state-store.js';
 
@@ -68,6 +68,7 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
   /** The current key's conflict was counted already. */
   private conflictCounted = false;
   private lastBarrier = 0;
+  private readonly ownedRange: KeyGroupRange | undefined;
 
   constructor(
     private readonly context: KeyedStateContext,
@@ -75,6 +76,7 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
   ) {
     this.maxParallelism = options.maxParallelism ?? DEFAULT_MAX_PARALLELISM;
     checkMaxParallelism(this.maxParallelism);
+    this.ownedRange = context.keyGroupRange;
     this.now = () => context.clock.now();
     this.cursor = new KeyCursor(this.now);
     this.segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
@@ -83,6 +85,7 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
       taskId: context.stepId,
       scope: context.scope,
       maxParallelism: this.maxParallelism,
+      ...(context.keyGroupRange ? { keyGroups: context.keyGroupRange } : {}),
       writer: context.writer,
       logger: context.logger,
       ...(options.materialization ? { policy: options.materialization } : {}),
@@ -96,6 +99,12 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
     if (key === this.cursor.key && this.cursor.set) {
       this.cursor.touch();
       return;
+    }
+    if (this.ownedRange !== undefined) {
+      const group = hashKey(key) % this.maxParallelism;
+      if (!inKeyGroupRange(this.ownedRange, group)) {
+        throw new KeyGroupOutOfRangeError(`key ${JSON.stringify(key)} is in key group ${group}, outside this instance's range [${this.ownedRange.start}, ${this.ownedRange.end}]`);
+      }
     }
     this.cursor.moveTo(key, this.splits.currentSplit);
     this.conflictCounted = false;
@@ -182,9 +191,12 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
   async restore(inputs: readonly KeyedStateRestore[]): Promise<void> {
     const dir = join(this.context.workDir, `${this.context.scope}.${this.context.stepId}.${randomUUID().slice(0, 8)}`.replace(/[^A-Za-z0-9_.-]/g, '_'));
     this.store = await DiskStateStore.open(dir);
-    const only = inputs.length === 1 ? inputs[0] : undefined;
+    // Only the owned key groups are read (a chain written for exactly those can still be extended whole).
+    const range = this.ownedRange;
+    const chains = inputs.map((input) => (input.kind === 'legacy' || range === undefined || input.input.keyGroups !== undefined ? input : { ...input, input: { ...input.input, keyGroups: range } }));
+    const only = chains.length === 1 ? chains[0] : undefined;
     const adopt = only?.kind === 'chain' && this.snapshots.canExtend(only.input) ? only.input.chain : undefined;
-    for (const input of inputs) {
+    for (const input of chains) {
       if (input.kind === 'legacy') await this.restoreLegacy(input.bytes, input.split);
       else await this.restoreChain(input.input, adopt === undefined);
     }
@@ -291,7 +303,8 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
       const table = this.tableFor({ name: state.name, kind: state.kind, ttlMs: state.ttlMs });
       const ttl = table.ttlMs;
       const live = (t: number | undefined) => !(ttl !== undefined && t !== undefined && now - t >= ttl);
-      for (const [, entries] of state.groups) {
+      for (const [group, entries] of state.groups) {
+        if (this.ownedRange !== undefined && !inKeyGroupRange(this.ownedRange, group)) continue;
         for (const entry of entries) {
           const key = entry[0];
           if (table.kind === 'value') {

@@ -74,13 +74,14 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const clock = context.clock ?? systemClock;
     this.now = () => clock.now();
     this.cursor = new KeyCursor(this.now);
-    this.ownedRange = options.keyGroupRange;
+    this.ownedRange = options.keyGroupRange ?? context.keyGroupRange;
     this.segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
     this.store = context.store;
     this.snapshots = new IncrementalSnapshots({
       taskId: context.stepId,
       scope: context.scope,
       maxParallelism: this.maxParallelism,
+      ...(this.ownedRange ? { keyGroups: this.ownedRange } : {}),
       writer: context.writer,
       logger: context.logger,
       ...(options.materialization ? { policy: options.materialization } : {}),
@@ -206,6 +207,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
    * state no longer depends on files another instance may delete.
    */
   async restore(inputs: readonly KeyedStateRestore[]): Promise<void> {
+    // Only the owned key groups are read (a chain written for exactly those can still be extended whole).
     const range = this.ownedRange;
     const chains = inputs.map((input) => (input.kind === 'legacy' || range === undefined || input.input.keyGroups !== undefined ? input : { ...input, input: { ...input.input, keyGroups: range } }));
     const only = chains.length === 1 ? chains[0] : undefined;

@@ -3,6 +3,7 @@ import type { StateInfo } from '../format/state-file.js';
 import type { SnapshotFileWriter } from './snapshot-file-writer.js';
 import { snapshotFileName, type ChainInput, type SnapshotJob, type SnapshotResult } from './snapshot-files.js';
 import { chainBytes, emptyChain, type StateChain } from './state-chain.js';
+import type { KeyGroupRange } from '../key-group.js';
 import { StateLostError, StateSnapshotError } from './state-snapshot-error.js';
 
 /** When a chain is merged into a new base (in the background, never as part of a checkpoint). */
@@ -32,6 +33,8 @@ export interface IncrementalSnapshotsOptions {
   readonly writer: SnapshotFileWriter;
   readonly logger: Logger;
   readonly policy?: MaterializationPolicy;
+  /** Key groups the operator's state is limited to (a parallel subtask's share); recorded in every chain. */
+  readonly keyGroups?: KeyGroupRange;
   /** Current state declarations and split names (read when a job is made). */
   readonly states: () => readonly StateInfo[];
   readonly splits: () => readonly string[];
@@ -60,17 +63,21 @@ export class IncrementalSnapshots {
   private readonly policy: MaterializationPolicy;
 
   constructor(private readonly options: IncrementalSnapshotsOptions) {
-    this.chain = emptyChain(options.maxParallelism);
+    this.chain = this.stamp(emptyChain(options.maxParallelism));
     this.policy = options.policy ?? DEFAULT_MATERIALIZATION;
   }
 
   /**
-   * Whether a restored chain can simply be extended: all of one chain of this scope. Anything else
+   * Whether a restored chain can simply be extended: all of one chain of this scope (a key-group
+   * filter that covers every group the chain was written for takes all of it). Anything else
    * (part of a chain, another scope — whose files its owner may delete any time —, several chains)
    * is restored as writes, so this operator's first files hold it in its own scope.
    */
   canExtend(input: ChainInput): boolean {
-    return input.splits === undefined && input.keyGroups === undefined && input.chain.files.every((f) => f.scope === this.options.scope);
+    const wanted = input.keyGroups;
+    const written = input.chain.keyGroups;
+    const whole = wanted === undefined || (written !== undefined && written.start >= wanted.start && written.end <= wanted.end);
+    return input.splits === undefined && whole && input.chain.files.every((f) => f.scope === this.options.scope);
   }
 
   /** The state was restored from `chain`, which later checkpoints extend. */
@@ -161,15 +168,21 @@ export class IncrementalSnapshots {
     this.inUse.delete(inUse);
     const written = result.written;
     // A delta follows whatever the chain is now: a materialization may have replaced its prefix meanwhile.
-    if (written?.kind === 'delta') this.setChain({ maxParallelism: this.chain.maxParallelism, files: [...this.chain.files, written] });
+    if (written?.kind === 'delta') this.setChain({ ...this.chain, files: [...this.chain.files, written] });
     else if (written !== undefined) this.setChain(result.chain);
     this.maybeMaterialize(checkpointId, now);
     return { ...result, chain: this.chain };
   }
 
+  /** The chain as this operator records it: with its key-group range, when it has one. */
+  private stamp(chain: StateChain): StateChain {
+    const keyGroups = this.options.keyGroups;
+    return keyGroups === undefined ? chain : { ...chain, keyGroups };
+  }
+
   private setChain(chain: StateChain): void {
     for (const f of this.chain.files) this.inUse.delete(`${f.scope}/${f.name}`);
-    this.chain = chain;
+    this.chain = this.stamp(chain);
     for (const f of chain.files) this.inUse.add(`${f.scope}/${f.name}`);
   }
 
@@ -209,7 +222,7 @@ export class IncrementalSnapshots {
         // Deltas written meanwhile follow the new base; the merged prefix is no longer needed.
         const later = this.chain.files.slice(prefix.files.length);
         const before = this.chain;
-        this.chain = { maxParallelism: this.chain.maxParallelism, files: [base, ...later] };
+        this.chain = this.stamp({ maxParallelism: this.chain.maxParallelism, files: [base, ...later] });
         for (const f of before.files) this.inUse.delete(`${f.scope}/${f.name}`);
         for (const f of this.chain.files) this.inUse.add(`${f.scope}/${f.name}`);
         this.options.logger.debug({ step: this.options.taskId, baseBytes: base.bytes, merged: prefix.files.length }, 'keyed state materialized into a new base');

@@ -18,6 +18,8 @@ export interface ChainFile extends SharedStateFile {
 export interface StateChain {
   readonly maxParallelism: number;
   readonly files: readonly ChainFile[];
+  /** The key groups the state was limited to when written (a parallel subtask's share); all when absent. */
+  readonly keyGroups?: { readonly start: number; readonly end: number };
 }
 
 export const STATE_CHAIN_VERSION = 1;

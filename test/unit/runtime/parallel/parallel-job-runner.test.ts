@@ -14,11 +14,23 @@ import type { Job } from '../../../../src/runtime/job.js';
 import { silentLogger } from '../../../../src/runtime/logger.js';
 import { MetricsRegistry } from '../../../../src/runtime/metrics-registry.js';
 import { ParallelJobRunner } from '../../../../src/runtime/parallel/parallel-job-runner.js';
+import { KEYED_CHAIN_SECTION } from '../../../../src/runtime/execution/keyed-state-sections.js';
+import { decodeStateEnvelope } from '../../../../src/runtime/execution/state-envelope.js';
+import { decodeChain, type StateChain } from '../../../../src/runtime/state/snapshot/state-chain.js';
 import { keyOf, type CountedRecord } from './support/counting-job.js';
 
 const JOB_URL = new URL('./support/counting-job.js', import.meta.url).href;
 
-async function runParallel(dir: string, parallelism: number, settings: Record<string, string>): Promise<{ error?: Error; lastCheckpoint?: number }> {
+/** The keyed state chain of subtask `index` of the count step in checkpoint `checkpointId`. */
+async function countChain(dir: string, checkpointId: number, index: number): Promise<StateChain> {
+  const store = new LocalCheckpointStore(join(dir, 'checkpoints'));
+  const checkpoint = await store.load('pcount', checkpointId);
+  const task = `pcount.count#${index}`;
+  const bytes = await store.readState('pcount', checkpointId, checkpoint.metadata.operators[task]!);
+  return decodeChain(decodeStateEnvelope(bytes, task).get(KEYED_CHAIN_SECTION)!.bytes, task);
+}
+
+async function runParallel(dir: string, parallelism: number, settings: Record<string, string>, retain?: number, stateBackend: 'heap' | 'disk' = 'heap'): Promise<{ error?: Error; lastCheckpoint?: number }> {
   const job = ((await import(JOB_URL)) as { default: Job }).default;
   const all = { OUT_DIR: join(dir, 'out'), ...settings };
   const metrics = new MetricsRegistry();
@@ -26,7 +38,7 @@ async function runParallel(dir: string, parallelism: number, settings: Record<st
   const runner = new ParallelJobRunner({
     flow: plan.flow,
     store: new LocalCheckpointStore(join(dir, 'checkpoints')),
-    checkpoint: job.checkpoint,
+    checkpoint: retain === undefined ? job.checkpoint : { ...job.checkpoint, retain },
     metrics,
     logger: silentLogger(),
     deadLetters: new FileDeadLetterSink(join(dir, 'dlq.jsonl')),
@@ -34,9 +46,9 @@ async function runParallel(dir: string, parallelism: number, settings: Record<st
     jobUrl: JOB_URL,
     settings: all,
     workDir: dir,
-    stateBackend: 'heap',
+    stateBackend,
     stateDir: join(dir, 'state'),
-    logLevel: 'silent',
+    logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
   });
   try {
     const result = await runner.run();
@@ -53,33 +65,50 @@ function committed(dir: string): CountedRecord[] {
     .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as CountedRecord));
 }
 
-/** Every id of 0..count-1 once, with its own key, and per key the counts 1..n in id order. */
-function assertExactlyOnce(records: readonly CountedRecord[], count: number): void {
+/**
+ * Every id of 0..count-1 once, with its own key, and per key the counts 1..n each once: in id
+ * order when a key's records come from one split (the order they were generated in), in any
+ * order when they come from several (splits interleave as they are read).
+ */
+function assertExactlyOnce(records: readonly CountedRecord[], count: number, spread = false): void {
   const ids = records.map((r) => r.id).sort((a, b) => a - b);
   assert.equal(ids.length, count, `committed ${ids.length} records of ${count}`);
   ids.forEach((id, i) => assert.equal(id, i, `record ${i} missing or duplicated`));
   const byKey = new Map<string, CountedRecord[]>();
   for (const r of records) {
-    assert.equal(r.key, keyOf(r.id));
+    assert.equal(r.key, keyOf(r.id, spread));
     byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
   }
   for (const [key, list] of byKey) {
+    if (spread) {
+      const counts = list.map((r) => r.count).sort((a, b) => a - b);
+      counts.forEach((c, i) => assert.equal(c, i + 1, `key ${key}: counts are not 1..${list.length} each once (position ${i} holds ${c})`));
+      continue;
+    }
     list.sort((a, b) => a.id - b.id);
     list.forEach((r, i) => assert.equal(r.count, i + 1, `key ${key}: count of record ${r.id} is ${r.count}, expected ${i + 1}`));
   }
 }
 
-test('two subtasks commit every record once with continuous keyed counts', async () => {
+test('two subtasks commit every record once with continuous keyed counts; a restart with the same parallelism extends their state chains', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parallel-'));
-  const result = await runParallel(dir, 2, { COUNT: '3000', RATE: '30000' });
+  const result = await runParallel(dir, 2, { COUNT: '3000', RATE: '30000' }, 100);
   assert.equal(result.error, undefined, String(result.error));
   assert.ok((result.lastCheckpoint ?? 0) >= 2, 'several checkpoints');
   assertExactlyOnce(committed(dir), 3000);
+  const before = await countChain(dir, result.lastCheckpoint!, 0);
+  const again = await runParallel(dir, 2, { COUNT: '4000', RATE: '30000' }, 100);
+  assert.equal(again.error, undefined, String(again.error));
+  assertExactlyOnce(committed(dir), 4000);
+  // The first checkpoint after the restore (a later one may have merged the chain into a new base).
+  const after = await countChain(dir, result.lastCheckpoint! + 1, 0);
+  assert.equal(after.files[0]!.name, before.files[0]!.name, 'the restored chain is extended: its base file stays');
+  assert.deepEqual(after.keyGroups, { start: 0, end: 63 }, 'the chain records the key groups of subtask 0 of 2');
 });
 
 test('a subtask that dies fails the run; a restart with other parallelism (2 → 3 → 1) continues exactly once', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parallel-crash-'));
-  const crashed = await runParallel(dir, 2, { COUNT: '4000', RATE: '3000', EXIT_AT: '1000' });
+  const crashed = await runParallel(dir, 2, { COUNT: '4000', RATE: '1000', EXIT_AT: '1000' });
   assert.ok(crashed.error !== undefined, 'the run failed');
   assert.match(crashed.error.message, /subtask \d: thread exited with code 3/);
   const partial = committed(dir).length;
@@ -91,3 +120,17 @@ test('a subtask that dies fails the run; a restart with other parallelism (2 →
   assert.equal(third.error, undefined, String(third.error));
   assertExactlyOnce(committed(dir), 7000);
 });
+
+for (const backend of ['heap', 'disk'] as const) {
+  test(`keys whose records come from every split (${backend} state): each key is counted in one subtask, exactly once, across restarts at other parallelism`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parallel-spread-'));
+    const first = await runParallel(dir, 2, { COUNT: '3000', RATE: '30000', KEYS: 'spread' }, undefined, backend);
+    assert.equal(first.error, undefined, String(first.error));
+    assertExactlyOnce(committed(dir), 3000, true);
+    const crashed = await runParallel(dir, 3, { COUNT: '6000', RATE: '1000', KEYS: 'spread', EXIT_AT: '4000' }, undefined, backend);
+    assert.ok(crashed.error !== undefined, 'the run failed');
+    const second = await runParallel(dir, 2, { COUNT: '7000', RATE: '30000', KEYS: 'spread' }, undefined, backend);
+    assert.equal(second.error, undefined, String(second.error));
+    assertExactlyOnce(committed(dir), 7000, true);
+  });
+}

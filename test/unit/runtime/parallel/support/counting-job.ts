@@ -1,7 +1,7 @@
 /**
  * A job for parallel-run tests: generated records `{ id, key }` (a key's records share a
  * generator split, as a key's messages share a Kafka partition), a running count per key, and
- * exactly-once JSON-lines files. COUNT, OUT_DIR, RATE and EXIT_AT come from the settings:
+ * exactly-once JSON-lines files. COUNT, OUT_DIR, RATE, KEYS (`spread`: see keyOf) and EXIT_AT come from the settings:
  * the first record at or past EXIT_AT that a subtask processes once some output is committed
  * ends its thread, as a crash of a subtask between checkpoints.
  */
@@ -19,9 +19,12 @@ export interface CountedRecord {
   readonly count: number;
 }
 
-/** The key of record `id`: 5 keys per generator split. */
-export function keyOf(id: number): string {
-  return `k${id % GENERATOR_SPLITS}-${Math.floor(id / GENERATOR_SPLITS) % 5}`;
+/**
+ * The key of record `id`: with `spread`, 7 keys whose records come from every generator split
+ * (as a topic not partitioned by the key); otherwise 5 keys per split.
+ */
+export function keyOf(id: number, spread = false): string {
+  return spread ? `s${id % 7}` : `k${id % GENERATOR_SPLITS}-${Math.floor(id / GENERATOR_SPLITS) % 5}`;
 }
 
 function committedAny(directory: string): boolean {
@@ -34,9 +37,10 @@ export default defineJob({
   build(env) {
     const count = Number(env.settings.COUNT);
     const exitAt = env.settings.EXIT_AT === undefined ? undefined : Number(env.settings.EXIT_AT);
+    const spread = env.settings.KEYS === 'spread';
     const flow = new Dataflow('pcount');
     flow
-      .source('input', datagenSource({ count, batchSize: 64, ratePerSecond: Number(env.settings.RATE ?? 1e9), generate: (id) => ({ id, key: keyOf(id) }) }))
+      .source('input', datagenSource({ count, batchSize: 64, ratePerSecond: Number(env.settings.RATE ?? 1e9), generate: (id) => ({ id, key: keyOf(id, spread) }) }))
       .keyBy((r) => r.key)
       .apply('count', () =>
         keyedProcessOperator<{ id: number; key: string }, CountedRecord, ValueState<number>>({

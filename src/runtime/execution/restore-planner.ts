@@ -1,3 +1,4 @@
+import { baseTaskId } from './task-id.js';
 import type { CheckpointStore, CompletedCheckpoint } from '../checkpoint-store.js';
 import { JobDefinitionError, RestoreError } from '../../errors.js';
 import type { Dataflow } from '../graph/dataflow.js';
@@ -67,12 +68,6 @@ export async function planRestore(options: RestorePlannerOptions): Promise<Resto
     if (restores.length > 0) keyed.set(node.id, restores);
   }
   return { checkpoint, states, keyed, positions: new Map() };
-}
-
-/** `orders.dedup` of `orders.dedup#2`: the step a (subtask's) task state belongs to. */
-export function baseTaskId(taskId: string): string {
-  const hash = taskId.indexOf('#');
-  return hash < 0 ? taskId : taskId.slice(0, hash);
 }
 
 /** Every restored state of a step: its own and each subtask's, by qualifier (`''` or `#<subtask>`). */

@@ -16,6 +16,7 @@ import type { SplitPositions } from '../source.js';
 import type { KeyedStateRestore } from '../state/keyed-state-backend.js';
 import { keyedRestoresOf } from './keyed-state-sections.js';
 import { decodeStateEnvelope } from './state-envelope.js';
+import { baseTaskId } from './task-id.js';
 
 /** What a group-mode run starts from. */
 export interface SplitRestore {
@@ -64,11 +65,13 @@ export async function restoreSplits(options: {
         { cause: error },
       );
     }
+    // A parallel instance's checkpoint holds one state per subtask (`<step>#<k>`): the splits' keys are in all of them.
     for (const [taskId, handle] of Object.entries(checkpoint.metadata.operators)) {
-      if (!keyedTasks.has(taskId)) continue;
+      const stepId = baseTaskId(taskId);
+      if (!keyedTasks.has(stepId)) continue;
       const sections = decodeStateEnvelope(await store.readState(ref.scope, ref.checkpointId, handle), taskId);
       const restores = keyedRestoresOf(sections, taskId, splits);
-      if (restores.length > 0) keyed.set(taskId, [...(keyed.get(taskId) ?? []), ...restores]);
+      if (restores.length > 0) keyed.set(stepId, [...(keyed.get(stepId) ?? []), ...restores]);
     }
     logger.info({ checkpoint: formatCheckpointRef(ref), splits }, 'restoring splits from the checkpoint the output names');
   }

@@ -221,7 +221,7 @@ describe('scale-out: instances in one consumer group share the partitions, exact
 
     const s = (await scrape(a.port))!;
     const refused = (s.sum('streamline_fenced_commits_total', { job: 'orders', kind: 'iceberg' }) ?? 0) + (s.sum('streamline_group_run_restarts_total', JOB) ?? 0);
-    assert.ok(refused > 0, 'the zombie tried to commit what b had taken over and was refused');
+    assert.ok(refused > 0, `the zombie tried to commit what b had taken over and was refused\n${a.process.tail(60)}`);
     for (const instance of [a, b]) await stop(instance);
     await assertEveryOrderOnce(summary, committed.metadataLocation);
   });

@@ -119,17 +119,22 @@ export class PlatformaticConsumer implements KafkaConsumerClient {
 
   /**
    * The library re-finds neither a moved coordinator nor one that stays unreachable: its
-   * heartbeats just keep failing. Once none succeeded for a whole session timeout the coordinator
-   * has dropped this member anyway; failing lets the job (or the group runner) start afresh.
+   * heartbeats just keep failing. Once they have failed for longer than a session timeout in a
+   * row, the coordinator has dropped this member anyway; failing lets the job (or the group
+   * runner) start afresh. A single failure — e.g. the request that timed out while the process
+   * was paused — is not counted as a run: the next heartbeat rejoins (UNKNOWN_MEMBER_ID).
    */
   private watchHeartbeats(consumer: Consumer, fatal: (error: Error) => void): void {
-    let lastSuccess = this.clock.monotonic();
-    const ok = () => (lastSuccess = this.clock.monotonic());
+    let failingSince: number | undefined;
+    const ok = () => (failingSince = undefined);
     consumer.on('consumer:heartbeat:end', ok);
     consumer.on('consumer:group:join', ok);
     consumer.on('consumer:heartbeat:error', ({ error }) => {
-      const silentMs = this.clock.monotonic() - lastSuccess;
-      if (silentMs > this.sessionTimeoutMs) fatal(new StreamlineError(`the Kafka consumer of group '${this.options.groupId}' has had no successful heartbeat for ${Math.round(silentMs)} ms: ${error.message}`, { cause: error }));
+      const now = this.clock.monotonic();
+      failingSince ??= now;
+      if (now - failingSince > this.sessionTimeoutMs) {
+        fatal(new StreamlineError(`the Kafka consumer of group '${this.options.groupId}' has had only failing heartbeats for ${Math.round(now - failingSince)} ms: ${error.message}`, { cause: error }));
+      }
     });
   }
 

@@ -6,6 +6,7 @@ import { withDeadline } from './kafka-call-deadline.js';
 import type { ConsumerHandlers, ConsumerOptions, KafkaConsumerClient, TopicPartition, TopicPartitionOffset } from './kafka-client.js';
 import { PlatformaticFetcher } from './platformatic-fetcher.js';
 import { commitGroupOffsets } from './platformatic-group-requests.js';
+import { watchHeartbeats } from './platformatic-heartbeat-watch.js';
 import { loadPlatformaticKafka, type PlatformaticKafka } from './platformatic-module.js';
 import { connectionOptions, type PlatformaticBaseOptions } from './platformatic-options.js';
 import { installJoinHook } from './platformatic-rejoin-hook.js';
@@ -84,7 +85,7 @@ export class PlatformaticConsumer implements KafkaConsumerClient {
 
     // A rejoin that failed for good leaves the group without this member: like kafkajs' crash without restart.
     consumer.on('error', (error: Error) => fatal(new StreamlineError(`the Kafka consumer of group '${this.options.groupId}' failed: ${error.message}`, { cause: error })));
-    this.watchHeartbeats(consumer, fatal);
+    watchHeartbeats(consumer, { groupId: this.options.groupId, sessionTimeoutMs: this.sessionTimeoutMs, clock: this.clock }, fatal);
     consumer.on('consumer:group:join', (payload: ConsumerGroupJoinPayload) => {
       const assignment: TopicPartition[] = [];
       for (const { topic, partitions } of payload.assignments ?? []) for (const partition of partitions) assignment.push({ topic, partition });
@@ -115,27 +116,6 @@ export class PlatformaticConsumer implements KafkaConsumerClient {
       throw error;
     }
     fetcher.start();
-  }
-
-  /**
-   * The library re-finds neither a moved coordinator nor one that stays unreachable: its
-   * heartbeats just keep failing. Once they have failed for longer than a session timeout in a
-   * row, the coordinator has dropped this member anyway; failing lets the job (or the group
-   * runner) start afresh. A single failure — e.g. the request that timed out while the process
-   * was paused — is not counted as a run: the next heartbeat rejoins (UNKNOWN_MEMBER_ID).
-   */
-  private watchHeartbeats(consumer: Consumer, fatal: (error: Error) => void): void {
-    let failingSince: number | undefined;
-    const ok = () => (failingSince = undefined);
-    consumer.on('consumer:heartbeat:end', ok);
-    consumer.on('consumer:group:join', ok);
-    consumer.on('consumer:heartbeat:error', ({ error }) => {
-      const now = this.clock.monotonic();
-      failingSince ??= now;
-      if (now - failingSince > this.sessionTimeoutMs) {
-        fatal(new StreamlineError(`the Kafka consumer of group '${this.options.groupId}' has had only failing heartbeats for ${Math.round(now - failingSince)} ms: ${error.message}`, { cause: error }));
-      }
-    });
   }
 
   seek(position: TopicPartitionOffset): void {

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, UsageError } from './errors.js';
 import type { KafkaClient, ProducedMessage } from './operators/kafka/kafka-client.js';
 import { KAFKA_SETTINGS, loadKafkaConfig } from './operators/kafka/kafka-config.js';
-import { kafkaJsClient } from './operators/kafka/kafkajs-client.js';
+import { createKafkaClient } from './operators/kafka/kafka-client-factory.js';
 
 /** What a job module must export (as `default`) for the producer. */
 export interface ProducibleJob {
@@ -221,7 +221,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const config = loadKafkaConfig({ flags, jobName: 'produce' });
     const summary = await produce({
       job,
-      client: kafkaJsClient(config),
+      client: createKafkaClient(config),
       count,
       rate,
       badFraction,

@@ -15,8 +15,16 @@ export type SaslSettings =
   | { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string }
   | { readonly mechanism: 'aws-msk-iam'; readonly region: string };
 
+/** The Kafka client library behind our client interface (KAFKA_CLIENT). */
+export type KafkaClientKind = 'kafkajs' | 'platformatic';
+
+/** Every value KAFKA_CLIENT accepts; the first is the default. */
+export const KAFKA_CLIENT_KINDS: readonly KafkaClientKind[] = ['kafkajs', 'platformatic'];
+
 /** Validated Kafka settings. Printing it (JSON, util.inspect, pino) never shows the password. */
 export interface KafkaConfig {
+  /** Which client library talks to the brokers. */
+  readonly client: KafkaClientKind;
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly groupId: string;
@@ -51,6 +59,7 @@ export interface KafkaSetting {
 /** Every Kafka setting; flags are the env names in kebab case (`--kafka-brokers`). */
 export const KAFKA_SETTINGS: readonly KafkaSetting[] = [
   setting('KAFKA_BROKERS', 'Comma-separated host:port list; when set, jobs read from Kafka.'),
+  setting('KAFKA_CLIENT', 'kafkajs | platformatic: the client library (default kafkajs); every instance of a consumer group must use the same.'),
   setting('KAFKA_CLIENT_ID', "Client id (default 'streamline')."),
   setting('KAFKA_GROUP_ID', "Consumer group (default 'streamline.<job>')."),
   setting('KAFKA_TOPIC', "Topic to read (default: the job's declared topic)."),
@@ -87,6 +96,7 @@ export function kafkaConfigured(input: KafkaConfigInput = {}): boolean {
 /** Reads and validates the Kafka settings; throws ConfigError naming the first invalid one. */
 export function loadKafkaConfig(input: KafkaConfigInput = {}): KafkaConfig {
   const brokers = parseBrokers(require_(input, 'KAFKA_BROKERS'));
+  const client = parseClient(read(input, 'KAFKA_CLIENT'));
   const clientId = identifier(input, 'KAFKA_CLIENT_ID') ?? 'streamline';
   const groupId = identifier(input, 'KAFKA_GROUP_ID') ?? (input.jobName ? `streamline.${input.jobName}` : undefined);
   if (groupId === undefined) throw new ConfigError('KAFKA_GROUP_ID', 'required when no job name is known');
@@ -99,7 +109,11 @@ export function loadKafkaConfig(input: KafkaConfigInput = {}): KafkaConfig {
   const sessionTimeoutMs = milliseconds(input, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, 1_000);
   const rebalanceTimeoutMs = milliseconds(input, 'KAFKA_REBALANCE_TIMEOUT_MS', 60_000, 1_000);
   const stopAt = parseStopAt(read(input, 'KAFKA_STOP_AT'));
-  const config: KafkaConfig = { brokers, clientId, groupId, topic, startFrom, security, sslCa, sasl, deadLetterTopic, sessionTimeoutMs, rebalanceTimeoutMs, stopAt };
+  if (client === 'platformatic' && rebalanceTimeoutMs < sessionTimeoutMs) {
+    // @platformatic/kafka refuses such a consumer; say so at start, naming the setting.
+    throw new ConfigError('KAFKA_REBALANCE_TIMEOUT_MS', `must be >= KAFKA_SESSION_TIMEOUT_MS (${sessionTimeoutMs}) with KAFKA_CLIENT=platformatic, got ${rebalanceTimeoutMs}`);
+  }
+  const config: KafkaConfig = { client, brokers, clientId, groupId, topic, startFrom, security, sslCa, sasl, deadLetterTopic, sessionTimeoutMs, rebalanceTimeoutMs, stopAt };
   Object.defineProperty(config, 'toJSON', { value: () => redactKafkaConfig(config), enumerable: false });
   Object.defineProperty(config, inspect.custom, { value: () => redactKafkaConfig(config), enumerable: false });
   return Object.freeze(config);
@@ -109,6 +123,7 @@ export function loadKafkaConfig(input: KafkaConfigInput = {}): KafkaConfig {
 export function redactKafkaConfig(config: KafkaConfig): Record<string, unknown> {
   const sasl = config.sasl && 'password' in config.sasl ? { ...config.sasl, password: '[redacted]' } : config.sasl;
   return {
+    client: config.client,
     brokers: config.brokers,
     clientId: config.clientId,
     groupId: config.groupId,
@@ -122,6 +137,13 @@ export function redactKafkaConfig(config: KafkaConfig): Record<string, unknown> 
     rebalanceTimeoutMs: config.rebalanceTimeoutMs,
     stopAt: config.stopAt,
   };
+}
+
+function parseClient(raw: string | undefined): KafkaClientKind {
+  if (raw === undefined) return KAFKA_CLIENT_KINDS[0]!;
+  const kind = KAFKA_CLIENT_KINDS.find((k) => k === raw.toLowerCase());
+  if (kind === undefined) throw new ConfigError('KAFKA_CLIENT (--kafka-client)', `must be one of ${KAFKA_CLIENT_KINDS.join(', ')}, got '${raw}'`);
+  return kind;
 }
 
 function parseStopAt(raw: string | undefined): 'end' | undefined {

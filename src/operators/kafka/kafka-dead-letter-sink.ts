@@ -2,7 +2,7 @@ import type { DeadLetter, DeadLetterSink } from '../../runtime/dead-letter.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { KafkaClient, KafkaProducerClient, ProducedMessage } from './kafka-client.js';
 import type { KafkaConfig } from './kafka-config.js';
-import { kafkaJsClient } from './kafkajs-client.js';
+import { createKafkaClient } from './kafka-client-factory.js';
 
 /** Header names on dead-letter records. */
 export const DEAD_LETTER_HEADERS = {
@@ -45,7 +45,7 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
 
   constructor(private readonly options: KafkaDeadLetterSinkOptions) {
     this.topic = deadLetterTopic(options.config, options.sourceTopic, options.topic);
-    this.client = options.client ?? kafkaJsClient(options.config, options.logger);
+    this.client = options.client ?? createKafkaClient(options.config, options.logger);
   }
 
   send(letters: readonly DeadLetter[]): void {

@@ -1,4 +1,3 @@
-import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type KafkaConfig as KafkaJsConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../../runtime/logger.js';
 import type {
@@ -15,6 +14,7 @@ import type {
 } from './kafka-client.js';
 import type { KafkaConfig } from './kafka-config.js';
 import { registerRejoinHook } from './kafkajs-rejoin-hook.js';
+import { mskIamToken } from './msk-iam-token.js';
 
 /** Our client interface over kafkajs. */
 export function kafkaJsClient(config: KafkaConfig, logger?: Logger): KafkaClient {
@@ -51,8 +51,7 @@ function toSasl(config: KafkaConfig): SASLOptions | undefined {
     const region = sasl.region;
     return {
       mechanism: 'oauthbearer',
-      // The signer uses the default AWS credential chain; tokens are short-lived, kafkajs asks again on reconnect.
-      oauthBearerProvider: async () => ({ value: (await generateAuthToken({ region })).token }),
+      oauthBearerProvider: async () => ({ value: await mskIamToken(region) }),
     };
   }
   return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password };

@@ -5,6 +5,7 @@ import { before, describe, it } from 'node:test';
 import { sampleOrder } from '../../../src/jobs/samples/orders-sample.js';
 import { centsToDecimal, toCents } from '../../../src/jobs/transforms/money.js';
 import { mixSeed, mulberry32 } from '../../../src/runtime/random.js';
+import { KAFKA_CLIENT_KINDS } from '../../../src/operators/kafka/kafka-config.js';
 import { ensureServices, type ServiceEndpoints } from '../../helpers/services.js';
 import { localMetadataLocation, readTable, runEmbedded, runKafkaToS3Tables } from './support/job-e2e.js';
 
@@ -27,9 +28,9 @@ describe('orders job end to end', () => {
     endpoints = await ensureServices({ kafka: true, moto: true });
   });
 
-  it('Kafka → S3 Tables: each valid order once (redeliveries deduplicated), malformed ones in orders.dlq', async (t) => {
+  for (const client of KAFKA_CLIENT_KINDS) it(`Kafka → S3 Tables (${client}): each valid order once (redeliveries deduplicated), malformed ones in orders.dlq`, async (t) => {
     const run = await runKafkaToS3Tables(endpoints, { name: 'orders', generate: sampleOrder }, {
-      count: 3000, badFraction: 0.05, seed: 11, partitions: 4, column: 'order_id',
+      count: 3000, badFraction: 0.05, seed: 11, partitions: 4, column: 'order_id', client,
       expectedRows: (records, bad) => distinctValidOrderIds(records, bad).length,
     });
     const expected = distinctValidOrderIds(run.records, run.bad);

@@ -5,6 +5,7 @@ import { before, describe, it } from 'node:test';
 import { MAX_FAILURES_PER_WINDOW, PaymentEvent, SUSPICION_WINDOW_MS } from '../../../src/jobs/payments.js';
 import { samplePayment } from '../../../src/jobs/samples/payments-sample.js';
 import { mixSeed, mulberry32 } from '../../../src/runtime/random.js';
+import { KAFKA_CLIENT_KINDS } from '../../../src/operators/kafka/kafka-config.js';
 import { ensureServices, type IcebergJsonValue, type ServiceEndpoints } from '../../helpers/services.js';
 import { localMetadataLocation, readTable, runEmbedded, runKafkaToS3Tables } from './support/job-e2e.js';
 
@@ -33,9 +34,9 @@ describe('payments job end to end', () => {
     endpoints = await ensureServices({ kafka: true, moto: true });
   });
 
-  it('Kafka → S3 Tables: every valid payment once with its suspicious flag, malformed ones in payments.dlq', async (t) => {
+  for (const client of KAFKA_CLIENT_KINDS) it(`Kafka → S3 Tables (${client}): every valid payment once with its suspicious flag, malformed ones in payments.dlq`, async (t) => {
     const run = await runKafkaToS3Tables(endpoints, { name: 'payments', generate: samplePayment }, {
-      count: 3000, badFraction: 0.05, seed: 13, partitions: 4, column: 'payment_id', rows: true,
+      count: 3000, badFraction: 0.05, seed: 13, partitions: 4, column: 'payment_id', rows: true, client,
       expectedRows: (records, bad) => records.length - bad.size,
     });
     const valid = run.records.filter((_, i) => !run.bad.has(i)).map((r) => PaymentEvent.parse(r));

@@ -6,6 +6,7 @@ import { sampleUserEvent } from '../../../src/jobs/samples/user-events-sample.js
 import { normalizeEventType } from '../../../src/jobs/transforms/event-type.js';
 import { UserEvent } from '../../../src/jobs/user_events.js';
 import { mixSeed, mulberry32 } from '../../../src/runtime/random.js';
+import { KAFKA_CLIENT_KINDS } from '../../../src/operators/kafka/kafka-config.js';
 import { ensureServices, type ServiceEndpoints } from '../../helpers/services.js';
 import { localMetadataLocation, readTable, runEmbedded, runKafkaToS3Tables } from './support/job-e2e.js';
 
@@ -19,9 +20,9 @@ describe('user_events job end to end', () => {
     endpoints = await ensureServices({ kafka: true, moto: true });
   });
 
-  it('Kafka → S3 Tables: every valid event once, malformed ones in user_events.dlq', async (t) => {
+  for (const client of KAFKA_CLIENT_KINDS) it(`Kafka → S3 Tables (${client}): every valid event once, malformed ones in user_events.dlq`, async (t) => {
     const run = await runKafkaToS3Tables(endpoints, { name: 'user_events', generate: sampleUserEvent }, {
-      count: 3000, badFraction: 0.05, seed: 12, partitions: 4, column: 'event_id',
+      count: 3000, badFraction: 0.05, seed: 12, partitions: 4, column: 'event_id', client,
       expectedRows: (records, bad) => validEventIds(records, bad).length,
     });
     assert.deepEqual(run.table.column!.values, validEventIds(run.records, run.bad));

@@ -1,7 +1,7 @@
 /**
- * The blocking onRevoke callback of our kafkajs consumer against a real broker. It also guards
- * the kafkajs internals that src/operators/kafka/kafkajs-rejoin-hook.ts patches: when kafkajs
- * changes them, these tests fail first.
+ * The blocking onRevoke callback of our consumers (kafkajs and @platformatic/kafka) against a
+ * real broker. It also guards the client internals that src/operators/kafka/kafkajs-rejoin-hook.ts
+ * and platformatic-rejoin-hook.ts rely on: when a client changes them, these tests fail first.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -9,9 +9,9 @@ import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 import type { Logger } from '../../../src/runtime/logger.js';
 import { ensureServices, uniqueName } from '../../helpers/services.js';
-import { kafkaJsClient } from '../../../src/operators/kafka/kafkajs-client.js';
+import { createKafkaClient } from '../../../src/operators/kafka/kafka-client-factory.js';
 import type { ConsumerOptions, KafkaClient, KafkaConsumerClient, TopicPartition, TopicPartitionOffset } from '../../../src/operators/kafka/kafka-client.js';
-import { config } from './reader-harness.js';
+import { KAFKA_CLIENTS, config } from './reader-harness.js';
 
 const PARTITIONS = 4;
 const RECORDS_PER_PARTITION = 5;
@@ -125,7 +125,7 @@ function splitBetween(members: readonly Member[]): boolean {
   return all.length === PARTITIONS && all.every((partition, index) => partition === index);
 }
 
-describe('kafkajs consumer: blocking onRevoke (real broker)', () => {
+for (const kind of KAFKA_CLIENTS) describe(`${kind} consumer: blocking onRevoke (real broker)`, () => {
   let brokers: string[];
   let admin: kafkajs.Admin;
   const members: Member[] = [];
@@ -145,7 +145,7 @@ describe('kafkajs consumer: blocking onRevoke (real broker)', () => {
   async function setUp(prefix: string, logger?: Logger): Promise<{ topic: string; groupId: string; client: KafkaClient }> {
     const topic = uniqueName(`${prefix}-`);
     const groupId = uniqueName(`grp-${prefix}-`);
-    const client = kafkaJsClient(config(brokers, groupId), logger);
+    const client = createKafkaClient(config(brokers, groupId, {}, kind), logger);
     const ours = await client.admin();
     try {
       assert.equal(await ours.ensureTopic(topic, PARTITIONS), true);

@@ -10,7 +10,7 @@ import kafkajs from 'kafkajs';
 import { ensureServices, uniqueName } from '../../helpers/services.js';
 import { DEAD_LETTER_HEADERS, KafkaDeadLetterSink } from '../../../src/operators/kafka/kafka-dead-letter-sink.js';
 import { kafkaSource } from '../../../src/operators/kafka/kafka-source.js';
-import { TestRecord, config, context, pollUntil, testJobModule } from './reader-harness.js';
+import { KAFKA_CLIENTS, TestRecord, config, context, pollUntil, testJobModule } from './reader-harness.js';
 
 const run = promisify(execFile);
 const PRODUCE = fileURLToPath(new URL('../../../src/produce.js', import.meta.url));
@@ -22,19 +22,18 @@ interface Summary {
   topic: string;
 }
 
-describe('kafka source: dead letters and the producer CLI (real broker)', () => {
-  let brokers: string[];
-  let jobFile: string;
-  const topic = uniqueName('src-dlq-');
+/** A job module for produce.js whose input is `topic`. */
+function jobFileFor(topic: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'produce-job-')), 'job.js');
+  writeFileSync(file, testJobModule(topic));
+  return file;
+}
 
-  before(async () => {
-    brokers = (await ensureServices({ kafka: true })).kafkaBrokers;
-    jobFile = join(mkdtempSync(join(tmpdir(), 'produce-job-')), 'job.js');
-    writeFileSync(jobFile, testJobModule(topic));
-  });
-
-  it('the CLI rejects wrong flags with exit code 2', async () => {
-    for (const args of [[jobFile], [jobFile, '--count', 'ten'], [jobFile, '--count', '5', '--bad-fraction', '2'], [jobFile, '--count', '5', '--nope', '1'], ['--count', '5']]) {
+describe('producer CLI (real broker)', () => {
+  it('rejects wrong flags with exit code 2', async () => {
+    const { kafkaBrokers: brokers } = await ensureServices({ kafka: true });
+    const jobFile = jobFileFor(uniqueName('src-dlq-'));
+    for (const args of [[jobFile], [jobFile, '--count', 'ten'], [jobFile, '--count', '5', '--bad-fraction', '2'], [jobFile, '--count', '5', '--nope', '1'], ['--count', '5'], [jobFile, '--count', '5', '--kafka-client', 'librdkafka']]) {
       const failed = await run(process.execPath, [PRODUCE, ...args], { env: { ...process.env, KAFKA_BROKERS: brokers.join(',') } }).then(
         () => undefined,
         (error: { code?: number; stderr?: string }) => error,
@@ -44,12 +43,24 @@ describe('kafka source: dead letters and the producer CLI (real broker)', () => 
     }
     const help = await run(process.execPath, [PRODUCE, '--help']);
     assert.match(help.stdout, /--bad-fraction/);
+    assert.match(help.stdout, /--kafka-client/);
+  });
+});
+
+for (const client of KAFKA_CLIENTS) describe(`kafka source: dead letters (real broker, ${client})`, () => {
+  let brokers: string[];
+  let jobFile: string;
+  const topic = uniqueName('src-dlq-');
+
+  before(async () => {
+    brokers = (await ensureServices({ kafka: true })).kafkaBrokers;
+    jobFile = jobFileFor(topic);
   });
 
   it('malformed and schema-violating records land in <topic>.dlq with reasons and origin headers', async () => {
     const count = 2_000;
     const { stdout } = await run(process.execPath, [PRODUCE, jobFile, '--count', String(count), '--bad-fraction', '0.05', '--seed', '3', '--partitions', '3'], {
-      env: { ...process.env, KAFKA_BROKERS: brokers.join(',') },
+      env: { ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_CLIENT: client },
     });
     const summary = JSON.parse(stdout) as Summary;
     assert.equal(summary.produced, count);
@@ -57,7 +68,7 @@ describe('kafka source: dead letters and the producer CLI (real broker)', () => 
     assert.ok(summary.bad > 40 && summary.bad < 180, `about 5% bad, got ${summary.bad}`);
     assert.equal(summary.badIds?.length, summary.bad);
 
-    const cfg = config(brokers, uniqueName('grp-dlq-'));
+    const cfg = config(brokers, uniqueName('grp-dlq-'), {}, client);
     const sink = new KafkaDeadLetterSink({ config: cfg, sourceTopic: topic });
     assert.equal(sink.topic, `${topic}.dlq`);
     const ctx = context(sink);
@@ -78,7 +89,7 @@ describe('kafka source: dead letters and the producer CLI (real broker)', () => 
     const counted = await ctx.metrics.deadLetters.get();
     assert.equal(counted.values.reduce((sum, v) => sum + v.value, 0), summary.bad);
 
-    // Read the dead-letter topic back with a plain kafkajs consumer.
+    // Read the dead-letter topic back with a plain kafkajs consumer (not our client, whichever it is).
     const kafka = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING });
     const consumer = kafka.consumer({ groupId: uniqueName('grp-dlq-read-') });
     await consumer.connect();

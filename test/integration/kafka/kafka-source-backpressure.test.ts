@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { ensureServices, uniqueName } from '../../helpers/services.js';
 import { kafkaJsClient } from '../../../src/operators/kafka/kafkajs-client.js';
 import { kafkaSource } from '../../../src/operators/kafka/kafka-source.js';
-import { config, context } from './reader-harness.js';
+import { KAFKA_CLIENTS, config, context } from './reader-harness.js';
 
 const RECORDS = 1_000_000;
 
@@ -31,13 +31,18 @@ async function produceMany(brokers: string[], topic: string): Promise<void> {
 }
 
 describe('kafka source: backpressure (real broker)', () => {
-  it('keeps RSS bounded while 1M records wait, then delivers all of them', async () => {
-    const { kafkaBrokers: brokers } = await ensureServices({ kafka: true });
-    const topic = uniqueName('src-bp-');
-    await produceMany(brokers, topic);
+  let brokers: string[];
+  const topic = uniqueName('src-bp-');
 
+  // Produced once; each client reads it with a group of its own.
+  before(async () => {
+    brokers = (await ensureServices({ kafka: true })).kafkaBrokers;
+    await produceMany(brokers, topic);
+  });
+
+  for (const client of KAFKA_CLIENTS) it(`keeps RSS bounded while 1M records wait, then delivers all of them (${client})`, async () => {
     const capacity = 20_000;
-    const reader = kafkaSource<{ id: number }>({ config: config(brokers, uniqueName('grp-bp-')), topic, queueCapacityRecords: capacity, maxBatchRecords: 5_000 }).createReader();
+    const reader = kafkaSource<{ id: number }>({ config: config(brokers, uniqueName('grp-bp-'), {}, client), topic, queueCapacityRecords: capacity, maxBatchRecords: 5_000 }).createReader();
     const ctx = context();
     await reader.open(ctx, undefined);
     const ids = new Uint8Array(RECORDS);
@@ -76,6 +81,6 @@ describe('kafka source: backpressure (real broker)', () => {
     assert.equal(ids.indexOf(0), -1, 'every id arrived (so with seen === RECORDS, none twice)');
     const backpressure = await ctx.metrics.kafkaPausedSeconds.get();
     assert.ok((backpressure.values[0]?.value ?? 0) >= 4, 'paused time is counted as backpressure');
-    console.log(`# backpressure: RSS baseline ${(baseline / 2 ** 20).toFixed(0)} MB, paused peak +${growthMb.toFixed(1)} MB, draining max ${(maxRss / 2 ** 20).toFixed(0)} MB`);
+    console.log(`# backpressure (${client}): RSS baseline ${(baseline / 2 ** 20).toFixed(0)} MB, paused peak +${growthMb.toFixed(1)} MB, draining max ${(maxRss / 2 ** 20).toFixed(0)} MB`);
   });
 });

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { ensureServices, uniqueName } from '../../helpers/services.js';
-import { kafkaJsClient } from '../../../src/operators/kafka/kafkajs-client.js';
+import { createKafkaClient } from '../../../src/operators/kafka/kafka-client-factory.js';
 import { kafkaSource } from '../../../src/operators/kafka/kafka-source.js';
 import type { KafkaPositions } from '../../../src/operators/kafka/kafka-positions.js';
 import { produce } from '../../../src/produce.js';
-import { TestRecord, config, context, pollUntil, testJob } from './reader-harness.js';
+import { KAFKA_CLIENTS, TestRecord, config, context, pollUntil, testJob } from './reader-harness.js';
 
-describe('kafka source: positions across readers (real broker)', () => {
+for (const client of KAFKA_CLIENTS) describe(`kafka source: positions across readers (real broker, ${client})`, () => {
   let brokers: string[];
   let admin: kafkajs.Admin;
 
@@ -25,8 +25,8 @@ describe('kafka source: positions across readers (real broker)', () => {
     const topic = uniqueName('src-eo-');
     const groupId = uniqueName('grp-eo-');
     const total = 6_000;
-    const cfg = config(brokers, groupId);
-    const summary = await produce({ job: testJob(topic), client: kafkaJsClient(cfg), count: total, partitions: 3, seed: 7 });
+    const cfg = config(brokers, groupId, {}, client);
+    const summary = await produce({ job: testJob(topic), client: createKafkaClient(cfg), count: total, partitions: 3, seed: 7 });
     assert.deepEqual(summary, { produced: total, bad: 0, topic });
 
     // First reader: read part, checkpoint, read more past the checkpoint, then "crash".
@@ -62,13 +62,13 @@ describe('kafka source: positions across readers (real broker)', () => {
 
   it('starts from latest or from a timestamp when nothing is restored', async () => {
     const topic = uniqueName('src-start-');
-    const cfgLatest = config(brokers, uniqueName('grp-latest-'), { KAFKA_START_FROM: 'latest' });
-    const client = kafkaJsClient(cfgLatest);
-    await produce({ job: testJob(topic), client, count: 100, partitions: 2 });
+    const cfgLatest = config(brokers, uniqueName('grp-latest-'), { KAFKA_START_FROM: 'latest' }, client);
+    const kafka = createKafkaClient(cfgLatest);
+    await produce({ job: testJob(topic), client: kafka, count: 100, partitions: 2 });
     await new Promise((r) => setTimeout(r, 20));
     const boundary = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 20));
-    const producer = client.producer();
+    const producer = kafka.producer();
     await producer.connect();
     await producer.send(topic, Array.from({ length: 10 }, (_, i) => ({ key: String(1000 + i), value: JSON.stringify({ id: 1000 + i, name: 'late', amount: 1 }) })));
 
@@ -82,7 +82,7 @@ describe('kafka source: positions across readers (real broker)', () => {
     assert.deepEqual(fromLatest.map((r) => r.id), [2000]);
     await latest.close();
 
-    const cfgTime = config(brokers, uniqueName('grp-time-'), { KAFKA_START_FROM: boundary });
+    const cfgTime = config(brokers, uniqueName('grp-time-'), { KAFKA_START_FROM: boundary }, client);
     const byTime = kafkaSource({ config: cfgTime, topic, schema: TestRecord }).createReader();
     await byTime.open(context(), undefined);
     const fromTime = await pollUntil(byTime, (all) => all.length >= 11);

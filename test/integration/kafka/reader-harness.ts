@@ -5,7 +5,7 @@ import type { DeadLetter, DeadLetterSink } from '../../../src/runtime/dead-lette
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { MetricsRegistry } from '../../../src/runtime/metrics-registry.js';
 import type { SourceContext, SourceReader } from '../../../src/runtime/source.js';
-import { loadKafkaConfig, type KafkaConfig } from '../../../src/operators/kafka/kafka-config.js';
+import { KAFKA_CLIENT_KINDS, loadKafkaConfig, type KafkaClientKind, type KafkaConfig } from '../../../src/operators/kafka/kafka-config.js';
 import type { ProducibleJob } from '../../../src/produce.js';
 
 export const TestRecord = z.object({ id: z.number().int(), name: z.string(), amount: z.number() });
@@ -26,8 +26,11 @@ export function testJobModule(topic: string): string {
   return `module.exports = { input: { topic: ${JSON.stringify(topic)}, generate: (index, random) => ({ id: index, name: 'user-' + Math.floor(random() * 1000), amount: Math.round(random() * 10000) / 100 }) } };\n`;
 }
 
-export function config(brokers: readonly string[], groupId: string, extra: Record<string, string> = {}): KafkaConfig {
-  return loadKafkaConfig({ env: { KAFKA_BROKERS: brokers.join(','), KAFKA_GROUP_ID: groupId, KAFKA_CLIENT_ID: 'streamline-test', ...extra } });
+/** Every client the Kafka tests run against (KAFKA_CLIENT). */
+export const KAFKA_CLIENTS: readonly KafkaClientKind[] = KAFKA_CLIENT_KINDS;
+
+export function config(brokers: readonly string[], groupId: string, extra: Record<string, string> = {}, client: KafkaClientKind = 'kafkajs'): KafkaConfig {
+  return loadKafkaConfig({ env: { KAFKA_BROKERS: brokers.join(','), KAFKA_GROUP_ID: groupId, KAFKA_CLIENT_ID: 'streamline-test', KAFKA_CLIENT: client, ...extra } });
 }
 
 export class MemoryDeadLetters implements DeadLetterSink {

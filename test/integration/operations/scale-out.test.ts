@@ -4,12 +4,14 @@
  * are produced, instances leave gracefully, join, and crash (kill -9), forcing rebalances. Every
  * order is then produced a second time: the dedup state of each order id must have moved with
  * its partition for the table to stay free of duplicates. At the end pyiceberg must read every
- * valid order id exactly once, and the metrics must show the rebalances.
+ * valid order id exactly once, and the metrics must show the rebalances. Both scenarios run with
+ * each Kafka client (KAFKA_CLIENT): the hand-over before a rebalance is client-specific code.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { sampleOrder } from '../../../src/jobs/samples/orders-sample.js';
+import { KAFKA_CLIENT_KINDS } from '../../../src/operators/kafka/kafka-config.js';
 import { ensureServices, readIcebergTable, uniqueName, type ServiceEndpoints } from '../../helpers/services.js';
 import { createBuckets, currentSnapshotSummary, producedRecords, readTopic } from '../jobs/support/job-e2e.js';
 import { JobProcess, createTopic, freePort, httpGet, produceOrders, scrape, waitFor, type ProduceSummary } from './support/job-harness.js';
@@ -47,7 +49,7 @@ async function endOffsets(brokers: readonly string[], topic: string): Promise<Ma
   }
 }
 
-describe('scale-out: instances in one consumer group share the partitions, exactly once', () => {
+for (const client of KAFKA_CLIENT_KINDS) describe(`scale-out (${client}): instances in one consumer group share the partitions, exactly once`, () => {
   let endpoints: ServiceEndpoints;
   let buckets: { tableBucketArn: string; checkpointUri: string };
   let topic: string;
@@ -74,6 +76,7 @@ describe('scale-out: instances in one consumer group share the partitions, exact
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
     KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+    KAFKA_CLIENT: client,
     KAFKA_TOPIC: topic,
     KAFKA_GROUP_ID: groupId,
     KAFKA_DLQ_TOPIC: `${topic}.dlq`,
@@ -93,6 +96,8 @@ describe('scale-out: instances in one consumer group share the partitions, exact
     STOP_TIMEOUT_MS: '30000',
     STREAMLINE_WORK_DIR: `/tmp/${groupId}-${name}`,
     LOG_LEVEL: 'info',
+    // Passed on so that PARALLELISM=1 can be tested (and the branch tested before main's fix of group-mode restores of parallel subtasks).
+    ...(process.env.PARALLELISM === undefined ? {} : { PARALLELISM: process.env.PARALLELISM }),
   });
 
   const start = async (name: string): Promise<Instance> => {
@@ -156,7 +161,7 @@ describe('scale-out: instances in one consumer group share the partitions, exact
     const beforeRounds = await assignmentsOfA();
 
     // Round 1: orders arrive while B leaves gracefully and D joins.
-    let production: Promise<ProduceSummary> = produceOrders(endpoints.kafkaBrokers, topic, { count: COUNT, seed: SEED, badFraction: 0.02, rate: RATE, partitions: PARTITIONS, keyBy: 'record' });
+    let production: Promise<ProduceSummary> = produceOrders(endpoints.kafkaBrokers, topic, { count: COUNT, seed: SEED, badFraction: 0.02, rate: RATE, partitions: PARTITIONS, keyBy: 'record', client });
     production.catch(() => undefined);
     await new Promise((r) => setTimeout(r, 2_500));
     await stop(b);
@@ -167,7 +172,7 @@ describe('scale-out: instances in one consumer group share the partitions, exact
     assert.ok(afterRound1 > beforeRounds, 'b leaving and d joining rebalanced the group');
 
     // Round 2: the same orders again (same keys, so the same partitions) while C crashes and E joins.
-    production = produceOrders(endpoints.kafkaBrokers, topic, { count: COUNT, seed: SEED, badFraction: 0.02, rate: RATE, partitions: PARTITIONS, keyBy: 'record' });
+    production = produceOrders(endpoints.kafkaBrokers, topic, { count: COUNT, seed: SEED, badFraction: 0.02, rate: RATE, partitions: PARTITIONS, keyBy: 'record', client });
     production.catch(() => undefined);
     await new Promise((r) => setTimeout(r, 2_500));
     c.process.signal('SIGKILL');
@@ -207,7 +212,7 @@ describe('scale-out: instances in one consumer group share the partitions, exact
     const a = await start('a');
     const b = await start('b');
     await settled('two instances sharing the 6 partitions');
-    const production = produceOrders(endpoints.kafkaBrokers, topic, { count: 12_000, seed: SEED, badFraction: 0.02, rate: RATE, partitions: PARTITIONS, keyBy: 'record' });
+    const production = produceOrders(endpoints.kafkaBrokers, topic, { count: 12_000, seed: SEED, badFraction: 0.02, rate: RATE, partitions: PARTITIONS, keyBy: 'record', client });
     production.catch(() => undefined);
     await new Promise((r) => setTimeout(r, 1_500));
     // a freezes with records read and not committed; b takes every partition over after the session timeout and commits.

@@ -55,6 +55,9 @@ test('bad configuration fails at start naming the setting', () => {
   const brokers = run(['jobs/orders'], { KAFKA_BROKERS: 'not a broker list' });
   assert.equal(brokers.code, 2);
   assert.match(brokers.stderr, /KAFKA_BROKERS/);
+  const client = run(['jobs/orders', '--kafka-client', 'librdkafka'], { KAFKA_BROKERS: '127.0.0.1:1' });
+  assert.equal(client.code, 2);
+  assert.match(client.stderr, /KAFKA_CLIENT \(--kafka-client\).*kafkajs, platformatic.*'librdkafka'/);
 });
 
 test('a bounded embedded-default run exits 0', () => {

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTableBucketCommand, GetTableCommand, S3TablesClient } from '@aws-sdk/client-s3tables';
 import kafkajs from 'kafkajs';
+import type { KafkaClientKind } from '../../../../src/operators/kafka/kafka-config.js';
 import { mulberry32 } from '../../../../src/produce.js';
 import { readIcebergTable, uniqueName, type IcebergReadResult, type ServiceEndpoints } from '../../../helpers/services.js';
 
@@ -46,10 +47,10 @@ export function producedRecords(generate: (index: number, random: () => number) 
   return Array.from({ length: count }, (_, index) => generate(index, random));
 }
 
-export async function produce(endpoints: ServiceEndpoints, job: string, options: { count: number; badFraction: number; seed: number; topic: string; partitions: number }): Promise<ProduceSummary> {
+export async function produce(endpoints: ServiceEndpoints, job: string, options: { count: number; badFraction: number; seed: number; topic: string; partitions: number; client?: KafkaClientKind }): Promise<ProduceSummary> {
   // Keyed by generator index, so a dead letter's key names the malformed record it came from.
   const args = [PRODUCE_JS, job, '--count', String(options.count), '--bad-fraction', String(options.badFraction), '--seed', String(options.seed), '--topic', options.topic, '--partitions', String(options.partitions), '--key-by', 'index'];
-  const { stdout } = await run(process.execPath, args, { env: { ...process.env, KAFKA_BROKERS: endpoints.kafkaBrokers.join(',') }, maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(process.execPath, args, { env: { ...process.env, KAFKA_BROKERS: endpoints.kafkaBrokers.join(','), KAFKA_CLIENT: options.client ?? 'kafkajs' }, maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout) as ProduceSummary;
 }
 
@@ -99,9 +100,10 @@ export function startJob(args: readonly string[], env: Record<string, string>): 
 }
 
 /** Environment of a job run against the broker and moto; nothing else leaks in from the test process. */
-export function productionEnv(endpoints: ServiceEndpoints, settings: { topic: string; tableBucketArn: string; checkpointUri: string; workDir: string }): Record<string, string> {
+export function productionEnv(endpoints: ServiceEndpoints, settings: { topic: string; tableBucketArn: string; checkpointUri: string; workDir: string; client?: KafkaClientKind }): Record<string, string> {
   return {
     KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+    KAFKA_CLIENT: settings.client ?? 'kafkajs',
     KAFKA_TOPIC: settings.topic,
     KAFKA_GROUP_ID: uniqueName('jobs-group-'),
     TABLE_BUCKET_ARN: settings.tableBucketArn,
@@ -254,14 +256,15 @@ export interface KafkaRunResult {
 }
 
 /**
- * The whole production path for `job`: produce `count` records (a fraction malformed) to a
+ * The whole production path for `job` with the Kafka client `options.client` (KAFKA_CLIENT, for
+ * produce.js and the job): produce `count` records (a fraction malformed) to a
  * fresh topic, run the job through the CLI until its table holds `expectedRows(run)` rows, stop
  * it with SIGTERM (must exit 0), check the dead letters, and read the table with pyiceberg.
  */
 export async function runKafkaToS3Tables(
   endpoints: ServiceEndpoints,
   job: { name: string; generate: (index: number, random: () => number) => unknown },
-  options: { count: number; badFraction: number; seed: number; partitions: number; column: string; rows?: boolean; expectedRows: (records: unknown[], bad: ReadonlySet<number>) => number },
+  options: { count: number; badFraction: number; seed: number; partitions: number; column: string; rows?: boolean; expectedRows: (records: unknown[], bad: ReadonlySet<number>) => number; client?: KafkaClientKind },
 ): Promise<KafkaRunResult> {
   const topic = uniqueName(`${job.name.replaceAll('_', '-')}-e2e-`);
   const buckets = await createBuckets();
@@ -277,7 +280,7 @@ export async function runKafkaToS3Tables(
   const expected = options.expectedRows(records, bad);
 
   const workDir = mkdtempSync(join(tmpdir(), `jobs-e2e-${job.name}-`));
-  const running = startJob([`jobs/${job.name}`], productionEnv(endpoints, { topic, ...buckets, workDir }));
+  const running = startJob([`jobs/${job.name}`], productionEnv(endpoints, { topic, ...buckets, workDir, ...(options.client === undefined ? {} : { client: options.client }) }));
   started = Date.now();
   const reached = await waitForRows(running, buckets.tableBucketArn, job.name, expected, 120_000);
   const untilRowsMs = Date.now() - started;

@@ -150,18 +150,19 @@ export interface ProduceSummary {
 }
 
 /**
- * Runs produce.js for the orders job. Keyed by generator index unless `keyBy: 'record'` (by
- * order id, as the order service keys them): the index lets a test tell malformed records apart.
+ * Runs produce.js for the orders job (with the Kafka client `client`, kafkajs by default). Keyed
+ * by generator index unless `keyBy: 'record'` (by order id, as the order service keys them): the
+ * index lets a test tell malformed records apart.
  */
 export async function produceOrders(
   brokers: readonly string[],
   topic: string,
-  options: { count: number; seed: number; badFraction?: number; rate?: number; partitions?: number; keyBy?: 'index' | 'record' },
+  options: { count: number; seed: number; badFraction?: number; rate?: number; partitions?: number; keyBy?: 'index' | 'record'; client?: 'kafkajs' | 'platformatic' },
 ): Promise<ProduceSummary> {
   const args = [PRODUCE_JS, 'orders', '--count', String(options.count), '--seed', String(options.seed), '--topic', topic, '--partitions', String(options.partitions ?? 3), '--key-by', options.keyBy ?? 'index'];
   if (options.badFraction !== undefined) args.push('--bad-fraction', String(options.badFraction));
   if (options.rate !== undefined) args.push('--rate', String(options.rate));
-  const { stdout } = await run(process.execPath, args, { env: { ...process.env, KAFKA_BROKERS: brokers.join(',') }, maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(process.execPath, args, { env: { ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_CLIENT: options.client ?? 'kafkajs' }, maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout) as ProduceSummary;
 }
 

@@ -111,6 +111,27 @@ describe('loadKafkaConfig', () => {
     assert.equal(typeof (kjs.sasl as { oauthBearerProvider?: unknown }).oauthBearerProvider, 'function');
   });
 
+  it('chooses the client library with KAFKA_CLIENT: kafkajs by default, flags override env', () => {
+    assert.equal(loadKafkaConfig({ env: { KAFKA_BROKERS: 'h:1' }, jobName: 'j' }).client, 'kafkajs');
+    const platformatic = loadKafkaConfig({ env: { KAFKA_BROKERS: 'h:1', KAFKA_CLIENT: ' Platformatic ' }, jobName: 'j' });
+    assert.equal(platformatic.client, 'platformatic');
+    assert.equal((JSON.parse(JSON.stringify(platformatic)) as { client?: string }).client, 'platformatic', 'logged with the config');
+    assert.equal(loadKafkaConfig({ env: { KAFKA_BROKERS: 'h:1', KAFKA_CLIENT: 'platformatic' }, flags: { 'kafka-client': 'kafkajs' }, jobName: 'j' }).client, 'kafkajs');
+    assert.ok(KAFKA_SETTINGS.some((s) => s.env === 'KAFKA_CLIENT' && s.flag === 'kafka-client'));
+  });
+
+  it('rejects an unknown KAFKA_CLIENT, and timeouts @platformatic/kafka refuses, naming the setting', () => {
+    for (const value of ['librdkafka', 'kafka-js', 'node-rdkafka']) {
+      assert.throws(
+        () => loadKafkaConfig({ env: { KAFKA_BROKERS: 'h:1', KAFKA_CLIENT: value }, jobName: 'j' }),
+        (e: unknown) => e instanceof ConfigError && e.setting === 'KAFKA_CLIENT (--kafka-client)' && e.message.includes(`'${value}'`) && e.message.includes('kafkajs, platformatic'),
+      );
+    }
+    const timeouts = { KAFKA_BROKERS: 'h:1', KAFKA_SESSION_TIMEOUT_MS: '30000', KAFKA_REBALANCE_TIMEOUT_MS: '10000' };
+    assert.equal(loadKafkaConfig({ env: timeouts, jobName: 'j' }).rebalanceTimeoutMs, 10_000, 'kafkajs takes a rebalance timeout below the session timeout');
+    rejects({ ...timeouts, KAFKA_CLIENT: 'platformatic' }, 'KAFKA_REBALANCE_TIMEOUT_MS');
+  });
+
   it('lists every setting with a kebab-case flag', () => {
     for (const s of KAFKA_SETTINGS) assert.equal(s.flag, s.env.toLowerCase().replaceAll('_', '-'));
     assert.ok(KAFKA_SETTINGS.some((s) => s.env === 'KAFKA_SASL_PASSWORD' && s.secret));

@@ -45,6 +45,13 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'generator-count', env: 'GENERATOR_COUNT', help: 'Embedded default: records to generate (unbounded when unset).' },
   { flag: 'generator-rate', env: 'GENERATOR_RATE', help: 'Embedded default: records per second (flat out when unset).' },
   { flag: 'log-level', env: 'LOG_LEVEL', help: 'trace, debug, info, warn or error.', default: 'info' },
+  { flag: 'log-format', env: 'LOG_FORMAT', help: 'json (one object per line) or pretty (lines for people).', default: 'pretty when stderr is a terminal, else json' },
+  {
+    flag: 'status-interval-ms',
+    env: 'STATUS_INTERVAL_MS',
+    help: 'How often a status line (records/s, lag, last checkpoint, rows committed, dead letters) is logged; on a terminal it is shown in place, updated every second. 0 = off.',
+    default: '10000',
+  },
 ];
 
 export interface ParsedRunArgs {

@@ -50,6 +50,8 @@ export const CONSOLE_PAGE = `<!doctype html>
   svg .name { font-weight: 600; font-size: 13px; }
   .meter { display: inline-block; width: 60px; height: 6px; background: var(--line); border-radius: 3px; vertical-align: middle; margin-left: 6px; overflow: hidden; }
   .meter i { display: block; height: 100%; }
+  .kv { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0 0 12px; font-size: 13px; }
+  .kv dt { color: var(--muted); } .kv dd { margin: 0; word-break: break-all; }
   code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
 </style>
 </head>

@@ -114,8 +114,10 @@ function nodeColour(r) {
   if (!r) return { fill: '#eef1f5', ink: '#1d2330' };
   if (r.backpressure > 0.1 && r.backpressure >= r.busy) return { fill: '#3b3f47', ink: '#fff' };
   const busy = Math.min(1, r.busy);
-  const hue = 215 - 215 * busy;
-  return { fill: `hsl(${hue}, ${55 + 25 * busy}%, ${90 - 30 * busy}%)`, ink: busy > 0.6 ? '#fff' : '#1d2330' };
+  const idle = [219, 232, 251];
+  const hot = [214, 64, 64];
+  const [red, green, blue] = idle.map((c, i) => Math.round(c + (hot[i] - c) * busy));
+  return { fill: `rgb(${red}, ${green}, ${blue})`, ink: busy > 0.6 ? '#fff' : '#1d2330' };
 }
 
 function renderGraph(job, rates) {
@@ -286,11 +288,18 @@ function renderCommits(job) {
     ...job.outputs.map((o) =>
       el(
         'div',
-        { class: 'stats', 'data-output': o.step },
-        stat('table', o.name),
-        stat('rows in the table', count(o.totalRows)),
-        stat('catalog', o.catalog),
-        el('div', { class: 'stat' }, el('b', {}, el('code', {}, o.location)), el('span', {}, 'location')),
+        { 'data-output': o.step },
+        el('div', { class: 'stats' }, stat('table', o.name), stat('rows in the table', count(o.totalRows))),
+        el(
+          'dl',
+          { class: 'kv' },
+          el('dt', {}, 'catalog'),
+          el('dd', {}, o.catalog),
+          el('dt', {}, 'location'),
+          el('dd', {}, el('code', {}, o.location)),
+          el('dt', {}, 'metadata'),
+          el('dd', {}, el('code', {}, o.metadataLocation ?? '—')),
+        ),
       ),
     ),
   );

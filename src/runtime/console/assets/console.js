@@ -6,7 +6,7 @@
 const POLL_MS = 2000;
 const SVG = 'http://www.w3.org/2000/svg';
 
-/** @type {any} */ let previous;
+let previous;
 let lastOk = 0;
 
 const $ = (id) => document.getElementById(id);
@@ -90,7 +90,6 @@ function stepRates(current, before) {
       out: per(step.recordsOut, was.recordsOut),
       busy: Math.max(0, step.busySeconds - was.busySeconds) / seconds / threads,
       backpressure: Math.max(0, step.backpressureSeconds - was.backpressureSeconds) / seconds / threads,
-      deadLetters: Math.max(0, step.deadLetters - was.deadLetters) / seconds,
     });
   }
   return rates;

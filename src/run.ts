@@ -9,6 +9,7 @@ import { runJobProcess } from './cli/job-process.js';
 import { parseRunArgs, runUsage } from './cli/run-flags.js';
 import { ConfigError, UsageError } from './errors.js';
 import { createLogger } from './runtime/logger.js';
+import { parseLogFormat } from './runtime/terminal/log-format.js';
 
 async function main(): Promise<number> {
   let parsed;
@@ -26,7 +27,14 @@ async function main(): Promise<number> {
     process.stderr.write(`Missing the job to run.\n\n${runUsage(builtInJobs().map((j) => `jobs/${j}`))}\n`);
     return 2;
   }
-  const logger = createLogger({ level: parsed.settings.LOG_LEVEL });
+  let format;
+  try {
+    format = parseLogFormat(parsed.settings.LOG_FORMAT);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
+  const logger = createLogger({ level: parsed.settings.LOG_LEVEL, ...(format ? { format } : {}) });
   try {
     const { job, url } = await loadJob(parsed.jobPath);
     const exit = await runJobProcess(job, parsed.settings, logger.child({ job: job.name }), url);

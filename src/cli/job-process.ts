@@ -28,6 +28,13 @@ import type { Clock, Timer } from '../runtime/time/clock.js';
 import { systemClock } from '../runtime/time/system-clock.js';
 import { keyedStateFactory, parseStateBackend } from '../runtime/state/state-backend-choice.js';
 import type { KeyedStateBackend, KeyedStateContext } from '../runtime/state/keyed-state-backend.js';
+import { JobActivity } from '../runtime/activity/job-activity.js';
+import { consoleRoutes } from '../runtime/console/console-routes.js';
+import { JobOverviewSource } from '../runtime/console/job-overview.js';
+import { stderrTerminal, type TerminalWriter } from '../runtime/terminal/terminal-writer.js';
+import { parseLogFormat } from '../runtime/terminal/log-format.js';
+import { formatRunSummary, runSummary, runSummaryMessage, type RunOutcome } from './exit-summary.js';
+import { StatusLine } from './status-line.js';
 
 /** Outcome of one process run of a job. */
 export type JobExit = { readonly code: 0 } | { readonly code: 1; readonly error: Error };
@@ -49,6 +56,8 @@ interface ProcessContext {
   readonly clock: Clock;
   readonly createKeyedState: (context: KeyedStateContext) => KeyedStateBackend;
   readonly stateDir: string;
+  /** Checkpoints and commits of every run, for the console and the exit summary. */
+  readonly activity: JobActivity;
   /** A run of the job: parallel subtasks when the job and the build allow it, else one thread. */
   createRun(options: JobRunnerOptions, group?: SplitGroup): JobRun;
   setReady(ready: boolean): void;
@@ -59,16 +68,40 @@ interface Stoppable {
   stop(): void;
 }
 
+/** Where a job process writes for people (defaults: the process's stderr). */
+export interface JobProcessOutput {
+  /** Where the status line and the exit summary go (stderr, shared with the logger). */
+  readonly terminal?: TerminalWriter;
+}
+
 /**
- * One job in one process: metrics server, checkpoint store, and the signal handling of a
- * graceful stop (first signal: final checkpoint; second: exit at once — the next start is still
- * exactly once, it restores the last checkpoint). Then, by SCALE_OUT: `standby` takes the job's
- * HA lease (waiting as a standby until it gets it) and runs the whole job; `group` joins the
- * Kafka consumer group and runs whatever partitions it is assigned, next to other instances.
+ * One job in one process: metrics server with the web console, checkpoint store, the status
+ * line, and the signal handling of a graceful stop (first signal: final checkpoint; second: exit
+ * at once — the next start is still exactly once, it restores the last checkpoint). Then, by
+ * SCALE_OUT: `standby` takes the job's HA lease (waiting as a standby until it gets it) and runs
+ * the whole job; `group` joins the Kafka consumer group and runs whatever partitions it is
+ * assigned, next to other instances. At the end a summary says what landed where and how to read it.
  */
-export async function runJobProcess(job: Job, settings: Record<string, string | undefined>, logger: Logger, jobUrl?: string): Promise<JobExit> {
+export async function runJobProcess(job: Job, settings: Record<string, string | undefined>, logger: Logger, jobUrl?: string, output: JobProcessOutput = {}): Promise<JobExit> {
   const workDir = resolve(settings.STREAMLINE_WORK_DIR ?? '.streamline');
   const clock = systemClock;
+  const terminal = output.terminal ?? stderrTerminal();
+  const pretty = (parseLogFormat(settings.LOG_FORMAT) ?? (terminal.isTTY ? 'pretty' : 'json')) === 'pretty';
+  const statusIntervalMs = intSetting(settings, 'STATUS_INTERVAL_MS', 10_000, 0);
+  const activity = new JobActivity(job.name, clock);
+  let overview: JobOverviewSource | undefined;
+  let statusLine: StatusLine | undefined;
+  let failure: Error | undefined;
+  /** What the run did and how to read its output: a block on a terminal, one line (with the figures as fields) in JSON logs. */
+  const printSummary = async (source: JobOverviewSource, outcome: RunOutcome, error: Error | undefined) => {
+    try {
+      const summary = runSummary(await source.sample(), outcome, error);
+      if (pretty) terminal.write(formatRunSummary(summary, terminal.colors));
+      else logger.info({ summary }, runSummaryMessage(summary));
+    } catch (e) {
+      logger.warn({ err: (e as Error).message }, 'could not summarize the run');
+    }
+  };
   const metrics = new MetricsRegistry({ defaultMetrics: true, clock });
   metrics.initJob(job.name);
   metrics.starts.inc({ job: job.name });
@@ -85,8 +118,8 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
   let server: Server | undefined;
   if (metricsPort > 0) {
     try {
-      server = await startMetricsServer(metrics, { alive: () => true, ready: () => ready }, metricsPort);
-      logger.info({ port: metricsPort }, 'serving /metrics, /healthz, /readyz');
+      server = await startMetricsServer(metrics, { alive: () => true, ready: () => ready }, metricsPort, '0.0.0.0', consoleRoutes(() => overview));
+      logger.info({ port: metricsPort, console: `http://localhost:${metricsPort}/` }, `web console on http://localhost:${metricsPort}/ (and /metrics, /healthz, /readyz)`);
     } catch (error) {
       throw new ConfigError('METRICS_PORT (--metrics-port)', `cannot listen on port ${metricsPort}: ${(error as Error).message}`);
     }
@@ -103,6 +136,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
     }
     logger.info({ signal, timeoutMs: stopTimeoutMs }, 'stopping: taking a final checkpoint');
     ready = false;
+    activity.enter('stopping');
     stopTimer = clock.setTimeout(() => {
       logger.error({ timeoutMs: stopTimeoutMs }, 'graceful stop timed out; exiting without a final checkpoint');
       process.exit(1);
@@ -115,6 +149,10 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
   try {
     const store = checkpointStoreFromUri(checkpointUri, { logger, env: settings });
     const plan = await job.build({ jobName: job.name, settings, workDir, logger, metrics });
+    const deadLetters = plan.deadLetters ?? new FileDeadLetterSink(join(workDir, 'dead-letters', `${job.name}.jsonl`));
+    activity.deadLetterLocation = deadLetters.location;
+    overview = new JobOverviewSource(plan.flow, metrics, activity, clock);
+    statusLine = new StatusLine({ source: overview, terminal, logger, clock, intervalMs: statusIntervalMs, pretty }).start();
     const ctx: ProcessContext = {
       job,
       settings,
@@ -122,7 +160,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
       metrics,
       store,
       flow: plan.flow,
-      deadLetters: plan.deadLetters ?? new FileDeadLetterSink(join(workDir, 'dead-letters', `${job.name}.jsonl`)),
+      deadLetters,
       checkpoint: {
         ...job.checkpoint,
         ...(settings.CHECKPOINT_INTERVAL_MS ? { intervalMs: intSetting(settings, 'CHECKPOINT_INTERVAL_MS', 10_000, 1) } : {}),
@@ -132,6 +170,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
       clock,
       createKeyedState: keyedStateFactory(stateBackend),
       stateDir,
+      activity,
       createRun: (options, group) => {
         const why = jobUrl === undefined ? 'the job module has no file to load in a thread' : !SubtaskHandle.isAvailable() ? 'the subtask module is not built' : parallelUnsupportedReason(plan.flow);
         if (why !== undefined) {
@@ -150,7 +189,10 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
           ...(group ? { group } : {}),
         });
       },
-      setReady: (value) => (ready = value && signals === 0),
+      setReady: (value) => {
+        ready = value && signals === 0;
+        if (ready) activity.enter('running');
+      },
     };
     const attach = (stoppable: Stoppable): boolean => {
       active = stoppable;
@@ -159,15 +201,20 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
     };
     if (scaleOut === 'group') await runGroupInstance(ctx, attach);
     else await runStandbyInstance(ctx, attach);
+    activity.enter('finished');
     return { code: 0 };
   } catch (error) {
-    return { code: 1, error: error instanceof Error ? error : new Error(String(error)) };
+    failure = error instanceof Error ? error : new Error(String(error));
+    activity.enter('failed');
+    return { code: 1, error: failure };
   } finally {
     ready = false;
+    statusLine?.stop();
     stopTimer?.cancel();
     loopMonitor.stop();
     const delay = loopMonitor.summary();
     logger.info({ eventLoopDelayMs: { p50: round(delay.p50Ms), p99: round(delay.p99Ms), max: round(delay.maxMs) } }, 'event loop delay over the run');
+    if (overview !== undefined) await printSummary(overview, failure !== undefined ? 'failed' : signals > 0 ? 'stopped' : 'finished', failure);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     server?.close();
@@ -188,6 +235,7 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
   try {
     if (!attach({ stop: () => standby.abort(new StreamlineError('stopped while standby')) })) return;
     const owner = newLeaseOwnerId();
+    ctx.activity.enter('standby');
     let lease;
     try {
       lease = await waitForLease(ha, job.name, owner, leaseTtlMs, { signal: standby.signal, logger, clock: ctx.clock });
@@ -208,6 +256,7 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
       },
     }).start();
     metrics.leaseHeld.set({ job: job.name }, 1);
+    ctx.activity.enter('starting');
     logger.info({ owner, fencingToken: lease.fencingToken.toString(), ha: ha.uri, checkpoints: store.uri }, 'lease acquired; starting');
 
     const fencedKeeper = keeper;
@@ -223,6 +272,7 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
       clock: ctx.clock,
       createKeyedState: ctx.createKeyedState,
       stateDir: ctx.stateDir,
+      activity: ctx.activity,
       fencingToken: () => fencedKeeper.current().fencingToken,
       assertMayCommit: () => {
         try {
@@ -268,6 +318,7 @@ async function runGroupInstance(ctx: ProcessContext, attach: (stoppable: Stoppab
     clock: ctx.clock,
     createKeyedState: ctx.createKeyedState,
     stateDir: ctx.stateDir,
+    activity: ctx.activity,
     createRun: (options, group) => ctx.createRun(options, group),
     instanceId,
     onReady: (ready) => ctx.setReady(ready),

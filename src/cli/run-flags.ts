@@ -38,13 +38,20 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'dynamodb-table', env: 'DYNAMODB_TABLE', help: 'DynamoDB table for high availability (lease + checkpoint pointer). When unset, a local file store.' },
   { flag: 'lease-ttl-ms', env: 'LEASE_TTL_MS', help: 'Lease timeout: a standby takes over this long after the active instance stops renewing.', default: '15000' },
   { flag: 'aws-region', env: 'AWS_REGION', help: 'AWS region for S3, S3 Tables and DynamoDB.' },
-  { flag: 'metrics-port', env: 'METRICS_PORT', help: 'Port of /metrics, /healthz and /readyz (0 = off).', default: '9249' },
+  { flag: 'metrics-port', env: 'METRICS_PORT', help: 'Port of the web console (/), /metrics, /healthz and /readyz (0 = off).', default: '9249' },
   { flag: 'stop-timeout-ms', env: 'STOP_TIMEOUT_MS', help: 'On SIGTERM/SIGINT, how long the final checkpoint may take before exiting non-zero.', default: '60000' },
   { flag: 'event-loop-delay-warn-ms', env: 'EVENT_LOOP_DELAY_WARN_MS', help: 'Log a warning when the 99th percentile event-loop delay of a second exceeds this.', default: '200' },
   { flag: 'work-dir', env: 'STREAMLINE_WORK_DIR', help: 'Folder for local state of the embedded default.', default: './.streamline' },
   { flag: 'generator-count', env: 'GENERATOR_COUNT', help: 'Embedded default: records to generate (unbounded when unset).' },
   { flag: 'generator-rate', env: 'GENERATOR_RATE', help: 'Embedded default: records per second (flat out when unset).' },
   { flag: 'log-level', env: 'LOG_LEVEL', help: 'trace, debug, info, warn or error.', default: 'info' },
+  { flag: 'log-format', env: 'LOG_FORMAT', help: 'json (one object per line) or pretty (lines for people).', default: 'pretty when stderr is a terminal, else json' },
+  {
+    flag: 'status-interval-ms',
+    env: 'STATUS_INTERVAL_MS',
+    help: 'How often a status line (records/s, lag, last checkpoint, rows committed, dead letters) is logged; on a terminal it is shown in place, updated every second. 0 = off.',
+    default: '10000',
+  },
 ];
 
 export interface ParsedRunArgs {

@@ -19,6 +19,8 @@ export interface DeadLetter {
  * can complete, so a dead letter is durable no later than the input offsets that skip it.
  */
 export interface DeadLetterSink {
+  /** Where they go, for people: a file path or `kafka topic <name>`. */
+  readonly location?: string;
   send(letters: readonly DeadLetter[]): void;
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,9 @@
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { BusyMeter } from './execution/step-busy-timer.js';
 import type { Clock } from './time/clock.js';
 import { systemClock } from './time/system-clock.js';
+
+type MetricJson = MetricObjectWithValues<MetricValue<string>>;
 
 /** Labels of a per-operator series. */
 export interface OperatorLabels {
@@ -20,6 +23,8 @@ export class MetricsRegistry {
   readonly recordsOut = this.counter('streamline_records_out_total', 'Records emitted by an operator.', ['job', 'operator']);
   readonly deadLetters = this.counter('streamline_dead_letters_total', 'Records sent to the dead-letter destination.', ['job', 'operator', 'reason']);
   readonly backpressureSeconds = this.counter('streamline_backpressure_seconds_total', 'Time sources waited for pipeline capacity.', ['job', 'operator']);
+  /** Fed from {@link busyMeter} at scrape time (steps add to a plain number per batch). */
+  readonly stepBusySeconds: Counter<'job' | 'operator'>;
   readonly kafkaPausedSeconds = this.counter('streamline_kafka_paused_seconds_total', 'Time the Kafka consumer kept its partitions paused because the source queue was full.', ['job', 'operator']);
 
   readonly consumerLag = this.gauge('streamline_kafka_consumer_lag_records', 'High watermark minus the next offset to read.', ['job', 'topic', 'partition']);
@@ -67,6 +72,7 @@ export class MetricsRegistry {
   readonly sinkRows = this.counter('streamline_sink_rows_total', 'Rows written into data files by a sink.', ['job', 'operator']);
   readonly sinkBufferedBytes = this.gauge('streamline_sink_buffered_bytes', 'Bytes a sink holds in memory against its write buffer budget (rows not yet taken by an encoder).', ['job', 'operator']);
   readonly sinkCommits = this.counter('streamline_sink_commits_total', 'Commits published (e.g. Iceberg snapshots).', ['job', 'operator']);
+  readonly sinkCommittedRows = this.counter('streamline_sink_committed_rows_total', 'Rows of the data files published by commits (what the table gained).', ['job', 'operator']);
   readonly sinkCommitDuration = this.histogram('streamline_sink_commit_duration_seconds', 'Latency of one sink commit including retries.', ['job', 'operator'], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
   readonly sinkCommitConflicts = this.counter('streamline_sink_commit_conflicts_total', 'Optimistic-concurrency conflicts retried by a sink.', ['job', 'operator']);
   readonly fencedCommits = this.counter('streamline_fenced_commits_total', 'Commits refused because this instance lost its lease.', ['job', 'kind']);
@@ -87,14 +93,18 @@ export class MetricsRegistry {
   readonly restores = this.counter('streamline_restores_total', 'Times the job restored from a checkpoint.', ['job']);
   readonly starts = this.counter('streamline_job_starts_total', 'Times the job started in this process.', ['job']);
   readonly ready = this.gauge('streamline_job_ready', '1 when the job is restored and consuming.', ['job']);
+  readonly parallelism = this.gauge('streamline_job_parallelism', "Threads running the job's pipeline in this process: parallel subtasks, or 1.", ['job']);
   readonly leaseHeld = this.gauge('streamline_ha_lease_held', '1 while this instance holds the job lease.', ['job']);
   readonly assignments = this.counter('streamline_group_assignments_total', 'Assignments this instance received from its group (group mode: one per rebalance).', ['job']);
   readonly assignedSplits = this.gauge('streamline_group_assigned_splits', 'Source splits (Kafka partitions) this instance owns now (group mode).', ['job']);
   readonly runRestarts = this.counter('streamline_group_run_restarts_total', 'Runs restarted on the same assignment because another instance had published progress for its splits (group mode).', ['job']);
 
   private readonly remotes = new Set<() => Promise<readonly unknown[]>>();
+  /** Cumulative series (counters, histograms) of remotes that were removed. */
+  private retired: MetricJson[] = [];
   private readonly watermarks = new Map<string, { labels: OperatorLabels; timestamp: number }>();
   private readonly jobStartedAt = new Map<string, number>();
+  private readonly busyMeters = new Map<string, { labels: OperatorLabels; meter: BusyMeter; publishedMs: number }>();
   private readonly now: () => number;
 
   constructor(options: { defaultMetrics?: boolean; clock?: Clock } = {}) {
@@ -107,9 +117,26 @@ export class MetricsRegistry {
       help: 'Wall clock minus the current event-time watermark of a source or operator.',
       labelNames: ['job', 'operator'],
       registers: [this.registry],
+      // Over parallel subtasks the step's watermark is the lowest one: its lag the highest.
+      aggregator: 'max',
       collect() {
         const wall = now();
         for (const { labels, timestamp } of watermarks.values()) this.set(labels, Math.max(0, (wall - timestamp) / 1000));
+      },
+    });
+    const busyMeters = this.busyMeters;
+    this.stepBusySeconds = new Counter({
+      name: 'streamline_step_busy_seconds_total',
+      help: "Time a step spent working on the task's loop, without the steps it called downstream (a sink: while a write was in flight). rate() of it is the fraction of time busy.",
+      labelNames: ['job', 'operator'],
+      registers: [this.registry],
+      collect() {
+        for (const entry of busyMeters.values()) {
+          const delta = entry.meter.ms - entry.publishedMs;
+          if (delta <= 0) continue;
+          this.inc(entry.labels, delta / 1000);
+          entry.publishedMs = entry.meter.ms;
+        }
       },
     });
     const lastCompleted = this.lastCheckpointTimestamp;
@@ -150,20 +177,68 @@ export class MetricsRegistry {
   }
 
   /**
-   * Metrics kept in other threads (parallel subtasks): `collect` returns their registry's
-   * `getMetricsAsJSON()`; `render` sums them into this registry's. Returns the removal.
+   * The busy-time meter of a step (one per job and step, shared by the runs of this process):
+   * steps add milliseconds to it per batch; scrapes publish it as `streamline_step_busy_seconds_total`.
    */
-  addRemote(collect: () => Promise<readonly unknown[]>): () => void {
+  busyMeter(labels: OperatorLabels): BusyMeter {
+    const key = `${labels.job}\u0000${labels.operator}`;
+    let entry = this.busyMeters.get(key);
+    if (entry === undefined) {
+      entry = { labels: { job: labels.job, operator: labels.operator }, meter: { ms: 0 }, publishedMs: 0 };
+      this.busyMeters.set(key, entry);
+      this.stepBusySeconds.inc(entry.labels, 0);
+    }
+    return entry.meter;
+  }
+
+  /**
+   * Metrics kept in other threads (parallel subtasks): `collect` returns their registry's
+   * `getMetricsAsJSON()`; `render` sums them into this registry's. Returns the removal, to call
+   * while the threads still answer: their counters and histograms stay in the totals (unless
+   * `keepTotals` is false: threads that failed may not answer any more).
+   */
+  addRemote(collect: () => Promise<readonly unknown[]>): (keepTotals?: boolean) => Promise<void> {
     this.remotes.add(collect);
-    return () => this.remotes.delete(collect);
+    return async (keepTotals = true) => {
+      if (!this.remotes.has(collect)) return;
+      if (!keepTotals) {
+        this.remotes.delete(collect);
+        return;
+      }
+      // Counters and histograms of threads that end stay in the totals: they must never go back
+      // (a parallel run's subtasks end at every stop or rebalance). Gauges describe the present: dropped.
+      const last = (await collect().catch(() => [])) as MetricJson[];
+      const cumulative = structuredClone(last.filter((m) => String(m.type) === 'counter' || String(m.type) === 'histogram'));
+      this.retired = this.retired.length === 0 ? cumulative : await AggregatorRegistry.aggregate([this.retired, cumulative]).getMetricsAsJSON();
+      this.remotes.delete(collect);
+    };
   }
 
   /** The Prometheus text of this registry, with every remote registry's series summed in. */
   async render(): Promise<string> {
-    if (this.remotes.size === 0) return this.registry.metrics();
-    const own = await this.registry.getMetricsAsJSON();
-    const remote = await Promise.all([...this.remotes].map((collect) => collect().catch(() => [])));
-    return AggregatorRegistry.aggregate([own, ...(remote as MetricObjectWithValues<MetricValue<string>>[][])]).metrics();
+    if (this.remotes.size === 0 && this.retired.length === 0) return this.registry.metrics();
+    return (await this.withRemotes(await this.registry.getMetricsAsJSON())).metrics();
+  }
+
+  /**
+   * The framework's own series (`streamline_*`, not the process metrics) as JSON, with every
+   * remote registry's summed in — what `render` serves, for the web console and the status line.
+   */
+  async collect(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    const own = await Promise.all(
+      this.registry
+        .getMetricsAsArray()
+        .filter((m) => m.name.startsWith('streamline_'))
+        .map((m) => (m as unknown as { get(): Promise<MetricObjectWithValues<MetricValue<string>>> }).get()),
+    );
+    if (this.remotes.size === 0 && this.retired.length === 0) return own;
+    return (await this.withRemotes(own)).getMetricsAsJSON();
+  }
+
+  /** `own` with the remote registries' series and those of ended remotes summed in. */
+  private async withRemotes(own: MetricJson[]): Promise<Registry> {
+    const remote = (await Promise.all([...this.remotes].map((collect) => collect().catch(() => [])))) as MetricJson[][];
+    return AggregatorRegistry.aggregate([own, this.retired, ...remote]);
   }
 
   /** True when `streamline_job_ready` is 1 for at least one job (what `/readyz` requires). */

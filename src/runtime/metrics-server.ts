@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { RouteHandler } from './console/console-routes.js';
 import type { MetricsRegistry } from './metrics-registry.js';
 
 /** Health as the HTTP endpoints report it. */
@@ -11,14 +12,14 @@ export interface HealthSource {
 
 /**
  * Serves `/metrics` (Prometheus text format), `/healthz` and `/readyz` on 127.0.0.1 or all
- * interfaces. Port 9249 by default, as Flink's Prometheus reporter. `/readyz` answers 200 only
+ * interfaces, and whatever `routes` answers (the web console). Port 9249 by default, as Flink's Prometheus reporter. `/readyz` answers 200 only
  * when the process says so and the runner has set `streamline_job_ready` (set after the restore,
  * when sources start; cleared when the run ends), so a process that is still restoring is not ready.
  * Port 0 picks a free port: read it from `server.address()`.
  */
-export async function startMetricsServer(metrics: MetricsRegistry, health: HealthSource, port: number, host = '0.0.0.0'): Promise<Server> {
+export async function startMetricsServer(metrics: MetricsRegistry, health: HealthSource, port: number, host = '0.0.0.0', routes?: RouteHandler): Promise<Server> {
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/metrics') {
       metrics
         .render()
@@ -47,8 +48,9 @@ export async function startMetricsServer(metrics: MetricsRegistry, health: Healt
       metrics.anyJobReady().then(answer, () => answer(false));
       return;
     }
+    if (routes?.(path, req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found: try /metrics, /healthz or /readyz\n');
+    res.end(`not found: try ${routes ? '/ (the console), ' : ''}/metrics, /healthz or /readyz\n`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

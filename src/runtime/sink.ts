@@ -20,6 +20,49 @@ export interface SinkContext {
   readonly clock: Clock;
   /** Where this run's checkpoints go (the job name, or the instance's scope in group mode); checkpoint ids are unique within it. */
   readonly checkpointScope: string;
+  /** Told where the output is and what each commit published (the web console, the exit summary); committers report to it. */
+  readonly observer?: SinkObserver;
+}
+
+/** Where a sink's output is, as people read it. */
+export interface OutputDescription {
+  /** What kind of output (`iceberg`). */
+  readonly kind: string;
+  /** Its name, e.g. the table `sink.orders`. */
+  readonly name: string;
+  /** Where it lives: the table's location (a folder or an `s3://` URI). */
+  readonly location: string;
+  /** The catalog, e.g. `local warehouse /data/warehouse` or `S3 Tables arn:aws:s3tables:…`. */
+  readonly catalog: string;
+  /** AWS region of the output, when it is in AWS (a reader needs it). */
+  readonly region?: string;
+  /** What a reader opens to read the output as of now (Iceberg: the current metadata file). */
+  readonly metadataLocation?: string;
+  /** Rows the output holds now, when known (Iceberg: the current snapshot's `total-records`). */
+  readonly totalRows?: number;
+}
+
+/** One commit a sink published. */
+export interface PublishedCommit {
+  readonly checkpointId: number;
+  /** The output's id of the commit (Iceberg: the snapshot id). */
+  readonly id: string;
+  readonly rows: number;
+  readonly files: number;
+  readonly bytes: number;
+  /** Epoch millis. */
+  readonly committedAt: number;
+  readonly durationMs: number;
+  /** Attempts including optimistic-concurrency retries. */
+  readonly attempts: number;
+}
+
+/** Receives what committers report; calls must be cheap (they run on the committing thread). */
+export interface SinkObserver {
+  /** The output of sink step `stepId` was opened or moved on (after each commit). */
+  output(stepId: string, output: OutputDescription): void;
+  /** Sink step `stepId` published a commit. */
+  committed(stepId: string, commit: PublishedCommit): void;
 }
 
 /**

@@ -116,7 +116,7 @@ const REGION = 'us-east-1';
 const SERVICE_START_TIMEOUT_MS = 20 * 60_000; // a cold start downloads Kafka and a virtualenv
 
 /** The repository root, found from this file compiled into any build folder or not. */
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(join(dir, 'scripts', 'services.sh'))) return dir;
@@ -126,7 +126,8 @@ function repoRoot(): string {
   }
 }
 
-function servicesDir(): string {
+/** Where the services' downloads live (Kafka, the Python virtualenv with pyiceberg). */
+export function servicesDir(): string {
   return process.env.STREAMLINE_SERVICES_DIR ?? join(repoRoot(), '.services');
 }
 

@@ -48,6 +48,10 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
     this.client = options.client ?? createKafkaClient(options.config, options.logger);
   }
 
+  get location(): string {
+    return `kafka topic ${this.topic}`;
+  }
+
   send(letters: readonly DeadLetter[]): void {
     if (letters.length === 0) return;
     const messages = letters.map(toMessage);

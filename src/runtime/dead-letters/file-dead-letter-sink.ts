@@ -13,6 +13,10 @@ export class FileDeadLetterSink implements DeadLetterSink {
 
   constructor(readonly path: string) {}
 
+  get location(): string {
+    return this.path;
+  }
+
   send(letters: readonly DeadLetter[]): void {
     const at = new Date().toISOString();
     for (const letter of letters) {

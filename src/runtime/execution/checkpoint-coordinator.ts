@@ -68,7 +68,7 @@ export class CheckpointCoordinator {
   private stopped = false;
   private failed = false;
   /** Recent checkpoints with their phases and sizes (the web console's history). */
-  readonly history = new CheckpointHistory(50);
+  readonly history: CheckpointHistory;
   /** Completion actions of completed checkpoints, chained so they run in checkpoint order. */
   private afterCompletion: Promise<void> = Promise.resolve();
   /** `onDurable` of completed checkpoints, chained apart from the (slower) completion actions. */
@@ -90,7 +90,10 @@ export class CheckpointCoordinator {
     /** Called when failures exceed `tolerableFailures`. */
     private readonly failJob: (error: Error) => void,
     private readonly clock: Clock,
+    /** Where checkpoints are recorded; a process passes its own so the history outlives a run. */
+    history?: CheckpointHistory,
   ) {
+    this.history = history ?? new CheckpointHistory(50);
     this.nextId = firstCheckpointId;
     this.labels = { job: jobName };
   }
@@ -244,7 +247,7 @@ export class CheckpointCoordinator {
       this.metrics.checkpointWrittenBytesTotal.inc(this.labels, writtenBytes);
       this.metrics.lastCheckpointId.set(this.labels, pending.id);
       this.metrics.lastCheckpointTimestamp.set(this.labels, completedAt / 1000);
-      this.history.completed(pending.id, { completedAt, durationMs, syncMs: Math.max(0, syncMs), asyncMs: Math.max(0, asyncMs), writtenBytes, fullBytes });
+      this.history.completed(pending.id, { completedAt, durationMs, syncMs: Math.max(0, syncMs), asyncMs: Math.max(0, asyncMs), writtenBytes, fullBytes, location: checkpoint.location });
       this.logger.info({ checkpoint: pending.id, ms: durationMs, syncMs: Math.round(syncMs), asyncMs: Math.round(asyncMs), writtenBytes, fullBytes }, 'checkpoint complete');
     } catch (error) {
       this.abort(pending, error instanceof Error ? error : new Error(String(error)));

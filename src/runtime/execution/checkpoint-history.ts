@@ -17,6 +17,8 @@ export interface CheckpointRecord {
   alignmentMs?: number;
   writtenBytes?: number;
   fullBytes?: number;
+  /** Where the completed checkpoint is stored (its folder or prefix). */
+  location?: string;
   failure?: string;
 }
 

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import type { SinkContext } from '../sink.js';
 import type { SplitAssignment } from '../split-group.js';
+import type { JobActivity } from '../activity/job-activity.js';
 import type { KeyedStateBackend, KeyedStateContext } from '../state/keyed-state-backend.js';
 import { HeapKeyedStateBackend } from '../state/heap/heap-keyed-state-backend.js';
 import { InlineSnapshotFileWriter, type SnapshotFileWriter } from '../state/snapshot/snapshot-file-writer.js';
@@ -65,6 +66,8 @@ export interface JobRunnerOptions {
   readonly clock?: Clock;
   /** Longest slice of input before the task's loop yields to the event loop, ms (default 5). */
   readonly sliceMs?: number;
+  /** Records checkpoints and sink commits for the web console and the exit summary (the process's, shared by its runs). */
+  readonly activity?: JobActivity;
 }
 
 /** What a finished run reports. */
@@ -187,6 +190,7 @@ export class JobRunner {
       firstId,
       (error) => this.fail(error),
       this.clock,
+      options.activity?.checkpoints,
     );
     this.coordinator = coordinator;
 
@@ -225,6 +229,7 @@ export class JobRunner {
     } else if (restore.restoredSplits !== undefined && restore.restoredSplits.length > 0) {
       options.metrics.restores.inc({ job: this.jobName });
     }
+    options.metrics.parallelism.set({ job: this.jobName }, 1);
     options.metrics.ready.set({ job: this.jobName }, 1);
     options.onReady?.(true);
 
@@ -283,6 +288,7 @@ export class JobRunner {
       fencingToken: options.fencingToken ?? (() => 0n),
       checkpointScope: this.scope,
       clock: this.clock,
+      ...(options.activity ? { observer: options.activity } : {}),
     };
   }
 

@@ -9,6 +9,7 @@ import { dataBatch, type StreamElement } from '../stream-element.js';
 import type { Clock, Timer } from '../time/clock.js';
 import { chainSection } from './keyed-state-sections.js';
 import type { StateSection } from './state-envelope.js';
+import { StepBusyTimer, type BusyMeter } from './step-busy-timer.js';
 import type { SnapshotAck } from './task-snapshot.js';
 
 /** Everything an operator stage needs besides its input. */
@@ -30,6 +31,8 @@ export interface OperatorStageOptions {
   readonly mail: (description: string, action: () => void) => void;
   /** Called when the operator throws outside per-record handling: the job fails. */
   readonly fail: (error: unknown) => void;
+  /** The task loop's busy timer, shared by the steps it chains; default: one of its own. */
+  readonly busyTimer?: StepBusyTimer;
 }
 
 export const OPERATOR_STATE_VERSION = 1;
@@ -46,6 +49,8 @@ export class OperatorStage {
   private watermarkNow = -Infinity;
   private readonly recordsIn;
   private readonly recordsOut;
+  private readonly busyTimer: StepBusyTimer;
+  private readonly busy: BusyMeter;
 
   constructor(
     input: Observable<StreamElement<unknown>>,
@@ -54,6 +59,8 @@ export class OperatorStage {
     const labels = { job: options.jobName, operator: options.taskId };
     this.recordsIn = options.metrics.recordsIn.labels(labels);
     this.recordsOut = options.metrics.recordsOut.labels(labels);
+    this.busyTimer = options.busyTimer ?? new StepBusyTimer(options.clock);
+    this.busy = options.metrics.busyMeter(labels);
     const { operator, restored, keyedState } = options;
     this.splitConflicts = options.metrics.stateSplitConflicts.labels(labels);
     const ctx: OperatorContext = {
@@ -154,8 +161,13 @@ export class OperatorStage {
   }
 
   private onElement(element: StreamElement<unknown>): void {
-    this.dispatch(element);
-    if (element.kind === 'data') this.fireProcessingTime();
+    const started = this.busyTimer.enter();
+    try {
+      this.dispatch(element);
+      if (element.kind === 'data') this.fireProcessingTime();
+    } finally {
+      this.busyTimer.exit(this.busy, started);
+    }
   }
 
   private dispatch(element: StreamElement<unknown>): void {

@@ -15,6 +15,7 @@ import type { PipelineCapacity } from './pipeline-capacity.js';
 import type { RestorePlan } from './restore-planner.js';
 import { SinkStage } from './sink-stage.js';
 import { SourceDriver } from './source-driver.js';
+import { StepBusyTimer } from './step-busy-timer.js';
 import type { SnapshotAck } from './task-snapshot.js';
 import { UnionStage } from './union-stage.js';
 
@@ -78,6 +79,8 @@ export async function buildPipeline(options: PipelineBuildOptions): Promise<Pipe
     if (stream === undefined) throw new StreamlineError(`internal: ${node.id} wired before its input`);
     return stream;
   };
+  // One loop runs every stage: nested steps' time is subtracted from the step that called them.
+  const busyTimer = new StepBusyTimer(options.clock);
   const sourceCount = flow.nodesOf('source').length;
   const ended = new Set<string>();
   options.commits.expectSources(flow.nodesOf('source').every((n) => n.source.splits !== undefined) ? sourceCount : undefined);
@@ -97,6 +100,7 @@ export async function buildPipeline(options: PipelineBuildOptions): Promise<Pipe
           metrics,
           logger,
           clock: options.clock,
+          busyTimer,
           onEndOfInput: (id) => {
             ended.add(id);
             if (ended.size === sourceCount) options.onAllInputEnded();
@@ -143,6 +147,7 @@ export async function buildPipeline(options: PipelineBuildOptions): Promise<Pipe
           clock: options.clock,
           mail: options.mail,
           fail: options.fail,
+          busyTimer,
         });
         stage.onUnconsumedSide((tag, records) => unconsumedSide(options, node.id, tag, records, sideConsumers));
         operatorStages.set(node.id, stage);
@@ -158,8 +163,19 @@ export async function buildPipeline(options: PipelineBuildOptions): Promise<Pipe
       case 'sink': {
         const writer = await node.sink.createWriter(options.commits.sinkContext(node.id));
         const committer = await options.commits.committerFor(node);
-        const stage = new SinkStage(input(node.input), node.id, jobName, writer, committer, node.sink.committableSerializer, options.capacity, options.ack, metrics, logger, (id) =>
-          options.commits.splitProgress(id),
+        const stage = new SinkStage(
+          input(node.input),
+          node.id,
+          jobName,
+          writer,
+          committer,
+          node.sink.committableSerializer,
+          options.capacity,
+          options.ack,
+          metrics,
+          logger,
+          (id) => options.commits.splitProgress(id),
+          options.clock,
         );
         stage.restorePending(restore.states.get(node.id));
         stage.done.catch((error: unknown) => options.fail(error));

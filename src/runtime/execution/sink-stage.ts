@@ -7,6 +7,8 @@ import type { StreamElement } from '../stream-element.js';
 import type { PipelineCapacity } from './pipeline-capacity.js';
 import type { StateSection } from './state-envelope.js';
 import { decodePendingCommits, encodePendingCommits, PENDING_SECTION } from './pending-commits.js';
+import type { Clock } from '../time/clock.js';
+import type { BusyMeter } from './step-busy-timer.js';
 import type { SnapshotAck } from './task-snapshot.js';
 import { INPUT_PROCESSED, type InputBlocked } from './task-mailbox.js';
 
@@ -33,6 +35,7 @@ export class SinkStage {
   /** Resolves when the input completed and everything queued was handled; rejects when the writer failed. */
   readonly done: Promise<void>;
   private readonly recordsIn;
+  private readonly busy: BusyMeter;
 
   constructor(
     input: Observable<StreamElement<unknown>>,
@@ -47,8 +50,11 @@ export class SinkStage {
     private readonly logger: Logger,
     /** Where the source stood at a checkpoint; when given, every checkpoint makes a commit request (it carries the progress). */
     private readonly splitProgress?: (checkpointId: number) => SplitProgress | undefined,
+    /** Times writes for the step's busy time (a sink is busy while a write or pre-commit is in flight). */
+    private readonly clock?: Clock,
   ) {
     this.recordsIn = metrics.recordsIn.labels({ job: jobName, operator: taskId });
+    this.busy = metrics.busyMeter({ job: jobName, operator: taskId });
     this.done = new Promise((resolve, reject) => {
       this.finished = resolve;
       this.failed = reject;
@@ -81,23 +87,22 @@ export class SinkStage {
       this.finished();
       return 'done';
     }
+    const started = this.clock?.monotonic();
     let handled: Promise<void>;
     try {
       handled = this.handle(element);
     } catch (error) {
       handled = Promise.reject(error);
     }
-    const writing = handled.then(
-      () => {
-        this.writing = undefined;
-        this.capacity.release();
-      },
-      (error: unknown) => {
-        this.writing = undefined;
-        this.capacity.release();
-        this.fail(error);
-      },
-    );
+    const settle = () => {
+      this.writing = undefined;
+      this.capacity.release();
+      if (started !== undefined) this.busy.ms += this.clock!.monotonic() - started;
+    };
+    const writing = handled.then(settle, (error: unknown) => {
+      settle();
+      this.fail(error);
+    });
     this.writing = writing;
     return INPUT_PROCESSED;
   }

@@ -5,6 +5,7 @@ import type { SourceBatch, SourceReader } from '../source.js';
 import type { VersionedSerializer } from '../serializer.js';
 import { END_OF_INPUT, dataBatch, watermark, type Barrier, type StreamElement } from '../stream-element.js';
 import type { Clock } from '../time/clock.js';
+import { StepBusyTimer, type BusyMeter } from './step-busy-timer.js';
 import type { SnapshotAck } from './task-snapshot.js';
 import { BLOCKED_ON_MAIL, INPUT_PROCESSED, type InputBlocked } from './task-mailbox.js';
 
@@ -26,6 +27,8 @@ export interface SourceDriverOptions {
   readonly onEndOfInput: (taskId: string) => void;
   /** Told the reader's position at every barrier (what the snapshot holds). */
   readonly onPosition?: (checkpointId: number, position: unknown) => void;
+  /** The task loop's busy timer (steps downstream run inside this one's emit); default: one of its own. */
+  readonly busyTimer?: StepBusyTimer;
 }
 
 /**
@@ -47,6 +50,8 @@ export class SourceDriver {
   private readonly labels: { job: string; operator: string };
   private readonly recordsOut;
   private readonly backpressure;
+  private readonly busyTimer: StepBusyTimer;
+  private readonly busy: BusyMeter;
 
   constructor(
     private readonly reader: SourceReader<unknown, unknown>,
@@ -55,6 +60,8 @@ export class SourceDriver {
     this.labels = { job: options.jobName, operator: options.taskId };
     this.recordsOut = options.metrics.recordsOut.labels(this.labels);
     this.backpressure = options.metrics.backpressureSeconds.labels(this.labels);
+    this.busyTimer = options.busyTimer ?? new StepBusyTimer(options.clock);
+    this.busy = options.metrics.busyMeter(this.labels);
   }
 
   get taskId(): string {
@@ -106,14 +113,24 @@ export class SourceDriver {
     const result = this.result;
     if (result !== undefined) {
       this.result = undefined;
-      this.emit(result);
+      const started = this.busyTimer.enter();
+      try {
+        this.emit(result);
+      } finally {
+        this.busyTimer.exit(this.busy, started);
+      }
       return INPUT_PROCESSED;
     }
     if (this.pollFailure !== undefined) throw this.pollFailure.error;
     if (this.polling !== undefined) return { until: this.polling };
     const barrier = this.barriers.shift();
     if (barrier !== undefined) {
-      this.emitBarrier(barrier);
+      const started = this.busyTimer.enter();
+      try {
+        this.emitBarrier(barrier);
+      } finally {
+        this.busyTimer.exit(this.busy, started);
+      }
       if (barrier.thenStop) {
         this.state = 'done';
         this.output.complete();
@@ -130,10 +147,14 @@ export class SourceDriver {
       this.backpressuredSince = undefined;
     }
     let poll: Promise<PollResult>;
+    // The reader's synchronous part (a ready batch taken and parsed, generated records) is its work.
+    const started = this.busyTimer.enter();
     try {
       poll = this.reader.poll();
     } catch (error) {
       poll = Promise.reject(error);
+    } finally {
+      this.busyTimer.exit(this.busy, started);
     }
     const polling = poll.then(
       (r) => {

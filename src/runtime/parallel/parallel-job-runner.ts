@@ -193,6 +193,7 @@ export class ParallelJobRunner {
       firstId,
       (error) => this.fail(error),
       this.clock,
+      options.activity?.checkpoints,
     );
     this.coordinator = coordinator;
 
@@ -238,6 +239,7 @@ export class ParallelJobRunner {
       } else if (restore.restoredSplits !== undefined && restore.restoredSplits.length > 0) {
         options.metrics.restores.inc({ job: this.jobName });
       }
+      options.metrics.parallelism.set({ job: this.jobName }, shares.length);
       options.metrics.ready.set({ job: this.jobName }, 1);
       options.onReady?.(true);
       coordinator.start();
@@ -251,7 +253,8 @@ export class ParallelJobRunner {
       throw this.failure ?? error;
     } finally {
       coordinator.stop();
-      removeRemoteMetrics();
+      // After a failure a subtask may never answer again: its figures go with it.
+      await removeRemoteMetrics(this.failure === undefined);
       options.metrics.ready.set({ job: this.jobName }, 0);
       options.onReady?.(false);
       const patience = new AbortController();
@@ -443,7 +446,7 @@ export class ParallelJobRunner {
         const partial = this.metricsRequests.get(id)?.got.flat() ?? [];
         this.metricsRequests.delete(id);
         resolve(partial);
-      }, 2_000);
+      }, 2_000, { keepAlive: true });
       this.metricsRequests.set(id, {
         expect: this.subtasks.length,
         got: [],
@@ -467,6 +470,7 @@ export class ParallelJobRunner {
       fencingToken: options.fencingToken ?? (() => 0n),
       checkpointScope: this.scope,
       clock: this.clock,
+      ...(options.activity ? { observer: options.activity } : {}),
     };
   }
 }

@@ -7,6 +7,7 @@ import type { DeadLetter, DeadLetterSink } from '../dead-letter.js';
 import { checkpointStoreFromUri } from '../checkpoint/checkpoint-store-from-uri.js';
 import type { Job } from '../job.js';
 import { createLogger } from '../logger.js';
+import { parseLogFormat } from '../terminal/log-format.js';
 import { MetricsRegistry } from '../metrics-registry.js';
 import type { RemoteSplitFeed } from '../split-group.js';
 import { keyedStateFactory } from '../state/state-backend-choice.js';
@@ -63,7 +64,8 @@ port.on('message', (message: ToSubtask) => {
 });
 
 async function start(message: SubtaskStart): Promise<void> {
-  const logger = createLogger({ level: message.logLevel }).child({ subtask: message.index });
+  const format = parseLogFormat(message.settings.LOG_FORMAT);
+  const logger = createLogger({ level: message.logLevel, ...(format ? { format } : {}) }).child({ subtask: message.index });
   const job = ((await import(message.jobUrl)) as { default: Job }).default;
   metrics = new MetricsRegistry();
   metrics.initJob(job.name);

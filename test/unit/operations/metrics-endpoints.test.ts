@@ -64,3 +64,34 @@ describe('metrics registry and endpoints', () => {
     assert.equal(value(text, 'streamline_watermark_lag_seconds{job="j",operator="j.input"}'), undefined);
   });
 });
+
+describe('metrics of other threads', () => {
+  it('sums a remote registry in; when it is removed its counters stay in the totals and its gauges go', async () => {
+    const main = new MetricsRegistry();
+    const subtask = new MetricsRegistry();
+    main.recordsIn.inc({ job: 'j', operator: 'j.map' }, 5);
+    subtask.recordsIn.inc({ job: 'j', operator: 'j.map' }, 7);
+    subtask.consumerLag.set({ job: 'j', topic: 't', partition: '0' }, 42);
+    subtask.busyMeter({ job: 'j', operator: 'j.map' }).ms += 1500;
+    const remove = main.addRemote(() => subtask.registry.getMetricsAsJSON());
+    let text = await main.render();
+    assert.equal(value(text, 'streamline_records_in_total{job="j",operator="j.map"}'), 12);
+    assert.equal(value(text, 'streamline_kafka_consumer_lag_records{job="j",topic="t",partition="0"}'), 42);
+    assert.equal(value(text, 'streamline_step_busy_seconds_total{job="j",operator="j.map"}'), 1.5);
+
+    await remove();
+    subtask.recordsIn.inc({ job: 'j', operator: 'j.map' }, 1000); // the thread is gone: nothing it does counts any more
+    text = await main.render();
+    assert.equal(value(text, 'streamline_records_in_total{job="j",operator="j.map"}'), 12, 'a counter never goes back when a thread ends');
+    assert.equal(value(text, 'streamline_step_busy_seconds_total{job="j",operator="j.map"}'), 1.5);
+    assert.equal(value(text, 'streamline_kafka_consumer_lag_records{job="j",topic="t",partition="0"}'), undefined, 'a gauge of an ended thread describes nothing');
+
+    const next = new MetricsRegistry(); // the next run's thread starts from zero
+    next.recordsIn.inc({ job: 'j', operator: 'j.map' }, 3);
+    main.addRemote(() => next.registry.getMetricsAsJSON());
+    const samples = await main.collect();
+    const recordsIn = samples.find((m) => m.name === 'streamline_records_in_total')!.values.find((v) => v.labels.operator === 'j.map')!.value;
+    assert.equal(recordsIn, 15);
+    assert.ok(samples.every((m) => m.name.startsWith('streamline_')), 'collect() leaves the process metrics out');
+  });
+});

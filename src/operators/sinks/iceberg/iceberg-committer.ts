@@ -10,7 +10,7 @@ import {
   maxCommittedCheckpoint,
   maxFencingToken,
 } from '../../../iceberg/snapshot-ancestry.js';
-import type { TableMetadata } from '../../../iceberg/table-metadata.js';
+import { currentSnapshot, type TableMetadata } from '../../../iceberg/table-metadata.js';
 import { FencedError, StreamlineError } from '../../../errors.js';
 import type { CommitOptions, CommitRequest, CommittedSplit, Committer, SinkContext, SplitProgress } from '../../../runtime/sink.js';
 import type { IcebergSinkOptions } from './iceberg-sink-options.js';
@@ -89,13 +89,37 @@ export async function createIcebergCommitter<T>(options: IcebergSinkOptions<T>, 
   };
   const progressEntries = (progress: SplitProgress): [string, CommittedSplit][] =>
     Object.entries(progress.positions).map(([split, position]) => [split, { position, checkpoint: progress.checkpoint }]);
+  const reportOutput = () => {
+    const totalRows = Number(currentSnapshot(table.metadata)?.summary['total-records']);
+    ctx.observer?.output(ctx.stepId, {
+      kind: 'iceberg',
+      name: tableName,
+      location: table.location,
+      catalog: options.catalogInfo?.description ?? 'Iceberg catalog',
+      ...(options.catalogInfo?.region ? { region: options.catalogInfo.region } : {}),
+      metadataLocation: table.state.metadataLocation,
+      totalRows: Number.isFinite(totalRows) ? totalRows : 0,
+    });
+  };
+  reportOutput();
   const observeCommit = (started: number, checkpointId: number, files: readonly DataFile[], snapshotId: bigint, attempts: number) => {
+    const rows = files.reduce((n, f) => n + f.recordCount, 0);
+    const durationMs = ctx.clock.monotonic() - started;
     ctx.metrics.sinkCommits.inc(labels);
-    ctx.metrics.sinkCommitDuration.observe(labels, (ctx.clock.monotonic() - started) / 1000);
-    ctx.logger.info(
-      { checkpoint: checkpointId, files: files.length, rows: files.reduce((n, f) => n + f.recordCount, 0), snapshot: snapshotId.toString(), attempts },
-      'committed Iceberg snapshot',
-    );
+    ctx.metrics.sinkCommittedRows.inc(labels, rows);
+    ctx.metrics.sinkCommitDuration.observe(labels, durationMs / 1000);
+    ctx.logger.info({ checkpoint: checkpointId, files: files.length, rows, snapshot: snapshotId.toString(), attempts }, 'committed Iceberg snapshot');
+    ctx.observer?.committed(ctx.stepId, {
+      checkpointId,
+      id: snapshotId.toString(),
+      rows,
+      files: files.length,
+      bytes: files.reduce((n, f) => n + f.fileSizeInBytes, 0),
+      committedAt: ctx.clock.now(),
+      durationMs,
+      attempts,
+    });
+    reportOutput();
   };
 
   /** One instance holding the job's lease. */

@@ -5,6 +5,8 @@ import type { PartitionSpec, Schema } from '../../../iceberg/schema.js';
 export interface IcebergSinkOptions<T> {
   /** Created lazily in the writer/committer so configuration errors surface at start. */
   readonly catalog: () => Catalog;
+  /** How the web console and the exit summary name the catalog (e.g. `local warehouse /data/warehouse`) and, in AWS, its region. */
+  readonly catalogInfo?: { readonly description: string; readonly region?: string };
   readonly table: TableIdentifier;
   /** Schema and partition spec used when the table has to be created. */
   readonly schema: Schema;

@@ -31,6 +31,7 @@ export function icebergTableOutput<T>(env: JobEnvironment, spec: IcebergTableOut
   let catalog: ReturnType<typeof createCatalog> | undefined;
   return icebergSink<T>({
     catalog: () => (catalog ??= createCatalog(setting)),
+    catalogInfo: setting.kind === 's3tables' ? { description: `S3 Tables ${setting.tableBucketArn}`, region: setting.region } : { description: `local warehouse ${setting.warehouse}` },
     table: { namespace: env.settings.TABLE_NAMESPACE ?? 'sink', name: spec.name },
     schema: spec.schema,
     ...(spec.partitionSpec ? { partitionSpec: spec.partitionSpec } : {}),

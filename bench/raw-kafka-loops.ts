@@ -45,7 +45,7 @@ export async function rawKafkaJsLoop(brokers: readonly string[], topic: string):
           autoCommit: false,
           eachBatch: async ({ batch }) => {
             if (messages === 0) firstMs = performance.now();
-            for (const message of batch.messages) JSON.parse(message.value!.toString());
+            for (const message of batch.messages) parseOrSkip(message.value!);
             messages += batch.messages.length;
             const end = remaining.get(batch.partition);
             if (end !== undefined && batch.messages.length > 0 && Number(batch.lastOffset()) + 1 >= end) remaining.delete(batch.partition);
@@ -109,7 +109,7 @@ export async function rawPlatformaticLoop(brokers: readonly string[], topic: str
               for (const record of batch.records) {
                 if (record.offsetDelta < skip) continue;
                 if (messages === 0) firstMs = performance.now();
-                JSON.parse(record.value!.toString());
+                parseOrSkip(record.value!);
                 messages++;
               }
             }
@@ -122,6 +122,15 @@ export async function rawPlatformaticLoop(brokers: readonly string[], topic: str
     await consumer.close();
   }
   return { messages, firstMs, lastMs };
+}
+
+/** JSON.parse of one value; a malformed one (the topic holds some, as a real one does) is skipped, not thrown. */
+function parseOrSkip(value: Buffer): void {
+  try {
+    JSON.parse(value.toString());
+  } catch {
+    // skipped: the job sends these to its dead-letter topic
+  }
 }
 
 /** Where each partition's log starts and ends now (ListOffsets earliest / latest). */

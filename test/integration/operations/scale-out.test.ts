@@ -214,8 +214,10 @@ for (const client of KAFKA_CLIENT_KINDS) describe(`scale-out (${client}): instan
     await settled('two instances sharing the 6 partitions');
     const production = produceOrders(endpoints.kafkaBrokers, topic, { count: 12_000, seed: SEED, badFraction: 0.02, rate: RATE, partitions: PARTITIONS, keyBy: 'record', client });
     production.catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 1_500));
-    // a freezes with records read and not committed; b takes every partition over after the session timeout and commits.
+    // a freezes with records read and not committed (it reads while orders keep coming, and its
+    // checkpoints run every second); b takes every partition over after the session timeout and commits.
+    await waitFor('a to read orders', 60_000, async () => (((await scrape(a.port))?.sum('streamline_records_in_total', JOB) ?? 0) > 0 ? true : undefined), 100);
+    await new Promise((r) => setTimeout(r, 500));
     a.process.signal('SIGSTOP');
     await waitFor('b to own every partition', 60_000, async () => ((await scrape(b.port))?.sum('streamline_group_assigned_splits', JOB) === PARTITIONS ? true : undefined), 250);
     await new Promise((r) => setTimeout(r, 2_000));

@@ -1,5 +1,6 @@
 import { KAFKA_SETTINGS } from '../operators/kafka/kafka-config.js';
 import { UsageError } from '../errors.js';
+import { MAINTENANCE_FLAGS } from './maintenance-flags.js';
 
 /**
  * Every setting of `run.js`: each flag has an environment variable of the same meaning
@@ -45,6 +46,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'generator-count', env: 'GENERATOR_COUNT', help: 'Embedded default: records to generate (unbounded when unset).' },
   { flag: 'generator-rate', env: 'GENERATOR_RATE', help: 'Embedded default: records per second (flat out when unset).' },
   { flag: 'log-level', env: 'LOG_LEVEL', help: 'trace, debug, info, warn or error.', default: 'info' },
+  ...MAINTENANCE_FLAGS,
 ];
 
 export interface ParsedRunArgs {

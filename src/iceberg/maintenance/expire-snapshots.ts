@@ -28,6 +28,11 @@ export interface ExpireSnapshotsOptions {
   readonly keepAncestryUntil?: readonly ((snapshot: Snapshot) => boolean)[];
   /** Files never deleted, whatever (no longer) references them. */
   readonly protectedFiles?: ReadonlySet<string>;
+  /**
+   * Delete the files only expired snapshots referenced (default true). S3 Tables refuses deletes
+   * in a table's storage (405) and removes unreferenced files itself: there, only the snapshots go.
+   */
+  readonly deleteUnreferencedFiles?: boolean;
   readonly base?: LoadedTable;
   readonly maxAttempts?: number;
 }
@@ -89,6 +94,7 @@ export async function expireSnapshots(catalog: Catalog, id: TableIdentifier, opt
   const { table, expired } = committed;
   const empty = { table, expiredSnapshots: [], deletedDataFiles: [], deletedManifests: [], deletedManifestLists: [], keptProtected: [], failedDeletes: [] };
   if (expired.length === 0) return empty;
+  if (options.deleteUnreferencedFiles === false) return { ...empty, expiredSnapshots: expired.map((s) => s['snapshot-id']) };
 
   const reader = new TableFileReader(catalog.fileIO);
   const retainedLists = new Set<string>();

@@ -28,6 +28,7 @@ export async function createIcebergTableMaintainer<T>(options: IcebergSinkOption
   const id = options.table;
   const output = `${id.namespace}.${id.name}`;
   const settings = options.maintenance ?? tableMaintenanceSettings({}, options.targetFileSizeBytes ?? DEFAULT_TARGET_FILE_SIZE_BYTES, catalog instanceof S3TablesCatalog);
+  const s3Tables = catalog instanceof S3TablesCatalog;
   const committedHere = (s: Snapshot) => s.summary[SUMMARY_JOB_ID] === ctx.jobName && s.summary[SUMMARY_OPERATOR_ID] === ctx.stepId;
 
   return {
@@ -92,7 +93,9 @@ export async function createIcebergTableMaintainer<T>(options: IcebergSinkOption
           nowMs: ctx.clock.now(),
           keepAncestryUntil: [committedHere],
           protectedFiles: pending,
+          deleteUnreferencedFiles: !s3Tables,
         });
+        if (s3Tables) notes.push('expiry: S3 Tables removes the files of expired snapshots itself (its unreferenced-file removal)');
         counts['expired-snapshots'] = result.expiredSnapshots.length;
         counts['deleted-data-files'] = result.deletedDataFiles.length;
         counts['deleted-manifests'] = result.deletedManifests.length + result.deletedManifestLists.length;

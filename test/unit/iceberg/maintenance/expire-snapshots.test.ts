@@ -81,3 +81,15 @@ test('an append landing while expiry commits is kept, and its files are not dele
   assert.deepEqual(result.deletedDataFiles, []);
   assert.equal((await catalog.loadTable(ID)).metadata.snapshots.length, 1);
 });
+
+test('with deleteUnreferencedFiles false (S3 Tables) only the snapshots go: every file stays for the storage’s own cleanup', async () => {
+  const catalog = await newTable();
+  await append(catalog, ['x1'], T + 1_000);
+  await rewriteDataFiles(catalog, ID, [await storedFile(catalog, 'x1')], [await storedFile(catalog, 'y1')]);
+  const result = await expireSnapshots(catalog, ID, { retainLast: 1, maxSnapshotAgeMs: 0, nowMs: T + 10_000, deleteUnreferencedFiles: false });
+  assert.equal(result.expiredSnapshots.length, 1);
+  assert.deepEqual([result.deletedDataFiles, result.deletedManifests, result.deletedManifestLists, result.failedDeletes], [[], [], [], []]);
+  assert.equal((await catalog.loadTable(ID)).metadata.snapshots.length, 1);
+  assert.equal(await catalog.fileIO.exists('mem://wh/sink/orders/data/x1.parquet'), true);
+  assert.deepEqual((await currentFiles(catalog)).map(short), ['y1']);
+});

@@ -94,7 +94,8 @@ it('maintain <job>: compacts, expires and removes orphans; pyiceberg reads the s
   const [table] = report.outputs;
   assert.equal(table?.output, 'sink.orders');
   assert.deepEqual(table.failures, []);
-  assert.ok(table.counts['compacted-files']! >= 10, JSON.stringify(table.counts));
+  // Files the retained checkpoints still list (pending-files) are left alone; the rest of each partition is compacted.
+  assert.ok(table.counts['compacted-files']! >= 2 && table.counts['compacted-into-files']! < table.counts['compacted-files']!, JSON.stringify(table.counts));
   assert.ok(table.counts['expired-snapshots']! >= 5, JSON.stringify(table.counts));
   assert.ok(table.counts['deleted-orphan-files']! >= 1, JSON.stringify(table.counts));
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * `node dist/run.js <job> [flags]` — runs one job in this process until it finishes (bounded
- * input) or is stopped. `node dist/run.js maintain <job> [flags]` maintains its tables (cli/maintain-command.ts). Exit codes: 0 done/stopped gracefully, 1 the job failed, 2 bad usage or
- * configuration.
+ * input) or is stopped; `node dist/run.js maintain <job> [flags]` maintains its tables
+ * (cli/maintain-command.ts). Exit codes: 0 done/stopped gracefully, 1 the job failed, 2 bad
+ * usage or configuration.
  */
 import { builtInJobs, loadJob } from './cli/job-loader.js';
 import { runJobProcess } from './cli/job-process.js';

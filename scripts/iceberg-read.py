@@ -168,6 +168,7 @@ def main() -> None:
     parser.add_argument("--rows", action="store_true", help="include every row of the current snapshot")
     parser.add_argument("--column", metavar="NAME", help="include the sorted values of this column")
     parser.add_argument("--files", action="store_true", help="include the current snapshot's data files")
+    parser.add_argument("--snapshot-rows", action="store_true", help="scan every snapshot of the metadata and include its row count (a deleted file fails the read)")
     args = parser.parse_args()
 
     location = normalize_location(args.metadata_location)
@@ -257,6 +258,8 @@ def main() -> None:
             except TypeError:  # structs/maps do not order; fall back to their JSON text
                 values.sort(key=lambda v: json.dumps(json_safe(v), sort_keys=True))
             result["column"] = {"name": args.column, "values": [json_safe(v) for v in values]}
+        if args.snapshot_rows:
+            result["snapshotRows"] = {str(s.snapshot_id): table.scan(snapshot_id=s.snapshot_id).to_arrow().num_rows for s in snapshots}
         if args.files:
             result["files"] = describe_files(table)
     except SystemExit:

@@ -116,3 +116,16 @@ export class NoSuchTableError extends IcebergError {}
 
 /** The table metadata or a manifest is not valid for this library (e.g. unsupported format version). */
 export class InvalidTableMetadataError extends IcebergError {}
+
+/**
+ * The job's table schema cannot be applied to the existing table (a rename, a required column
+ * added, a type change Iceberg does not allow); the message names the column and what to do.
+ */
+export class IncompatibleSchemaError extends IcebergError {
+  constructor(
+    readonly column: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,17 +1,20 @@
 #!/usr/bin/env node
 /**
  * `node dist/run.js <job> [flags]` — runs one job in this process until it finishes (bounded
- * input) or is stopped. Exit codes: 0 done/stopped gracefully, 1 the job failed, 2 bad usage or
- * configuration.
+ * input) or is stopped; `node dist/run.js maintain <job> [flags]` maintains its tables
+ * (cli/maintain-command.ts). Exit codes: 0 done/stopped gracefully, 1 the job failed, 2 bad
+ * usage or configuration.
  */
 import { builtInJobs, loadJob } from './cli/job-loader.js';
 import { runJobProcess } from './cli/job-process.js';
 import { parseRunArgs, runUsage } from './cli/run-flags.js';
+import { MAINTAIN_COMMAND, runMaintainCommand } from './cli/maintain-command.js';
 import { ConfigError, UsageError } from './errors.js';
 import { createLogger } from './runtime/logger.js';
 import { parseLogFormat } from './runtime/terminal/log-format.js';
 
 async function main(): Promise<number> {
+  if (process.argv[2] === MAINTAIN_COMMAND) return runMaintainCommand(process.argv.slice(3), process.env, createLogger({ level: process.env.LOG_LEVEL }));
   let parsed;
   try {
     parsed = parseRunArgs(process.argv.slice(2), process.env);

@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import type { CheckpointStore } from '../runtime/checkpoint-store.js';
 import { checkpointStoreFromUri } from '../runtime/checkpoint/checkpoint-store-from-uri.js';
+import { newInstanceId } from '../runtime/checkpoint/instance-scope.js';
+import { maintenanceScheduleFromSettings } from './maintenance-schedule.js';
 import type { DeadLetterSink } from '../runtime/dead-letter.js';
 import { FileDeadLetterSink } from '../runtime/dead-letters/file-dead-letter-sink.js';
 import { ConfigError, StreamlineError } from '../errors.js';
@@ -153,6 +154,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
     activity.deadLetterLocation = deadLetters.location;
     overview = new JobOverviewSource(plan.flow, metrics, activity, clock);
     statusLine = new StatusLine({ source: overview, terminal, logger, clock, intervalMs: statusIntervalMs, pretty }).start();
+    const maintenance = maintenanceScheduleFromSettings(settings, { flow: plan.flow, store, clock, logger, metrics });
     const ctx: ProcessContext = {
       job,
       settings,
@@ -171,7 +173,8 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
       createKeyedState: keyedStateFactory(stateBackend),
       stateDir,
       activity,
-      createRun: (options, group) => {
+      createRun: (runOptions, group) => {
+        const options = maintenance === undefined ? runOptions : { ...runOptions, afterCommit: maintenance.afterCommit };
         const why = jobUrl === undefined ? 'the job module has no file to load in a thread' : !SubtaskHandle.isAvailable() ? 'the subtask module is not built' : parallelUnsupportedReason(plan.flow);
         if (why !== undefined) {
           if (parallelism > 1) logger.info({ parallelism, reason: why }, 'running in one thread');
@@ -307,7 +310,7 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
  * next owner restores is named by the job's table (see SplitGroupRunner).
  */
 async function runGroupInstance(ctx: ProcessContext, attach: (stoppable: Stoppable) => boolean): Promise<void> {
-  const instanceId = `i-${randomBytes(4).toString('hex')}`;
+  const instanceId = newInstanceId();
   const member = new SplitGroupRunner({
     flow: ctx.flow,
     store: ctx.store,

@@ -1,5 +1,6 @@
 import { KAFKA_SETTINGS } from '../operators/kafka/kafka-config.js';
 import { UsageError } from '../errors.js';
+import { MAINTENANCE_FLAGS } from './maintenance-flags.js';
 
 /**
  * Every setting of `run.js`: each flag has an environment variable of the same meaning
@@ -52,6 +53,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
     help: 'How often a status line (records/s, lag, last checkpoint, rows committed, dead letters) is logged; on a terminal it is shown in place, updated every second. 0 = off.',
     default: '10000',
   },
+  ...MAINTENANCE_FLAGS,
 ];
 
 export interface ParsedRunArgs {

@@ -6,7 +6,7 @@
  * Staged data files and manifests are never deleted: a retry (or a later re-commit) reuses them.
  */
 import { randomUUID } from 'node:crypto';
-import type { DataFile } from './data-file.js';
+import { partitionKeyOf, type DataFile } from './data-file.js';
 import type { Catalog, LoadedTable, TableIdentifier } from './catalog.js';
 import { formatIdentifier } from './catalog.js';
 import { CommitConflictError, isRetriable } from '../errors.js';
@@ -15,6 +15,7 @@ import { decodeManifestList, encodeManifestList, summarizePartitions, type Manif
 import { backoffDelayMs, sleep } from './retry-backoff.js';
 import { isInAncestry } from './snapshot-ancestry.js';
 import { mergeManifests } from './manifest-merge.js';
+import { looksPermanent } from './optimistic-commit.js';
 import {
   currentSchema,
   currentSnapshot,
@@ -102,11 +103,6 @@ async function stageManifests(catalog: Catalog, table: LoadedTable, files: reado
   return staged;
 }
 
-function partitionKey(f: DataFile): string {
-  const parts = Object.entries(f.partition).map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v).toString('hex') : typeof v === 'bigint' ? `${v}n` : v]);
-  return `${f.specId}:${JSON.stringify(parts)}`;
-}
-
 function buildSummary(
   files: readonly DataFile[],
   manifests: readonly ManifestFile[],
@@ -127,7 +123,7 @@ function buildSummary(
     'added-data-files': String(files.length),
     'added-records': String(files.reduce((n, f) => n + f.recordCount, 0)),
     'added-files-size': String(addedSize),
-    'changed-partition-count': String(new Set(files.map(partitionKey)).size),
+    'changed-partition-count': String(new Set(files.map(partitionKeyOf)).size),
     // Live counts come straight from the manifest list, so they stay right whoever wrote the parent.
     'total-records': String(sum(live(0), (m) => m.addedRowsCount + m.existingRowsCount)),
     'total-data-files': String(sum(live(0), (m) => m.addedFilesCount + m.existingFilesCount)),
@@ -140,11 +136,6 @@ function buildSummary(
     if (v !== undefined) summary[key] = String(v);
   }
   return summary as SnapshotSummary;
-}
-
-function looksPermanent(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-  return status !== undefined && status >= 400 && status < 500 && status !== 409 && status !== 429;
 }
 
 /**

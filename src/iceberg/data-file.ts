@@ -30,3 +30,9 @@ export interface DataFile {
   readonly splitOffsets: readonly number[];
   readonly sortOrderId?: number;
 }
+
+/** A key equal for two files exactly when they belong to the same partition of the same spec. */
+export function partitionKeyOf(f: DataFile): string {
+  const parts = Object.entries(f.partition).map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v).toString('hex') : typeof v === 'bigint' ? `${v}n` : v]);
+  return `${f.specId}:${JSON.stringify(parts)}`;
+}

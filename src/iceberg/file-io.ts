@@ -42,3 +42,30 @@ export interface S3FileIODescription {
 
 /** A FileIO as plain data (see `fileIOFromDescription`). */
 export type FileIODescription = { readonly kind: 'local' } | S3FileIODescription;
+
+/** One file found under a location. */
+export interface ListedFile {
+  /** Absolute location in the FileIO's scheme (`file:///…`). */
+  readonly location: string;
+  readonly sizeBytes: number;
+  /** Epoch millis of the last modification. */
+  readonly modifiedMs: number;
+}
+
+/**
+ * Listing, for the one task that needs it: removing orphan files, which compares what is stored
+ * under a table's location with what its metadata references. Only FileIOs whose storage allows
+ * listing implement it (the local filesystem; S3 Tables forbids ListObjects under a table).
+ */
+export interface FileLister {
+  /** Every file under `prefix` (a folder location), recursively. */
+  list(prefix: string): AsyncIterable<ListedFile>;
+  /** A canonical form of a location, so that two spellings of one file compare equal. */
+  canonical(location: string): string;
+}
+
+/** The FileIO's lister, when it has one. */
+export function fileListerOf(io: FileIO): FileLister | undefined {
+  const candidate = io as Partial<FileLister>;
+  return typeof candidate.list === 'function' && typeof candidate.canonical === 'function' ? (candidate as FileLister) : undefined;
+}

@@ -7,18 +7,27 @@ import type { Catalog, LoadedTable, TableDefinition, TableIdentifier } from './c
 import { appendFiles, type AppendFilesOptions, type AppendFilesResult } from './append-files.js';
 import type { PartitionSpec, Schema } from './schema.js';
 import { currentSchema, defaultPartitionSpec, type TableMetadata } from './table-metadata.js';
+import { updateTableSchema, type SchemaUpdateResult } from './update-table-schema.js';
 
 export class IcebergTable {
   private constructor(
     readonly catalog: Catalog,
     readonly identifier: TableIdentifier,
     private loaded: LoadedTable,
+    /** What opening changed in the table's schema, and the optional columns the definition does not declare. */
+    readonly schemaUpdate: Pick<SchemaUpdateResult, 'changes' | 'notInJob'> = { changes: [], notInJob: [] },
   ) {}
 
-  /** Loads the table, creating it with `definition` when missing. */
+  /**
+   * Loads the table, creating it with `definition` when missing; an existing table's schema is
+   * evolved towards the definition's (schema-evolution.ts), or IncompatibleSchemaError says
+   * which column cannot be.
+   */
   static async open(catalog: Catalog, identifier: TableIdentifier, definition?: TableDefinition): Promise<IcebergTable> {
-    const loaded = definition ? await catalog.ensureTable(identifier, definition) : await catalog.loadTable(identifier);
-    return new IcebergTable(catalog, identifier, loaded);
+    if (definition === undefined) return new IcebergTable(catalog, identifier, await catalog.loadTable(identifier));
+    const ensured = await catalog.ensureTable(identifier, definition);
+    const update = await updateTableSchema(catalog, identifier, definition.schema, { base: ensured });
+    return new IcebergTable(catalog, identifier, update.table, { changes: update.changes, notInJob: update.notInJob });
   }
 
   /** Last loaded or committed state (may be stale; {@link refresh} re-reads it). */

@@ -3,10 +3,10 @@
  * durable and atomic (local-output-file.ts): temp file beside the target, fsync, rename, fsync of
  * the directory — a reader (or a restarted job) never sees a partial file.
  */
-import { readFile, rm, stat } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { FileIO, FileIODescription, OutputFile } from './file-io.js';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { FileIO, FileIODescription, FileLister, ListedFile, OutputFile } from './file-io.js';
 import { LocalOutputFile } from './local-output-file.js';
 import { IcebergError } from '../errors.js';
 
@@ -24,8 +24,8 @@ export function localPath(location: string): string {
   throw new UnsupportedLocationError(location);
 }
 
-/** FileIO over the local filesystem. */
-export class LocalFileIO implements FileIO {
+/** FileIO over the local filesystem; it can list (see FileLister). */
+export class LocalFileIO implements FileIO, FileLister {
   readonly description: FileIODescription = { kind: 'local' };
 
   async write(location: string, bytes: Uint8Array): Promise<void> {
@@ -56,5 +56,30 @@ export class LocalFileIO implements FileIO {
   /** Deleting a missing file is not an error (deletes are retried after crashes). */
   async delete(location: string): Promise<void> {
     await rm(localPath(location), { force: true });
+  }
+
+  async *list(prefix: string): AsyncIterable<ListedFile> {
+    const walk = async function* (dir: string): AsyncGenerator<ListedFile> {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw error;
+      }
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) yield* walk(path);
+        else if (entry.isFile()) {
+          const info = await stat(path).catch(() => undefined); // deleted meanwhile
+          if (info !== undefined) yield { location: pathToFileURL(path).href, sizeBytes: info.size, modifiedMs: info.mtimeMs };
+        }
+      }
+    };
+    yield* walk(localPath(prefix));
+  }
+
+  canonical(location: string): string {
+    return localPath(location);
   }
 }

@@ -2,9 +2,11 @@
  * Catalog over Amazon S3 Tables. `GetTable` gives the current `metadataLocation`, `versionToken`
  * and `warehouseLocation`; a commit writes the next metadata file under the warehouse location and
  * calls `UpdateTableMetadataLocation` with the token it read, so S3 Tables arbitrates concurrent
- * writers (HTTP 409 ConflictException → CommitConflictError). Only GetTable, CreateNamespace,
- * CreateTable and UpdateTableMetadataLocation are used — the subset moto also serves — and nothing
- * is ever listed under a table's location (S3 Tables forbids ListObjects there).
+ * writers (HTTP 409 ConflictException → CommitConflictError), AWS's own maintenance commits
+ * included. GetTable, CreateNamespace, CreateTable and UpdateTableMetadataLocation are used —
+ * the subset moto also serves — plus PutTableMaintenanceConfiguration when maintenance settings
+ * are given (moto does not serve it: s3-tables-maintenance.ts). Nothing is ever listed under a
+ * table's location (S3 Tables forbids ListObjects there).
  */
 import {
   CreateNamespaceCommand,
@@ -21,6 +23,7 @@ import type { FileIO } from './file-io.js';
 import { S3FileIO } from './s3-file-io.js';
 import { newTableMetadata, type TableMetadata } from './table-metadata.js';
 import { readTableMetadataFile, writeTableMetadataFile } from './table-metadata-file.js';
+import { putTableMaintenanceConfiguration, type MaintenanceConfigurationOutcome, type S3TablesMaintenanceSettings } from './s3-tables-maintenance.js';
 
 export interface S3TablesCatalogOptions {
   /** `arn:aws:s3tables:<region>:<account>:bucket/<name>`. */
@@ -30,6 +33,10 @@ export interface S3TablesCatalogOptions {
   readonly fileIO?: FileIO;
   /** Used when `client` is not given (endpoint from AWS_ENDPOINT_URL is picked up by the SDK). */
   readonly clientConfig?: S3TablesClientConfig;
+  /** AWS's own maintenance of a table this catalog creates (compaction target, snapshot retention); unset: AWS's defaults. */
+  readonly maintenance?: S3TablesMaintenanceSettings;
+  /** Hears about what could not be done but does not stop anything (an endpoint without the maintenance API). */
+  readonly warn?: (message: string) => void;
 }
 
 const isName = (error: unknown, name: string) => (error as { name?: string })?.name === name;
@@ -41,9 +48,13 @@ export class S3TablesCatalog implements Catalog {
   readonly fileIO: FileIO;
   readonly client: S3TablesClient;
   readonly tableBucketArn: string;
+  private readonly maintenance: S3TablesMaintenanceSettings | undefined;
+  private readonly warn: (message: string) => void;
 
   constructor(options: S3TablesCatalogOptions) {
     this.tableBucketArn = options.tableBucketArn;
+    this.maintenance = options.maintenance;
+    this.warn = options.warn ?? (() => undefined);
     this.client = options.client ?? new S3TablesClient(options.clientConfig ?? {});
     // The warehouse bucket is in the table bucket's region.
     const region = options.clientConfig?.region;
@@ -94,7 +105,10 @@ export class S3TablesCatalog implements Catalog {
         );
       } catch (error) {
         if (!isConflict(error)) throw error; // another writer initialized it first: use theirs
+        continue;
       }
+      // The writer that initialized the table configures AWS's maintenance of it.
+      await this.configureMaintenance(id);
     }
     throw new IcebergError(`could not create or load table ${formatIdentifier(id)}`, { retriable: true });
   }
@@ -117,6 +131,19 @@ export class S3TablesCatalog implements Catalog {
       if (isConflict(error)) throw new CommitConflictError(`table ${formatIdentifier(id)} changed since version ${base.versionToken}`, { cause: error });
       throw error;
     }
+  }
+
+  /**
+   * Sets AWS's maintenance of the table (compaction target size, snapshot retention) as configured;
+   * an endpoint without the API (an emulator) only earns a warning. Returns what happened.
+   */
+  async configureMaintenance(id: TableIdentifier): Promise<MaintenanceConfigurationOutcome | 'not-configured'> {
+    if (this.maintenance === undefined) return 'not-configured';
+    const outcome = await putTableMaintenanceConfiguration(this.client, this.tableBucketArn, id, this.maintenance);
+    if (outcome === 'not-implemented') {
+      this.warn(`the S3 Tables endpoint does not implement PutTableMaintenanceConfiguration (an emulator?): ${formatIdentifier(id)} keeps the bucket's default compaction and snapshot retention`);
+    }
+    return outcome;
   }
 
   private async ignoreConflict(op: () => Promise<unknown>): Promise<void> {

@@ -171,10 +171,7 @@ export function withSnapshot(base: TableMetadata, snapshot: Snapshot, baseLocati
   if (snapshot['sequence-number'] <= base['last-sequence-number']) {
     throw new InvalidTableMetadataError(`snapshot sequence number ${snapshot['sequence-number']} is not above ${base['last-sequence-number']}`);
   }
-  const keep = Number(base.properties['write.metadata.previous-versions-max'] ?? DEFAULT_PREVIOUS_VERSIONS_MAX);
-  const metadataLog = baseLocation
-    ? [...base['metadata-log'], { 'metadata-file': baseLocation, 'timestamp-ms': base['last-updated-ms'] }].slice(-Math.max(1, keep))
-    : base['metadata-log'];
+  const metadataLog = metadataLogAfter(base, baseLocation);
   return {
     ...base,
     'last-sequence-number': snapshot['sequence-number'],
@@ -185,6 +182,36 @@ export function withSnapshot(base: TableMetadata, snapshot: Snapshot, baseLocati
     'metadata-log': metadataLog,
     refs: { ...base.refs, main: { 'snapshot-id': snapshot['snapshot-id'], type: 'branch' } },
   };
+}
+
+/** `base`'s metadata log with the file `base` was read from appended, bounded by `write.metadata.previous-versions-max`. */
+export function metadataLogAfter(base: TableMetadata, baseLocation: string | undefined): readonly MetadataLogEntry[] {
+  if (!baseLocation) return base['metadata-log'];
+  const keep = Number(base.properties['write.metadata.previous-versions-max'] ?? DEFAULT_PREVIOUS_VERSIONS_MAX);
+  return [...base['metadata-log'], { 'metadata-file': baseLocation, 'timestamp-ms': base['last-updated-ms'] }].slice(-Math.max(1, keep));
+}
+
+/**
+ * `base` with `schema` added to `schemas` and made current (spec "Schema Evolution": a new schema
+ * id, `last-column-id` never decreasing); `baseLocation` goes into the metadata log.
+ */
+export function withSchema(base: TableMetadata, schema: Schema, lastColumnId: number, baseLocation: string | undefined, nowMs = Date.now()): TableMetadata {
+  if (base.schemas.some((s) => s['schema-id'] === schema['schema-id'])) {
+    throw new InvalidTableMetadataError(`schema id ${schema['schema-id']} is already in the table metadata`);
+  }
+  return {
+    ...base,
+    'last-updated-ms': Math.max(nowMs, base['last-updated-ms']),
+    'last-column-id': Math.max(base['last-column-id'], lastColumnId),
+    schemas: [...base.schemas, schema],
+    'current-schema-id': schema['schema-id'],
+    'metadata-log': metadataLogAfter(base, baseLocation),
+  };
+}
+
+/** The id a new schema of this table gets: one above every schema id it has. */
+export function nextSchemaId(metadata: TableMetadata): number {
+  return Math.max(-1, ...metadata.schemas.map((s) => s['schema-id'])) + 1;
 }
 
 const BIGINT_KEYS = new Set(['snapshot-id', 'parent-snapshot-id', 'current-snapshot-id']);

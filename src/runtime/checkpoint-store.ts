@@ -59,6 +59,13 @@ export interface CompletedCheckpoint {
   readonly location: string;
 }
 
+/** A checkpoint scope found in the store, and when anything in it last changed. */
+export interface CheckpointScopeActivity {
+  readonly scope: string;
+  /** Epoch millis of the newest object (checkpoint, shared state file) of the scope. */
+  readonly lastModifiedMs: number;
+}
+
 export interface CheckpointStore {
   /** Printable root, e.g. `file:///…/checkpoints` or `s3://bucket/prefix`. */
   readonly uri: string;
@@ -97,4 +104,8 @@ export interface CheckpointStore {
    * remaining checkpoint references that were written for checkpoints up to the newest completed.
    */
   prune(jobName: string, retain: number, keep?: ReadonlySet<number>, keepShared?: ReadonlySet<string>): Promise<void>;
+  /** Scopes whose name starts with `namePrefix` (e.g. `orders.` for the instances of job orders), with their last activity. */
+  listScopes(namePrefix: string): Promise<CheckpointScopeActivity[]>;
+  /** Deletes a whole scope: every checkpoint and shared state file in it (maintenance, for instances that left). */
+  discardScope(scope: string): Promise<void>;
 }

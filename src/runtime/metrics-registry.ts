@@ -76,6 +76,8 @@ export class MetricsRegistry {
   readonly sinkCommitDuration = this.histogram('streamline_sink_commit_duration_seconds', 'Latency of one sink commit including retries.', ['job', 'operator'], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
   readonly sinkCommitConflicts = this.counter('streamline_sink_commit_conflicts_total', 'Optimistic-concurrency conflicts retried by a sink.', ['job', 'operator']);
   readonly fencedCommits = this.counter('streamline_fenced_commits_total', 'Commits refused because this instance lost its lease.', ['job', 'kind']);
+  readonly maintenanceRuns = this.counter('streamline_maintenance_runs_total', 'Table maintenance passes run inside the job (MAINTAIN_INTERVAL_MS), by outcome: ok, or failed (some task failed).', ['job', 'outcome']);
+  readonly maintenanceDuration = this.histogram('streamline_maintenance_duration_seconds', 'Duration of one maintenance pass run inside the job (the next commit waits for it).', ['job'], [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300]);
 
   readonly stateSplitConflicts = this.counter(
     'streamline_state_split_conflicts_total',

@@ -1,6 +1,7 @@
 import type { DeadLetterSink } from './dead-letter.js';
 import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics-registry.js';
+import type { MaintenanceContext, OutputMaintainer } from './output-maintenance.js';
 import type { VersionedSerializer } from './serializer.js';
 import type { Clock } from './time/clock.js';
 
@@ -147,4 +148,6 @@ export interface TwoPhaseCommitSink<T, C> {
   readonly committableSerializer: VersionedSerializer<C>;
   createWriter(ctx: SinkContext): Promise<SinkWriter<T, C>>;
   createCommitter(ctx: SinkContext): Promise<Committer<C>>;
+  /** Outputs that need maintenance (compaction, expiry, orphan removal) offer a maintainer (`maintain <job>`, MAINTAIN_INTERVAL_MS). */
+  createMaintainer?(ctx: MaintenanceContext): Promise<OutputMaintainer<C>>;
 }

@@ -110,6 +110,8 @@ export interface IcebergReadResult {
   column?: { name: string; values: IcebergJsonValue[] };
   /** With `files`: the data and delete files of the current snapshot. */
   files?: IcebergDataFileInfo[];
+  /** With `snapshotRows`: rows of every snapshot in the metadata, by snapshot id (each scanned whole). */
+  snapshotRows?: Record<string, number>;
 }
 
 const REGION = 'us-east-1';
@@ -245,7 +247,7 @@ export async function ensureServices(which: { kafka?: boolean; moto?: boolean })
  */
 export async function readIcebergTable(
   metadataLocation: string,
-  options: { rows?: boolean; column?: string; files?: boolean } = {},
+  options: { rows?: boolean; column?: string; files?: boolean; snapshotRows?: boolean } = {},
 ): Promise<IcebergReadResult> {
   if (metadataLocation.startsWith('s3://') || metadataLocation.startsWith('s3a://')) {
     await ensureServices({ moto: true });
@@ -256,6 +258,7 @@ export async function readIcebergTable(
   if (options.rows) args.push('--rows');
   if (options.column !== undefined) args.push('--column', options.column);
   if (options.files) args.push('--files');
+  if (options.snapshotRows) args.push('--snapshot-rows');
   const env = { ...process.env };
   if (env.AWS_ENDPOINT_URL === undefined) env.AWS_ENDPOINT_URL = motoEndpoint();
   let stdout: string;

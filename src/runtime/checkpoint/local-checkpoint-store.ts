@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CheckpointMetadata, CheckpointStore, CheckpointStoreSpec, CompletedCheckpoint, SharedStateFile, StateHandle } from '../checkpoint-store.js';
+import type { CheckpointMetadata, CheckpointScopeActivity, CheckpointStore, CheckpointStoreSpec, CompletedCheckpoint, SharedStateFile, StateHandle } from '../checkpoint-store.js';
 import { CheckpointError, CorruptCheckpointError } from '../../errors.js';
 import {
   assertCheckpointId,
@@ -138,6 +138,27 @@ export class LocalCheckpointStore implements CheckpointStore {
     for (const name of unreferencedSharedFiles(jobName, names, remaining, keepShared)) await rm(join(dir, name), { force: true });
   }
 
+  async listScopes(namePrefix: string): Promise<CheckpointScopeActivity[]> {
+    let entries;
+    try {
+      entries = await readdir(this.root, { withFileTypes: true });
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+    const scopes: CheckpointScopeActivity[] = [];
+    for (const entry of entries) {
+      if (!entry.isDirectory() || !entry.name.startsWith(namePrefix)) continue;
+      scopes.push({ scope: entry.name, lastModifiedMs: await newestModification(join(this.root, entry.name)) });
+    }
+    return scopes.sort((a, b) => (a.scope < b.scope ? -1 : 1));
+  }
+
+  async discardScope(scope: string): Promise<void> {
+    assertJobName(scope);
+    await rm(join(this.root, scope), { recursive: true, force: true });
+  }
+
   /** Highest checkpoint id present in any state (complete or not); new ids must be above it. */
   async highestCheckpointId(jobName: string): Promise<number | undefined> {
     const ids = await this.checkpointIds(jobName);
@@ -235,6 +256,24 @@ async function writeObjectOnce(dir: string, name: string, bytes: Uint8Array, che
     return;
   }
   await fsyncDir(dir);
+}
+
+/** The newest modification time of a folder or anything in it, epoch millis. */
+async function newestModification(dir: string): Promise<number> {
+  let newest = (await stat(dir)).mtimeMs;
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isNotFound(err)) return newest;
+    throw err;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    const modified = entry.isDirectory() ? await newestModification(path).catch(() => 0) : ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0);
+    newest = Math.max(newest, modified);
+  }
+  return newest;
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { CheckpointMetadata, CheckpointStore, CheckpointStoreSpec, CompletedCheckpoint, SharedStateFile, StateHandle } from '../checkpoint-store.js';
+import type { CheckpointMetadata, CheckpointScopeActivity, CheckpointStore, CheckpointStoreSpec, CompletedCheckpoint, SharedStateFile, StateHandle } from '../checkpoint-store.js';
 import { CheckpointError, CorruptCheckpointError } from '../../errors.js';
 import type { Logger } from '../logger.js';
 import { S3ObjectWriter } from '../../storage/s3-object-writer.js';
@@ -203,6 +203,42 @@ export class S3CheckpointStore implements CheckpointStore {
     for (let i = 0; i < doomed.length; i += 1000) {
       const batch = doomed.slice(i, i + 1000);
       await this.retry(() => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })));
+    }
+  }
+
+  async listScopes(namePrefix: string): Promise<CheckpointScopeActivity[]> {
+    const base = this.prefix ? `${this.prefix}/` : '';
+    const newest = new Map<string, number>();
+    let token: string | undefined;
+    do {
+      const page = await this.retry(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${base}${namePrefix}`, ContinuationToken: token })));
+      for (const object of page.Contents ?? []) {
+        const [scope, ...rest] = (object.Key ?? '').slice(base.length).split('/');
+        if (scope === undefined || rest.length === 0) continue;
+        newest.set(scope, Math.max(newest.get(scope) ?? 0, object.LastModified?.getTime() ?? 0));
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return [...newest].map(([scope, lastModifiedMs]) => ({ scope, lastModifiedMs })).sort((a, b) => (a.scope < b.scope ? -1 : 1));
+  }
+
+  async discardScope(scope: string): Promise<void> {
+    assertJobName(scope);
+    const prefix = this.jobPrefix(scope);
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.retry(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })));
+      for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    // Every `_metadata` first: a half-discarded scope must hold no checkpoint that reads as complete but broken.
+    const ordered = [...keys.filter((k) => k.endsWith(`/${METADATA_NAME}`)), ...keys.filter((k) => !k.endsWith(`/${METADATA_NAME}`))];
+    for (let i = 0; i < ordered.length; i += 1000) {
+      const batch = ordered.slice(i, i + 1000);
+      const result = await this.retry(() => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })));
+      const failed = result.Errors ?? [];
+      if (failed.length > 0) throw new CheckpointError(0, `could not delete ${failed.length} object(s) of scope '${scope}', e.g. ${failed[0]?.Key}: ${failed[0]?.Code} ${failed[0]?.Message}`);
     }
   }
 

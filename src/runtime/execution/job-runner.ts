@@ -68,6 +68,12 @@ export interface JobRunnerOptions {
   readonly sliceMs?: number;
   /** Records checkpoints and sink commits for the web console and the exit summary (the process's, shared by its runs). */
   readonly activity?: JobActivity;
+  /**
+   * After the sinks committed a completed checkpoint, in the chain of completion actions — so it
+   * never runs beside a commit of this run, and the next commit waits for it (table maintenance,
+   * MAINTAIN_INTERVAL_MS). `final`: the last checkpoint of the run. Failures are logged, never fatal.
+   */
+  readonly afterCommit?: (checkpointId: number, final: boolean) => Promise<void>;
 }
 
 /** What a finished run reports. */
@@ -353,6 +359,7 @@ export class JobRunner {
         this.notifications.add(notified);
       }
     });
+    await runAfterCommit(this.options, id, final);
   }
 
   private taskIds(): string[] {
@@ -375,5 +382,15 @@ export class JobRunner {
     for (const sink of pipeline.sinks) await close(sink.taskId, () => sink.close());
     for (const [stepId, backend] of pipeline.keyedState) await close(stepId, () => backend.close());
     if (this.options.closeDeadLetters ?? true) await close('dead letters', () => this.options.deadLetters.close());
+  }
+}
+
+/** The run's `afterCommit` action for a checkpoint; its failure is logged, not fatal. */
+export async function runAfterCommit(options: Pick<JobRunnerOptions, 'afterCommit' | 'logger'>, checkpointId: number, final: boolean): Promise<void> {
+  if (options.afterCommit === undefined) return;
+  try {
+    await options.afterCommit(checkpointId, final);
+  } catch (error) {
+    options.logger.warn({ checkpoint: checkpointId, err: (error as Error).message }, 'the action after the commit failed; the job goes on');
   }
 }

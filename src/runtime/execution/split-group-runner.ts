@@ -1,6 +1,7 @@
 import { FencedError, JobDefinitionError, StaleAssignmentError, StreamlineError } from '../../errors.js';
 import type { SplitAssignment, SplitGroup } from '../split-group.js';
 import { JobRunner, type JobRunnerOptions, type JobRunResult } from './job-runner.js';
+import { instanceScope } from '../checkpoint/instance-scope.js';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
 
@@ -45,7 +46,7 @@ export class SplitGroupRunner {
     this.clock = options.clock ?? systemClock;
     options.flow.validate();
     this.jobName = options.flow.name;
-    this.scope = `${this.jobName}.${options.instanceId}`;
+    this.scope = instanceScope(this.jobName, options.instanceId);
   }
 
   /** Joins the group and runs assignments until `stop()` (or a failure other than losing splits). */

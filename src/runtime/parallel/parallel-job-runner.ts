@@ -4,7 +4,7 @@ import { CheckpointCoordinator } from '../execution/checkpoint-coordinator.js';
 import { compileCheckpointOptions } from '../execution/checkpoint-options.js';
 import { CommitDriver } from '../execution/commit-driver.js';
 import { decodePendingCommits, mergePendingCommits, PENDING_SECTION } from '../execution/pending-commits.js';
-import type { JobRunnerOptions, JobRunResult } from '../execution/job-runner.js';
+import { runAfterCommit, type JobRunnerOptions, type JobRunResult } from '../execution/job-runner.js';
 import { planRestore, type RestorePlan } from '../execution/restore-planner.js';
 import type { StateSection } from '../execution/state-envelope.js';
 import type { AsyncSnapshotPart } from '../execution/task-snapshot.js';
@@ -436,6 +436,7 @@ export class ParallelJobRunner {
     if (positions !== undefined && this.link !== undefined) {
       await this.link.commit(positions).catch((error: unknown) => this.options.logger.warn({ checkpoint: id, err: (error as Error).message }, 'acknowledging source positions failed; the next checkpoint retries'));
     }
+    await runAfterCommit(this.options, id, this.stopping !== undefined);
   }
 
   /** Every subtask's metrics (their registries' JSON), for /metrics to sum; gives up after 2 s. */

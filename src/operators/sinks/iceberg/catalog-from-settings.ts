@@ -3,6 +3,7 @@ import type { Catalog } from '../../../iceberg/catalog.js';
 import { LocalCatalog } from '../../../iceberg/local-catalog.js';
 import { LocalFileIO } from '../../../iceberg/local-file-io.js';
 import { S3TablesCatalog } from '../../../iceberg/s3-tables-catalog.js';
+import type { S3TablesMaintenanceSettings } from '../../../iceberg/s3-tables-maintenance.js';
 import { ConfigError } from '../../../errors.js';
 
 const TABLE_BUCKET_ARN = /^arn:aws[a-z-]*:s3tables:([a-z0-9-]+):(\d{12}):bucket\/([a-z0-9][a-z0-9-]{1,61}[a-z0-9])$/;
@@ -38,7 +39,13 @@ export function catalogSetting(settings: Readonly<Record<string, string | undefi
   return { kind: 'local', warehouse };
 }
 
-export function createCatalog(setting: CatalogSetting): Catalog {
-  if (setting.kind === 's3tables') return new S3TablesCatalog({ tableBucketArn: setting.tableBucketArn, clientConfig: { region: setting.region } });
+/** What an S3 Tables catalog does beyond commits: configure AWS's maintenance of the tables it creates, and where its warnings go. */
+export interface CatalogExtras {
+  readonly maintenance?: S3TablesMaintenanceSettings;
+  readonly warn?: (message: string) => void;
+}
+
+export function createCatalog(setting: CatalogSetting, extras: CatalogExtras = {}): Catalog {
+  if (setting.kind === 's3tables') return new S3TablesCatalog({ tableBucketArn: setting.tableBucketArn, clientConfig: { region: setting.region }, ...extras });
   return new LocalCatalog({ warehouse: setting.warehouse, fileIO: new LocalFileIO() });
 }

@@ -54,6 +54,9 @@ export async function createIcebergCommitter<T>(options: IcebergSinkOptions<T>, 
   const labels = { job: ctx.jobName, operator: ctx.stepId };
   const operatorId = ctx.stepId;
   const tableName = `${options.table.namespace}.${options.table.name}`;
+  const { changes, notInJob } = table.schemaUpdate;
+  if (changes.length > 0) ctx.logger.info({ table: tableName, changes, schemaId: table.schema['schema-id'] }, 'evolved the table schema to the job schema');
+  if (notInJob.length > 0) ctx.logger.warn({ table: tableName, columns: notInJob }, 'optional table columns the job does not declare are written as null');
   /** Group mode: each claimed split → what the table held of it when this committer last published (or claimed). */
   let claimed: Map<string, CommittedSplit | undefined> | undefined;
   /** The split map as of the last claim or commit (retention keeps the checkpoints it names). */

@@ -1,5 +1,6 @@
 import type { Catalog, TableIdentifier } from '../../../iceberg/catalog.js';
 import type { PartitionSpec, Schema } from '../../../iceberg/schema.js';
+import type { TableMaintenanceSettings } from './table-maintenance-settings.js';
 
 /** How a job writes one Iceberg table. */
 export interface IcebergSinkOptions<T> {
@@ -23,4 +24,6 @@ export interface IcebergSinkOptions<T> {
   readonly toRow?: (record: T) => unknown;
   /** Commit attempts on optimistic-concurrency conflicts before the commit fails (and stays pending). Default 10. */
   readonly maxCommitAttempts?: number;
+  /** How `maintain` and MAINTAIN_INTERVAL_MS maintain the table (default: the MAINTAIN_* defaults). */
+  readonly maintenance?: TableMaintenanceSettings;
 }

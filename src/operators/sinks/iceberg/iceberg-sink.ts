@@ -5,6 +5,7 @@ import type { TwoPhaseCommitSink } from '../../../runtime/sink.js';
 import { createIcebergCommitter } from './iceberg-committer.js';
 import type { IcebergSinkOptions } from './iceberg-sink-options.js';
 import { createIcebergSinkWriter } from './iceberg-sink-writer.js';
+import { createIcebergTableMaintainer } from './iceberg-table-maintainer.js';
 
 /** Data files in checkpoints: the JSON form of the table-format library, version 1. */
 const dataFileSerializer: VersionedSerializer<DataFile> = {
@@ -19,7 +20,8 @@ const dataFileSerializer: VersionedSerializer<DataFile> = {
 /**
  * Exactly-once Iceberg sink (two-phase commit with the runtime's checkpoints): Parquet files are
  * written as records arrive, listed in the checkpoint at each barrier, and appended to the table
- * in one snapshot once the checkpoint is durable.
+ * in one snapshot once the checkpoint is durable. Its maintainer compacts the table, expires
+ * snapshots and removes orphan files (`maintain <job>`, MAINTAIN_INTERVAL_MS).
  *
  * @example
  * stream.sink('table', icebergSink({ catalog: () => catalog, table: { namespace: 'sink', name: 'orders' }, schema }));
@@ -30,5 +32,6 @@ export function icebergSink<T>(options: IcebergSinkOptions<T>): TwoPhaseCommitSi
     committableSerializer: dataFileSerializer,
     createWriter: (ctx) => createIcebergSinkWriter(options, ctx),
     createCommitter: (ctx) => createIcebergCommitter(options, ctx),
+    createMaintainer: (ctx) => createIcebergTableMaintainer(options, ctx),
   };
 }

@@ -5,6 +5,7 @@ import type { TwoPhaseCommitSink } from '../../../runtime/sink.js';
 import { intSetting } from '../../../runtime/int-setting.js';
 import { catalogSetting, createCatalog } from './catalog-from-settings.js';
 import { icebergSink } from './iceberg-sink.js';
+import { s3TablesMaintenanceSettings, tableMaintenanceSettings } from './table-maintenance-settings.js';
 
 /** A job's output table. */
 export interface IcebergTableOutputSpec<T> {
@@ -21,17 +22,20 @@ export interface IcebergTableOutputSpec<T> {
 
 /**
  * The job's Iceberg table: in the S3 Tables bucket of `TABLE_BUCKET_ARN`, or in the local
- * warehouse (embedded default). Settings are validated here, at start.
+ * warehouse (embedded default). Settings (MAINTAIN_* included) are validated here, at start.
  */
 export function icebergTableOutput<T>(env: JobEnvironment, spec: IcebergTableOutputSpec<T>): TwoPhaseCommitSink<T, DataFile> {
   const setting = catalogSetting(env.settings, env.workDir);
   const target = intSetting(env.settings, 'TARGET_FILE_SIZE_BYTES', spec.targetFileSizeBytes ?? 128 * 1024 * 1024, 1024);
   const writeBuffer = intSetting(env.settings, 'WRITE_BUFFER_BYTES', spec.writeBufferBytes ?? 64 * 1024 * 1024, 1024 * 1024);
   const workers = env.settings.PARQUET_WORKERS ? intSetting(env.settings, 'PARQUET_WORKERS', 1, 1) : undefined;
+  const maintenance = tableMaintenanceSettings(env.settings, target, setting.kind === 's3tables');
+  const extras = { maintenance: s3TablesMaintenanceSettings(maintenance), warn: (message: string) => env.logger.warn({ table: spec.name }, message) };
   let catalog: ReturnType<typeof createCatalog> | undefined;
   return icebergSink<T>({
-    catalog: () => (catalog ??= createCatalog(setting)),
+    catalog: () => (catalog ??= createCatalog(setting, extras)),
     catalogInfo: setting.kind === 's3tables' ? { description: `S3 Tables ${setting.tableBucketArn}`, region: setting.region } : { description: `local warehouse ${setting.warehouse}` },
+    maintenance,
     table: { namespace: env.settings.TABLE_NAMESPACE ?? 'sink', name: spec.name },
     schema: spec.schema,
     ...(spec.partitionSpec ? { partitionSpec: spec.partitionSpec } : {}),

@@ -178,6 +178,32 @@ export function checkpointStoreContract(label: string, target: ContractTarget): 
     await assert.rejects(store.writeState(jobName, -1, 'a.state', encoder.encode('x')));
   });
 
+  test(`${label}: listScopes finds the scopes of a name prefix with their last activity; discardScope deletes one whole`, async () => {
+    const { store, jobName } = await target.create();
+    const before = Date.now() - 5_000;
+    const a = `${jobName}.i-0000000a`;
+    const b = `${jobName}.i-0000000b`;
+    await writeCheckpoint(store, jobName, 1);
+    await writeCheckpoint(store, a, 1);
+    await writeCheckpoint(store, a, 2);
+    await writeCheckpoint(store, b, 4);
+    await store.writeSharedState(b, '4-keyed', (async function* () {
+      yield encoder.encode('shared');
+    })());
+    await writeCheckpoint(store, `${jobName}x`, 1); // another job, outside the prefix
+    const scopes = await store.listScopes(`${jobName}.`);
+    assert.deepEqual(scopes.map((s) => s.scope), [a, b]);
+    for (const s of scopes) assert.ok(s.lastModifiedMs >= before && s.lastModifiedMs <= Date.now() + 5_000, `${s.scope}: ${s.lastModifiedMs}`);
+    await store.discardScope(b);
+    assert.deepEqual((await store.listScopes(`${jobName}.`)).map((s) => s.scope), [a]);
+    assert.deepEqual(await store.listCompleted(b), []);
+    assert.equal(await store.highestCheckpointId(b), undefined);
+    assert.deepEqual((await store.listCompleted(a)).map((c) => c.metadata.checkpointId), [2, 1], 'other scopes are untouched');
+    assert.deepEqual((await store.listCompleted(jobName)).map((c) => c.metadata.checkpointId), [1]);
+    await store.discardScope(b); // already gone: no error
+    await assert.rejects(store.discardScope('../escape'));
+  });
+
   test(`${label}: an empty job has no checkpoints`, async () => {
     const { store, jobName } = await target.create();
     assert.deepEqual(await store.listCompleted(jobName), []);

@@ -22,7 +22,7 @@ import type { ValueState } from '../../../../../src/runtime/state/keyed-state-ba
 import type { InMemoryTopic, SplitRecord } from './in-memory-split-group.js';
 
 export const COUNTS_TABLE = { namespace: 'sink', name: 'counts' };
-const countsTable = tableSchema({ split: required('string'), offset: required('long'), key: required('string'), count: required('long') });
+export const countsTable = tableSchema({ split: required('string'), offset: required('long'), key: required('string'), count: required('long') });
 
 export interface CountedRow {
   readonly split: string;

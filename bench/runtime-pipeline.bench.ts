@@ -1,6 +1,6 @@
 import { JobRunner } from '../src/runtime/execution/job-runner.js';
 import { Dataflow } from '../src/runtime/graph/dataflow.js';
-import { silentLogger } from '../src/runtime/logger.js';
+import type { Logger } from '../src/runtime/logger.js';
 import { MetricsRegistry } from '../src/runtime/metrics-registry.js';
 import type { Operator } from '../src/runtime/operator.js';
 import { jsonSerializer } from '../src/runtime/serializer.js';
@@ -9,9 +9,12 @@ import type { TwoPhaseCommitSink } from '../src/runtime/sink.js';
 import { LocalCheckpointStore } from '../src/runtime/checkpoint/local-checkpoint-store.js';
 import { FileDeadLetterSink } from '../src/runtime/dead-letters/file-dead-letter-sink.js';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pino } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bench, BenchEntry } from './bench-entry.js';
+import { checkpointStartJitter, type LoggedCheckpoint } from './job-run.js';
 
 interface Click {
   readonly user: string;
@@ -110,10 +113,25 @@ function discardSink(counter: { n: number }): TwoPhaseCommitSink<number, never> 
   };
 }
 
-async function pipelineRate(batches: Click[][], total: number, tagSplits = false): Promise<{ rate: number; out: number }> {
+/** Checkpoints the runner logged as complete (a pino logger writing into this list). */
+function checkpointLog(): { logger: Logger; checkpoints: LoggedCheckpoint[] } {
+  const checkpoints: LoggedCheckpoint[] = [];
+  const logger = pino({ level: 'info' }, {
+    write(line: string) {
+      const entry = JSON.parse(line) as { msg?: string; time: number; checkpoint: number; ms: number; syncMs?: number; writtenBytes?: number; fullBytes?: number };
+      if (entry.msg === 'checkpoint complete') {
+        checkpoints.push({ id: entry.checkpoint, startedAt: entry.time - entry.ms, ms: entry.ms, syncMs: entry.syncMs ?? 0, writtenBytes: entry.writtenBytes ?? 0, fullBytes: entry.fullBytes ?? 0 });
+      }
+    },
+  });
+  return { logger, checkpoints };
+}
+
+async function pipelineRate(batches: Click[][], total: number, tagSplits = false): Promise<{ rate: number; out: number; loopDelayP99Ms: number; jitter: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-rt-'));
   try {
     const counter = { n: 0 };
+    const log = checkpointLog();
     const flow = new Dataflow('bench');
     flow
       .source('gen', replaySource(batches, total, tagSplits))
@@ -127,13 +145,16 @@ async function pipelineRate(batches: Click[][], total: number, tagSplits = false
       store: new LocalCheckpointStore(join(dir, 'chk')),
       checkpoint: { intervalMs: 1_000 },
       metrics: new MetricsRegistry(),
-      logger: silentLogger(),
+      logger: log.logger,
       deadLetters: new FileDeadLetterSink(join(dir, 'dlq.jsonl')),
     });
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
     const started = performance.now();
     await runner.run();
     const seconds = (performance.now() - started) / 1000;
-    return { rate: total / seconds, out: counter.n };
+    delay.disable();
+    return { rate: total / seconds, out: counter.n, loopDelayP99Ms: delay.percentile(99) / 1e6, jitter: checkpointStartJitter(log.checkpoints, 1_000, true) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -176,6 +197,9 @@ const bench: Bench = async () => {
         'records/s': Math.round(ours.rate),
         'for-loop records/s': Math.round(ceiling.rate),
         'ratio to for-loop': Number((ours.rate / ceiling.rate).toFixed(3)),
+        'event-loop delay p99 ms': Number(ours.loopDelayP99Ms.toFixed(1)),
+        'checkpoints': ours.jitter.length + 1,
+        'checkpoint start jitter, max % of interval': Number((100 * Math.max(0, ...ours.jitter)).toFixed(1)),
       },
       note: `${total.toLocaleString('en-US')} records in batches of ${BATCH}, ${KEYS.toLocaleString('en-US')} keys, checkpoints every 1 s, one process`,
     },

@@ -4,7 +4,8 @@
  * calls `UpdateTableMetadataLocation` with the token it read, so S3 Tables arbitrates concurrent
  * writers (HTTP 409 ConflictException → CommitConflictError). Only GetTable, CreateNamespace,
  * CreateTable and UpdateTableMetadataLocation are used — the subset moto also serves — and nothing
- * is ever listed under a table's location (S3 Tables forbids ListObjects there).
+ * is ever listed under a table's location (S3 Tables forbids ListObjects there). Every call has
+ * the process's timeouts and is retried under its one retry policy (src/remote).
  */
 import {
   CreateNamespaceCommand,
@@ -21,6 +22,9 @@ import type { FileIO } from './file-io.js';
 import { S3FileIO } from './s3-file-io.js';
 import { newTableMetadata, type TableMetadata } from './table-metadata.js';
 import { readTableMetadataFile, writeTableMetadataFile } from './table-metadata-file.js';
+import { awsClientOptions } from '../remote/aws-client-options.js';
+import { callWithRetry } from '../remote/call-with-retry.js';
+import { DEFAULT_REMOTE_CALL_SETTINGS, type RemoteCallSettings } from '../remote/remote-call-settings.js';
 
 export interface S3TablesCatalogOptions {
   /** `arn:aws:s3tables:<region>:<account>:bucket/<name>`. */
@@ -30,6 +34,8 @@ export interface S3TablesCatalogOptions {
   readonly fileIO?: FileIO;
   /** Used when `client` is not given (endpoint from AWS_ENDPOINT_URL is picked up by the SDK). */
   readonly clientConfig?: S3TablesClientConfig;
+  /** Timeouts and retry policy of every call (default: the defaults of src/remote). */
+  readonly calls?: RemoteCallSettings;
 }
 
 const isName = (error: unknown, name: string) => (error as { name?: string })?.name === name;
@@ -41,18 +47,27 @@ export class S3TablesCatalog implements Catalog {
   readonly fileIO: FileIO;
   readonly client: S3TablesClient;
   readonly tableBucketArn: string;
+  private readonly calls: RemoteCallSettings;
 
   constructor(options: S3TablesCatalogOptions) {
     this.tableBucketArn = options.tableBucketArn;
-    this.client = options.client ?? new S3TablesClient(options.clientConfig ?? {});
+    this.calls = options.calls ?? DEFAULT_REMOTE_CALL_SETTINGS;
+    this.client = options.client ?? new S3TablesClient({ ...awsClientOptions(this.calls.timeouts), ...options.clientConfig });
     // The warehouse bucket is in the table bucket's region.
     const region = options.clientConfig?.region;
-    this.fileIO = options.fileIO ?? new S3FileIO(typeof region === 'string' ? { region } : {});
+    this.fileIO = options.fileIO ?? new S3FileIO({ ...(typeof region === 'string' ? { region } : {}), calls: this.calls });
+  }
+
+  /** One S3 Tables request under the retry policy (a conflict or a 404 is not retried: callers decide). */
+  private call<T>(action: string, request: (abortSignal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    return callWithRetry({ dependency: 'S3 Tables', action: `${action} in ${this.tableBucketArn}` }, request, { policy: this.calls.retry });
   }
 
   private async getTable(id: TableIdentifier) {
     try {
-      return await this.client.send(new GetTableCommand({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name }));
+      return await this.call(`GetTable ${formatIdentifier(id)}`, (abortSignal) =>
+        this.client.send(new GetTableCommand({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name }), { abortSignal }),
+      );
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -71,9 +86,13 @@ export class S3TablesCatalog implements Catalog {
     for (let attempt = 0; attempt < 5; attempt++) {
       let table = await this.getTable(id);
       if (!table) {
-        await this.ignoreConflict(() => this.client.send(new CreateNamespaceCommand({ tableBucketARN: this.tableBucketArn, namespace: [id.namespace] })));
         await this.ignoreConflict(() =>
-          this.client.send(new CreateTableCommand({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name, format: 'ICEBERG' })),
+          this.call(`CreateNamespace ${id.namespace}`, (abortSignal) => this.client.send(new CreateNamespaceCommand({ tableBucketARN: this.tableBucketArn, namespace: [id.namespace] }), { abortSignal })),
+        );
+        await this.ignoreConflict(() =>
+          this.call(`CreateTable ${formatIdentifier(id)}`, (abortSignal) =>
+            this.client.send(new CreateTableCommand({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name, format: 'ICEBERG' }), { abortSignal }),
+          ),
         );
         table = await this.getTable(id);
         if (!table) continue;
@@ -83,14 +102,17 @@ export class S3TablesCatalog implements Catalog {
       const metadata = newTableMetadata({ location: table.warehouseLocation!, ...definition });
       const location = await writeTableMetadataFile(this.fileIO, metadata, undefined);
       try {
-        await this.client.send(
-          new UpdateTableMetadataLocationCommand({
-            tableBucketARN: this.tableBucketArn,
-            namespace: id.namespace,
-            name: id.name,
-            versionToken: table.versionToken,
-            metadataLocation: location,
-          }),
+        await this.call(`UpdateTableMetadataLocation ${formatIdentifier(id)}`, (abortSignal) =>
+          this.client.send(
+            new UpdateTableMetadataLocationCommand({
+              tableBucketARN: this.tableBucketArn,
+              namespace: id.namespace,
+              name: id.name,
+              versionToken: table.versionToken,
+              metadataLocation: location,
+            }),
+            { abortSignal },
+          ),
         );
       } catch (error) {
         if (!isConflict(error)) throw error; // another writer initialized it first: use theirs
@@ -103,14 +125,19 @@ export class S3TablesCatalog implements Catalog {
     const id = base.identifier;
     const location = await writeTableMetadataFile(this.fileIO, metadata, base.metadataLocation);
     try {
-      const res = await this.client.send(
-        new UpdateTableMetadataLocationCommand({
-          tableBucketARN: this.tableBucketArn,
-          namespace: id.namespace,
-          name: id.name,
-          versionToken: base.versionToken,
-          metadataLocation: location,
-        }),
+      // A retry whose first attempt landed fails with a conflict (the token moved): the committer's
+      // ancestry check then finds its own snapshot and skips it.
+      const res = await this.call(`UpdateTableMetadataLocation ${formatIdentifier(id)}`, (abortSignal) =>
+        this.client.send(
+          new UpdateTableMetadataLocationCommand({
+            tableBucketARN: this.tableBucketArn,
+            namespace: id.namespace,
+            name: id.name,
+            versionToken: base.versionToken,
+            metadataLocation: location,
+          }),
+          { abortSignal },
+        ),
       );
       return { identifier: id, metadataLocation: location, metadata, versionToken: res.versionToken! };
     } catch (error) {

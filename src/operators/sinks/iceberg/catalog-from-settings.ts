@@ -4,6 +4,7 @@ import { LocalCatalog } from '../../../iceberg/local-catalog.js';
 import { LocalFileIO } from '../../../iceberg/local-file-io.js';
 import { S3TablesCatalog } from '../../../iceberg/s3-tables-catalog.js';
 import { ConfigError } from '../../../errors.js';
+import type { RemoteCallSettings } from '../../../remote/remote-call-settings.js';
 
 const TABLE_BUCKET_ARN = /^arn:aws[a-z-]*:s3tables:([a-z0-9-]+):(\d{12}):bucket\/([a-z0-9][a-z0-9-]{1,61}[a-z0-9])$/;
 
@@ -38,7 +39,8 @@ export function catalogSetting(settings: Readonly<Record<string, string | undefi
   return { kind: 'local', warehouse };
 }
 
-export function createCatalog(setting: CatalogSetting): Catalog {
-  if (setting.kind === 's3tables') return new S3TablesCatalog({ tableBucketArn: setting.tableBucketArn, clientConfig: { region: setting.region } });
+/** The catalog a setting names; S3 Tables (and its warehouse FileIO) with the process's timeouts and retry policy. */
+export function createCatalog(setting: CatalogSetting, calls?: RemoteCallSettings): Catalog {
+  if (setting.kind === 's3tables') return new S3TablesCatalog({ tableBucketArn: setting.tableBucketArn, clientConfig: { region: setting.region }, ...(calls ? { calls } : {}) });
   return new LocalCatalog({ warehouse: setting.warehouse, fileIO: new LocalFileIO() });
 }

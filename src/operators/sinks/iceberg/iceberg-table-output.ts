@@ -5,6 +5,7 @@ import type { TwoPhaseCommitSink } from '../../../runtime/sink.js';
 import { intSetting } from '../../../runtime/int-setting.js';
 import { catalogSetting, createCatalog } from './catalog-from-settings.js';
 import { icebergSink } from './iceberg-sink.js';
+import { remoteCallSettings } from '../../../remote/remote-call-settings.js';
 
 /** A job's output table. */
 export interface IcebergTableOutputSpec<T> {
@@ -28,9 +29,10 @@ export function icebergTableOutput<T>(env: JobEnvironment, spec: IcebergTableOut
   const target = intSetting(env.settings, 'TARGET_FILE_SIZE_BYTES', spec.targetFileSizeBytes ?? 128 * 1024 * 1024, 1024);
   const writeBuffer = intSetting(env.settings, 'WRITE_BUFFER_BYTES', spec.writeBufferBytes ?? 64 * 1024 * 1024, 1024 * 1024);
   const workers = env.settings.PARQUET_WORKERS ? intSetting(env.settings, 'PARQUET_WORKERS', 1, 1) : undefined;
+  const calls = remoteCallSettings(env.settings);
   let catalog: ReturnType<typeof createCatalog> | undefined;
   return icebergSink<T>({
-    catalog: () => (catalog ??= createCatalog(setting)),
+    catalog: () => (catalog ??= createCatalog(setting, calls)),
     table: { namespace: env.settings.TABLE_NAMESPACE ?? 'sink', name: spec.name },
     schema: spec.schema,
     ...(spec.partitionSpec ? { partitionSpec: spec.partitionSpec } : {}),

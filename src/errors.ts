@@ -119,6 +119,21 @@ export function failedDependency(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * More checkpoints failed in a row than the job tolerates (CHECKPOINT_TOLERABLE_FAILURES): the job
+ * fails. Names the dependency behind the last failure when one is known.
+ */
+export class ToleranceExceededError extends StreamlineError {
+  constructor(
+    message: string,
+    /** The dependency the last failure names (see DependencyUnavailableError), if any. */
+    readonly dependency: string | undefined,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, { retriable: false, ...options });
+  }
+}
+
 /** A record could not be decoded or validated; it becomes a dead letter, never a crash. */
 export class RecordRejectedError extends StreamlineError {
   constructor(

@@ -127,6 +127,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
         ...job.checkpoint,
         ...(settings.CHECKPOINT_INTERVAL_MS ? { intervalMs: intSetting(settings, 'CHECKPOINT_INTERVAL_MS', 10_000, 1) } : {}),
         ...(settings.CHECKPOINT_RETAIN ? { retain: intSetting(settings, 'CHECKPOINT_RETAIN', 3, 1) } : {}),
+        ...(settings.CHECKPOINT_TOLERABLE_FAILURES ? { tolerableFailures: intSetting(settings, 'CHECKPOINT_TOLERABLE_FAILURES', 0, 0) } : {}),
       },
       workDir,
       clock,

@@ -41,6 +41,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'lease-ttl-ms', env: 'LEASE_TTL_MS', help: 'Lease timeout: a standby takes over this long after the active instance stops renewing.', default: '15000' },
   { flag: 'aws-region', env: 'AWS_REGION', help: 'AWS region for S3, S3 Tables and DynamoDB.' },
   { flag: 'metrics-port', env: 'METRICS_PORT', help: 'Port of /metrics, /healthz and /readyz (0 = off).', default: '9249' },
+  { flag: 'kafka-dlq-max-batch-bytes', env: 'KAFKA_DLQ_MAX_BATCH_BYTES', help: "Largest batch of dead letters produced at once, at most the dead-letter topic's max.message.bytes; a larger dead letter is truncated (origin kept).", default: '1000000' },
   ...REMOTE_CALL_SETTINGS.map(([env, help]) => ({ flag: env.toLowerCase().replaceAll('_', '-'), env, help })),
   { flag: 'stop-timeout-ms', env: 'STOP_TIMEOUT_MS', help: 'On SIGTERM/SIGINT, how long the final checkpoint may take before exiting non-zero.', default: '60000' },
   { flag: 'event-loop-delay-warn-ms', env: 'EVENT_LOOP_DELAY_WARN_MS', help: 'Log a warning when the 99th percentile event-loop delay of a second exceeds this.', default: '200' },

@@ -22,6 +22,7 @@ import type { Job } from '../runtime/job.js';
 import type { Logger } from '../runtime/logger.js';
 import { MetricsRegistry } from '../runtime/metrics-registry.js';
 import { startMetricsServer } from '../runtime/metrics-server.js';
+import { CheckpointAgeReadiness } from '../runtime/checkpoint-age-readiness.js';
 import { intSetting } from '../runtime/int-setting.js';
 import { EventLoopMonitor } from '../runtime/event-loop-monitor.js';
 import type { Clock, Timer } from '../runtime/time/clock.js';
@@ -81,11 +82,12 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
   const parallelism = parseParallelism(settings.PARALLELISM);
   const loopMonitor = new EventLoopMonitor({ metrics, logger, clock, warnAboveMs: intSetting(settings, 'EVENT_LOOP_DELAY_WARN_MS', 200, 1) }).start();
 
+  const checkpointAge = new CheckpointAgeReadiness(intSetting(settings, 'READY_MAX_CHECKPOINT_AGE_MS', 0, 0), metrics, clock);
   let ready = false;
   let server: Server | undefined;
   if (metricsPort > 0) {
     try {
-      server = await startMetricsServer(metrics, { alive: () => true, ready: () => ready }, metricsPort);
+      server = await startMetricsServer(metrics, { alive: () => true, ready: () => ready, notReadyReason: () => checkpointAge.staleReason() }, metricsPort);
       logger.info({ port: metricsPort }, 'serving /metrics, /healthz, /readyz');
     } catch (error) {
       throw new ConfigError('METRICS_PORT (--metrics-port)', `cannot listen on port ${metricsPort}: ${(error as Error).message}`);
@@ -151,7 +153,10 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
           ...(group ? { group } : {}),
         });
       },
-      setReady: (value) => (ready = value && signals === 0),
+      setReady: (value) => {
+        ready = value && signals === 0;
+        checkpointAge.running(ready);
+      },
     };
     const attach = (stoppable: Stoppable): boolean => {
       active = stoppable;

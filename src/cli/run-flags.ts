@@ -43,6 +43,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'metrics-port', env: 'METRICS_PORT', help: 'Port of /metrics, /healthz and /readyz (0 = off).', default: '9249' },
   { flag: 'kafka-dlq-max-batch-bytes', env: 'KAFKA_DLQ_MAX_BATCH_BYTES', help: "Largest batch of dead letters produced at once, at most the dead-letter topic's max.message.bytes; a larger dead letter is truncated (origin kept).", default: '1000000' },
   ...REMOTE_CALL_SETTINGS.map(([env, help]) => ({ flag: env.toLowerCase().replaceAll('_', '-'), env, help })),
+  { flag: 'ready-max-checkpoint-age-ms', env: 'READY_MAX_CHECKPOINT_AGE_MS', help: '/readyz answers 503 when the running job completed no checkpoint for longer than this (0 = off).', default: '0' },
   { flag: 'stop-timeout-ms', env: 'STOP_TIMEOUT_MS', help: 'On SIGTERM/SIGINT, how long the final checkpoint may take before exiting non-zero.', default: '60000' },
   { flag: 'event-loop-delay-warn-ms', env: 'EVENT_LOOP_DELAY_WARN_MS', help: 'Log a warning when the 99th percentile event-loop delay of a second exceeds this.', default: '200' },
   { flag: 'work-dir', env: 'STREAMLINE_WORK_DIR', help: 'Folder for local state of the embedded default.', default: './.streamline' },

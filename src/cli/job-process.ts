@@ -249,10 +249,8 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
     logger.info({ lastCheckpoint: result.lastCheckpoint, restoredFrom: result.restoredFrom }, 'job finished');
   } finally {
     ctx.setReady(false);
-    if (keeper) {
-      await keeper.stop();
-      await ha.release(keeper.current()).catch(() => undefined);
-    }
+    // Bounded by the renewal interval: a store that does not answer only delays a takeover to the lease's expiry.
+    if (keeper) await keeper.release().catch(() => undefined);
     await ha.close().catch(() => undefined);
   }
 }

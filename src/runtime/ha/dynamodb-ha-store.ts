@@ -29,6 +29,7 @@ import { isTransientFailure } from '../../remote/transient-failure.js';
 import { leaseLost, pointerNotNewer, staleToken, type HolderView } from './ha-refusals.js';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
+import { abortable } from '../../remote/abortable.js';
 
 /** Options of DynamoDbHaStore. */
 export interface DynamoDbHaStoreOptions {
@@ -98,7 +99,7 @@ export class DynamoDbHaStore implements HaStore {
 
   async renew(lease: Lease, ttlMs: number, options: HaCallOptions = {}): Promise<Lease> {
     assertTtl(ttlMs);
-    await this.ensureTable();
+    await abortable(this.ensureTable(), options.signal);
     const expiresAt = this.clock.now() + ttlMs;
     try {
       await this.retry(`renew the lease of job '${lease.jobName}'`, (abortSignal) => this.client.send(this.holderUpdate(lease, expiresAt), { abortSignal }), options);
@@ -110,7 +111,7 @@ export class DynamoDbHaStore implements HaStore {
   }
 
   async release(lease: Lease, options: HaCallOptions = {}): Promise<void> {
-    await this.ensureTable();
+    await abortable(this.ensureTable(), options.signal);
     try {
       // Owner and token stay: the token must keep increasing after a release.
       await this.retry(`release the lease of job '${lease.jobName}'`, (abortSignal) => this.client.send(this.holderUpdate(lease, 0), { abortSignal }), options);

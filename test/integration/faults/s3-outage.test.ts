@@ -1,8 +1,9 @@
 /**
  * A real `run.js` process whose S3 traffic (checkpoints and Parquet data files, to moto) goes
  * through the repo's fault proxy: S3 refusing connections for 10 s in the middle of the run used
- * to make the job exit 1 ("after 5 attempts" → "sink failed"). Now the shared retry deadline
- * rides it out and the output table holds every id exactly once.
+ * to make the job exit 1 ("after 5 attempts" → "sink failed"), and a request accepted and never
+ * answered hung it for ever. Now the request timeouts end the hung attempts, the shared retry
+ * deadline rides the outage out, and the output table holds every id exactly once.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -12,7 +13,8 @@ import { assertExactlyOnce, createScenario, readOutput } from '../ha-failover/fa
 
 const COUNT = 10_000;
 
-test('S3 refusing connections for 10 s mid-run: the job keeps running and finishes exactly once', async (t) => {
+for (const fault of ['refuse', 'blackhole'] as const) {
+test(`S3 ${fault === 'refuse' ? 'refusing connections' : 'accepting requests and never answering'} for 10 s mid-run: the job keeps running and finishes exactly once`, async (t) => {
   const scenario = await createScenario('outage', { ha: false });
   const moto = new URL(process.env.AWS_ENDPOINT_URL!);
   const proxy = await FaultProxy.start(`${moto.hostname}:${moto.port}`);
@@ -25,12 +27,12 @@ test('S3 refusing connections for 10 s mid-run: the job keeps running and finish
   proc = new JobProcess(
     'outage',
     fixtureJobPath('sequence'),
-    scenario.env({ GENERATOR_COUNT: String(COUNT), GENERATOR_RATE: '400', CHECKPOINT_INTERVAL_MS: '500', AWS_ENDPOINT_URL_S3: proxy.endpoint, CHECKPOINT_TOLERABLE_FAILURES: '30' }),
+    scenario.env({ GENERATOR_COUNT: String(COUNT), GENERATOR_RATE: '400', CHECKPOINT_INTERVAL_MS: '500', AWS_ENDPOINT_URL_S3: proxy.endpoint, CHECKPOINT_TOLERABLE_FAILURES: '30', REQUEST_TIMEOUT_MS: '2000', SOCKET_IDLE_TIMEOUT_MS: '2000' }),
   );
   await proc.waitForMsg('checkpoint complete', 60_000);
   const accepted = proxy.accepted;
   assert.ok(accepted > 0, 'S3 traffic goes through the proxy');
-  await proxy.set({ kind: 'refuse' });
+  await proxy.set({ kind: fault });
   const during = await Promise.race([proc.exited, new Promise((resolve) => setTimeout(() => resolve('running'), 10_000))]);
   assert.equal(during, 'running', `the job exited during the outage\n${proc.tail()}`);
   await proxy.set({ kind: 'pass' });
@@ -41,3 +43,4 @@ test('S3 refusing connections for 10 s mid-run: the job keeps running and finish
   assert.ok(hit > 0, `the outage reached the job (retries or failed checkpoints logged)\n${proc.tail()}`);
   assertExactlyOnce(await readOutput(scenario), COUNT);
 });
+}

@@ -95,6 +95,45 @@ export class TimeoutError extends StreamlineError {
   }
 }
 
+/**
+ * A remote dependency (S3, S3 Tables, DynamoDB, Kafka) kept failing transiently until the retry
+ * deadline passed. Retriable: the checkpoint fails, the run may start again later; the job fails
+ * only past its tolerance, with this message, which names the dependency and the call.
+ */
+export class DependencyUnavailableError extends StreamlineError {
+  constructor(
+    /** The dependency that failed, e.g. `S3`, `DynamoDB`, `Kafka`. */
+    readonly dependency: string,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, { retriable: true, ...options });
+  }
+}
+
+/** The dependency a failure names, if a DependencyUnavailableError is in its cause chain. */
+export function failedDependency(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof DependencyUnavailableError) return e.dependency;
+  }
+  return undefined;
+}
+
+/**
+ * More checkpoints failed in a row than the job tolerates (CHECKPOINT_TOLERABLE_FAILURES): the job
+ * fails. Names the dependency behind the last failure when one is known.
+ */
+export class ToleranceExceededError extends StreamlineError {
+  constructor(
+    message: string,
+    /** The dependency the last failure names (see DependencyUnavailableError), if any. */
+    readonly dependency: string | undefined,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, { retriable: false, ...options });
+  }
+}
+
 /** A record could not be decoded or validated; it becomes a dead letter, never a crash. */
 export class RecordRejectedError extends StreamlineError {
   constructor(

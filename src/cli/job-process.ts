@@ -23,6 +23,7 @@ import type { Job } from '../runtime/job.js';
 import type { Logger } from '../runtime/logger.js';
 import { MetricsRegistry } from '../runtime/metrics-registry.js';
 import { startMetricsServer } from '../runtime/metrics-server.js';
+import { CheckpointAgeReadiness } from '../runtime/checkpoint-age-readiness.js';
 import { intSetting } from '../runtime/int-setting.js';
 import { EventLoopMonitor } from '../runtime/event-loop-monitor.js';
 import type { Clock, Timer } from '../runtime/time/clock.js';
@@ -115,11 +116,12 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
   const parallelism = parseParallelism(settings.PARALLELISM);
   const loopMonitor = new EventLoopMonitor({ metrics, logger, clock, warnAboveMs: intSetting(settings, 'EVENT_LOOP_DELAY_WARN_MS', 200, 1) }).start();
 
+  const checkpointAge = new CheckpointAgeReadiness(intSetting(settings, 'READY_MAX_CHECKPOINT_AGE_MS', 0, 0), metrics, clock);
   let ready = false;
   let server: Server | undefined;
   if (metricsPort > 0) {
     try {
-      server = await startMetricsServer(metrics, { alive: () => true, ready: () => ready }, metricsPort, '0.0.0.0', consoleRoutes(() => overview));
+      server = await startMetricsServer(metrics, { alive: () => true, ready: () => ready, notReadyReason: () => checkpointAge.staleReason() }, metricsPort, '0.0.0.0', consoleRoutes(() => overview));
       logger.info({ port: metricsPort, console: `http://localhost:${metricsPort}/` }, `web console on http://localhost:${metricsPort}/ (and /metrics, /healthz, /readyz)`);
     } catch (error) {
       throw new ConfigError('METRICS_PORT (--metrics-port)', `cannot listen on port ${metricsPort}: ${(error as Error).message}`);
@@ -167,6 +169,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
         ...job.checkpoint,
         ...(settings.CHECKPOINT_INTERVAL_MS ? { intervalMs: intSetting(settings, 'CHECKPOINT_INTERVAL_MS', 10_000, 1) } : {}),
         ...(settings.CHECKPOINT_RETAIN ? { retain: intSetting(settings, 'CHECKPOINT_RETAIN', 3, 1) } : {}),
+        ...(settings.CHECKPOINT_TOLERABLE_FAILURES ? { tolerableFailures: intSetting(settings, 'CHECKPOINT_TOLERABLE_FAILURES', 0, 0) } : {}),
       },
       workDir,
       clock,
@@ -195,6 +198,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
       setReady: (value) => {
         ready = value && signals === 0;
         if (ready) activity.enter('running');
+        checkpointAge.running(ready);
       },
     };
     const attach = (stoppable: Stoppable): boolean => {
@@ -296,10 +300,8 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
     logger.info({ lastCheckpoint: result.lastCheckpoint, restoredFrom: result.restoredFrom }, 'job finished');
   } finally {
     ctx.setReady(false);
-    if (keeper) {
-      await keeper.stop();
-      await ha.release(keeper.current()).catch(() => undefined);
-    }
+    // Bounded by the renewal interval: a store that does not answer only delays a takeover to the lease's expiry.
+    if (keeper) await keeper.release().catch(() => undefined);
     await ha.close().catch(() => undefined);
   }
 }

@@ -1,6 +1,7 @@
 import { KAFKA_SETTINGS } from '../operators/kafka/kafka-config.js';
 import { UsageError } from '../errors.js';
 import { MAINTENANCE_FLAGS } from './maintenance-flags.js';
+import { REMOTE_CALL_SETTINGS } from '../remote/remote-call-settings.js';
 
 /**
  * Every setting of `run.js`: each flag has an environment variable of the same meaning
@@ -26,6 +27,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'checkpoint-uri', env: 'CHECKPOINT_URI', help: 'Checkpoint location: s3://bucket/prefix or file:///path.', default: 'file://<work dir>/checkpoints' },
   { flag: 'checkpoint-interval-ms', env: 'CHECKPOINT_INTERVAL_MS', help: 'Time between checkpoints (overrides the job).' },
   { flag: 'checkpoint-retain', env: 'CHECKPOINT_RETAIN', help: 'Completed checkpoints to keep (overrides the job).' },
+  { flag: 'checkpoint-tolerable-failures', env: 'CHECKPOINT_TOLERABLE_FAILURES', help: 'Checkpoints that may fail in a row (e.g. during an S3 outage) before the job fails (overrides the job).', default: 'unlimited' },
   { flag: 'from-checkpoint', env: 'FROM_CHECKPOINT', help: 'Restore from: latest, none, or a checkpoint id.', default: 'latest' },
   { flag: 'parallelism', env: 'PARALLELISM', help: 'Subtasks (worker threads) sharing the source splits of this process; auto is one per core. Jobs with several sources or operator state of no split run in one thread.', default: 'auto' },
   { flag: 'state-backend', env: 'STATE_BACKEND', help: "Where keyed state lives: heap (memory, fastest) or disk (LevelDB under the work dir, for state larger than memory). Overrides the job's choice.", default: 'heap' },
@@ -40,6 +42,9 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'lease-ttl-ms', env: 'LEASE_TTL_MS', help: 'Lease timeout: a standby takes over this long after the active instance stops renewing.', default: '15000' },
   { flag: 'aws-region', env: 'AWS_REGION', help: 'AWS region for S3, S3 Tables and DynamoDB.' },
   { flag: 'metrics-port', env: 'METRICS_PORT', help: 'Port of the web console (/), /metrics, /healthz and /readyz (0 = off).', default: '9249' },
+  { flag: 'kafka-dlq-max-batch-bytes', env: 'KAFKA_DLQ_MAX_BATCH_BYTES', help: "Largest batch of dead letters produced at once, at most the dead-letter topic's max.message.bytes; a larger dead letter is truncated (origin kept).", default: '1000000' },
+  ...REMOTE_CALL_SETTINGS.map(([env, help]) => ({ flag: env.toLowerCase().replaceAll('_', '-'), env, help })),
+  { flag: 'ready-max-checkpoint-age-ms', env: 'READY_MAX_CHECKPOINT_AGE_MS', help: '/readyz answers 503 when the running job completed no checkpoint for longer than this (0 = off).', default: '0' },
   { flag: 'stop-timeout-ms', env: 'STOP_TIMEOUT_MS', help: 'On SIGTERM/SIGINT, how long the final checkpoint may take before exiting non-zero.', default: '60000' },
   { flag: 'event-loop-delay-warn-ms', env: 'EVENT_LOOP_DELAY_WARN_MS', help: 'Log a warning when the 99th percentile event-loop delay of a second exceeds this.', default: '200' },
   { flag: 'work-dir', env: 'STREAMLINE_WORK_DIR', help: 'Folder for local state of the embedded default.', default: './.streamline' },

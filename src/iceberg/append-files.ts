@@ -12,7 +12,8 @@ import { formatIdentifier } from './catalog.js';
 import { CommitConflictError, isRetriable } from '../errors.js';
 import { encodeManifest } from './manifest.js';
 import { decodeManifestList, encodeManifestList, summarizePartitions, type ManifestFile } from './manifest-list.js';
-import { backoffDelayMs, sleep } from './retry-backoff.js';
+import { backoffDelayMs } from '../remote/retry-policy.js';
+import { nodeTimers } from '../remote/call-with-retry.js';
 import { isInAncestry } from './snapshot-ancestry.js';
 import { mergeManifests } from './manifest-merge.js';
 import { looksPermanent } from './optimistic-commit.js';
@@ -227,7 +228,7 @@ export async function appendFiles(
       }
       if (!isRetriable(error) && looksPermanent(error)) throw error;
       options.onConflict?.(attempt, error);
-      if (attempt < maxAttempts) await sleep(backoffDelayMs(attempt - 1, backoff));
+      if (attempt < maxAttempts) await nodeTimers.sleep(backoffDelayMs(attempt, backoff));
       head = reloaded ?? (await catalog.loadTable(id));
     }
   }

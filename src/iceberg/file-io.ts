@@ -1,3 +1,5 @@
+import type { RemoteCallSettings } from '../remote/remote-call-settings.js';
+
 /**
  * Object access for table files. Deliberately no `list`: S3 Tables does not support ListObjects
  * under a table's warehouse location, so nothing in the table format may depend on listing.
@@ -36,8 +38,8 @@ export interface S3FileIODescription {
   readonly endpoint?: string;
   readonly partSizeBytes: number;
   readonly uploadConcurrency: number;
-  readonly maxAttempts: number;
-  readonly backoff: { readonly baseDelayMs: number; readonly maxDelayMs: number };
+  /** Timeouts and retry policy of every request (the process's settings, so a worker uses the same). */
+  readonly calls: RemoteCallSettings;
 }
 
 /** A FileIO as plain data (see `fileIOFromDescription`). */

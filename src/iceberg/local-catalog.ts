@@ -15,7 +15,7 @@ import { CommitConflictError, NoSuchTableError } from '../errors.js';
 import type { FileIO } from './file-io.js';
 import { newTableMetadata, type TableMetadata } from './table-metadata.js';
 import { metadataDirectory, readTableMetadataFile, writeTableMetadataFile } from './table-metadata-file.js';
-import { sleep } from './retry-backoff.js';
+import { nodeTimers } from '../remote/call-with-retry.js';
 
 export interface LocalCatalogOptions {
   /** Warehouse folder (created on demand). */
@@ -143,7 +143,7 @@ export class LocalCatalog implements Catalog {
           continue;
         }
         if (Date.now() > deadline) throw new CommitConflictError(`timed out waiting for the commit lock of ${formatIdentifier(id)}`);
-        await sleep(5 + Math.random() * 20);
+        await nodeTimers.sleep(5 + Math.random() * 20);
       }
     }
     const stillHeld = async () => (await fs.readFile(lockPath, 'utf8').catch(() => '')) === token;

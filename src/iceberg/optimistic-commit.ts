@@ -8,7 +8,8 @@
 import type { Catalog, LoadedTable, TableIdentifier } from './catalog.js';
 import { formatIdentifier } from './catalog.js';
 import { CommitConflictError, isRetriable } from '../errors.js';
-import { backoffDelayMs, sleep } from './retry-backoff.js';
+import { nodeTimers } from '../remote/call-with-retry.js';
+import { backoffDelayMs } from '../remote/retry-policy.js';
 import type { TableMetadata } from './table-metadata.js';
 
 /** What one attempt does: commit `metadata`, or nothing (the head already has the change, or needs none). */
@@ -65,7 +66,7 @@ export async function commitOptimistically<T>(
       if (landed !== undefined) return landed;
       if (!isRetriable(error) && looksPermanent(error)) throw error;
       options.onConflict?.(attempt, error);
-      if (attempt < maxAttempts) await sleep(backoffDelayMs(attempt - 1, backoff));
+      if (attempt < maxAttempts) await nodeTimers.sleep(backoffDelayMs(attempt, backoff));
       head = reloaded ?? (await catalog.loadTable(id));
     }
   }

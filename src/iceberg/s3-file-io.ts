@@ -1,14 +1,16 @@
 /**
  * FileIO over Amazon S3 (and S3 Tables warehouse buckets) for `s3://bucket/key` locations.
  * Objects larger than one part go up as multipart uploads while they are written (aborted on
- * failure, so a partial object is never visible); every request is retried with exponential
- * backoff and jitter on transient errors (5xx, throttling, timeouts, connection resets), on top
- * of the SDK's own retries.
+ * failure, so a partial object is never visible); every request has the process's timeouts and
+ * is retried under its one retry policy (src/remote), which names S3 when it gives up.
  */
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { FileIO, OutputFile, S3FileIODescription } from './file-io.js';
-import { backoffDelayMs, sleep, type BackoffOptions } from './retry-backoff.js';
 import { MIN_PART_BYTES, S3ObjectWriter } from '../storage/s3-object-writer.js';
+import { awsClientOptions } from '../remote/aws-client-options.js';
+import { callWithRetry } from '../remote/call-with-retry.js';
+import { DEFAULT_REMOTE_CALL_SETTINGS, type RemoteCallSettings } from '../remote/remote-call-settings.js';
+import { httpStatusOf } from '../remote/transient-failure.js';
 
 /** `s3://bucket/key/with/slashes` → bucket and key. */
 export function parseS3Location(location: string): { bucket: string; key: string } {
@@ -23,12 +25,13 @@ function endpointFromEnv(): string | undefined {
 }
 
 /**
- * An S3 client; with an endpoint override (option or AWS_ENDPOINT_URL[_S3], e.g. moto) it uses
- * path-style addressing, since emulators do not serve virtual-host buckets.
+ * An S3 client with the process's timeouts and no SDK retries of its own (callers retry under
+ * the shared policy); with an endpoint override (option or AWS_ENDPOINT_URL[_S3], e.g. moto) it
+ * uses path-style addressing, since emulators do not serve virtual-host buckets.
  */
-export function createS3Client(config: S3ClientConfig = {}): S3Client {
+export function createS3Client(config: S3ClientConfig = {}, calls: RemoteCallSettings = DEFAULT_REMOTE_CALL_SETTINGS): S3Client {
   const override = config.endpoint ?? endpointFromEnv();
-  return new S3Client({ ...(override ? { forcePathStyle: true } : {}), ...config });
+  return new S3Client({ ...awsClientOptions(calls.timeouts), ...(override ? { forcePathStyle: true } : {}), ...config });
 }
 
 export interface S3FileIOOptions {
@@ -41,24 +44,8 @@ export interface S3FileIOOptions {
   readonly partSizeBytes?: number;
   /** Parts of one object uploaded at once (default 4). */
   readonly uploadConcurrency?: number;
-  /** Attempts per request including the first (default 5). */
-  readonly maxAttempts?: number;
-  readonly backoff?: BackoffOptions;
-}
-
-const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'SlowDown', 'InternalError', 'ServiceUnavailable', 'Throttling', 'ThrottlingException']);
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET']);
-
-/** True for errors worth retrying: server faults, throttling, network failures. */
-export function isTransientS3Error(error: unknown): boolean {
-  const e = error as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
-  const status = e?.$metadata?.httpStatusCode;
-  return (
-    e?.$retryable !== undefined ||
-    (status !== undefined && (status >= 500 || status === 429)) ||
-    TRANSIENT_NAMES.has(e?.name ?? '') ||
-    TRANSIENT_CODES.has(e?.code ?? '')
-  );
+  /** Timeouts and retry policy (default: the defaults of src/remote). */
+  readonly calls?: RemoteCallSettings;
 }
 
 /** A table file uploaded while it is written, part by part (storage/s3-object-writer.ts). */
@@ -72,7 +59,7 @@ class S3OutputFile implements OutputFile {
     partConcurrency: number,
   ) {
     const { bucket, key } = parseS3Location(location);
-    this.upload = new S3ObjectWriter({ client: io.client, bucket, key, partSizeBytes, partConcurrency, retry: (request) => io.retrying(`upload of ${location}`, request) });
+    this.upload = new S3ObjectWriter({ client: io.client, bucket, key, partSizeBytes, partConcurrency, retry: (action, request, signal) => io.retrying(action, request, signal) });
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -94,16 +81,14 @@ export class S3FileIO implements FileIO {
   readonly description: S3FileIODescription | undefined;
   private readonly partSize: number;
   private readonly concurrency: number;
-  private readonly maxAttempts: number;
-  private readonly backoff: BackoffOptions;
+  private readonly calls: RemoteCallSettings;
 
   constructor(options: S3FileIOOptions = {}) {
     const endpoint = options.endpoint ?? endpointFromEnv();
-    this.client = options.client ?? createS3Client({ ...(options.region ? { region: options.region } : {}), ...(endpoint ? { endpoint } : {}) });
+    this.calls = options.calls ?? DEFAULT_REMOTE_CALL_SETTINGS;
+    this.client = options.client ?? createS3Client({ ...(options.region ? { region: options.region } : {}), ...(endpoint ? { endpoint } : {}) }, this.calls);
     this.partSize = Math.max(MIN_PART_BYTES, options.partSizeBytes ?? 8 * 1024 * 1024);
     this.concurrency = Math.max(1, options.uploadConcurrency ?? 4);
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
-    this.backoff = options.backoff ?? { baseDelayMs: 100, maxDelayMs: 5000 };
     this.description =
       options.client === undefined
         ? {
@@ -112,25 +97,14 @@ export class S3FileIO implements FileIO {
             ...(endpoint ? { endpoint } : {}),
             partSizeBytes: this.partSize,
             uploadConcurrency: this.concurrency,
-            maxAttempts: this.maxAttempts,
-            backoff: this.backoff,
+            calls: this.calls,
           }
         : undefined;
   }
 
-  /** Runs one request, retrying transient failures with backoff. */
-  async retrying<T>(what: string, op: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await op();
-      } catch (error) {
-        if (attempt + 1 >= this.maxAttempts || !isTransientS3Error(error)) {
-          if (error instanceof Error && attempt > 0) error.message = `${what}: ${error.message} (after ${attempt + 1} attempts)`;
-          throw error;
-        }
-        await sleep(backoffDelayMs(attempt, this.backoff));
-      }
-    }
+  /** Runs one request (`action` names it in failures) under the retry policy; `signal` cancels it. */
+  retrying<T>(action: string, op: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return callWithRetry({ dependency: 'S3', action }, op, { policy: this.calls.retry, ...(signal ? { signal } : {}) });
   }
 
   async write(location: string, bytes: Uint8Array): Promise<void> {
@@ -145,8 +119,8 @@ export class S3FileIO implements FileIO {
 
   async read(location: string): Promise<Uint8Array> {
     const { bucket, key } = parseS3Location(location);
-    return this.retrying(`GetObject ${location}`, async () => {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return this.retrying(`GetObject ${location}`, async (abortSignal) => {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
       return res.Body!.transformToByteArray();
     });
   }
@@ -154,17 +128,17 @@ export class S3FileIO implements FileIO {
   async exists(location: string): Promise<boolean> {
     const { bucket, key } = parseS3Location(location);
     try {
-      await this.retrying(`HeadObject ${location}`, () => this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+      await this.retrying(`HeadObject ${location}`, (abortSignal) => this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }));
       return true;
     } catch (error) {
-      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
+      const e = error as { name?: string };
+      if (e.name === 'NotFound' || e.name === 'NoSuchKey' || httpStatusOf(error) === 404) return false;
       throw error;
     }
   }
 
   async delete(location: string): Promise<void> {
     const { bucket, key } = parseS3Location(location);
-    await this.retrying(`DeleteObject ${location}`, () => this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+    await this.retrying(`DeleteObject ${location}`, (abortSignal) => this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }));
   }
 }

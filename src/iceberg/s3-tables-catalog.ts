@@ -6,7 +6,8 @@
  * included. GetTable, CreateNamespace, CreateTable and UpdateTableMetadataLocation are used —
  * the subset moto also serves — plus PutTableMaintenanceConfiguration when maintenance settings
  * are given (moto does not serve it: s3-tables-maintenance.ts). Nothing is ever listed under a
- * table's location (S3 Tables forbids ListObjects there).
+ * table's location (S3 Tables forbids ListObjects there). Every call has the process's timeouts
+ * and is retried under its one retry policy (src/remote).
  */
 import {
   CreateNamespaceCommand,
@@ -24,6 +25,9 @@ import { S3FileIO } from './s3-file-io.js';
 import { newTableMetadata, type TableMetadata } from './table-metadata.js';
 import { readTableMetadataFile, writeTableMetadataFile } from './table-metadata-file.js';
 import { putTableMaintenanceConfiguration, type MaintenanceConfigurationOutcome, type S3TablesMaintenanceSettings } from './s3-tables-maintenance.js';
+import { awsClientOptions } from '../remote/aws-client-options.js';
+import { callWithRetry } from '../remote/call-with-retry.js';
+import { DEFAULT_REMOTE_CALL_SETTINGS, type RemoteCallSettings } from '../remote/remote-call-settings.js';
 
 export interface S3TablesCatalogOptions {
   /** `arn:aws:s3tables:<region>:<account>:bucket/<name>`. */
@@ -37,6 +41,8 @@ export interface S3TablesCatalogOptions {
   readonly maintenance?: S3TablesMaintenanceSettings;
   /** Hears about what could not be done but does not stop anything (an endpoint without the maintenance API). */
   readonly warn?: (message: string) => void;
+  /** Timeouts and retry policy of every call (default: the defaults of src/remote). */
+  readonly calls?: RemoteCallSettings;
 }
 
 const isName = (error: unknown, name: string) => (error as { name?: string })?.name === name;
@@ -50,20 +56,29 @@ export class S3TablesCatalog implements Catalog {
   readonly tableBucketArn: string;
   private readonly maintenance: S3TablesMaintenanceSettings | undefined;
   private readonly warn: (message: string) => void;
+  private readonly calls: RemoteCallSettings;
 
   constructor(options: S3TablesCatalogOptions) {
     this.tableBucketArn = options.tableBucketArn;
     this.maintenance = options.maintenance;
     this.warn = options.warn ?? (() => undefined);
-    this.client = options.client ?? new S3TablesClient(options.clientConfig ?? {});
+    this.calls = options.calls ?? DEFAULT_REMOTE_CALL_SETTINGS;
+    this.client = options.client ?? new S3TablesClient({ ...awsClientOptions(this.calls.timeouts), ...options.clientConfig });
     // The warehouse bucket is in the table bucket's region.
     const region = options.clientConfig?.region;
-    this.fileIO = options.fileIO ?? new S3FileIO(typeof region === 'string' ? { region } : {});
+    this.fileIO = options.fileIO ?? new S3FileIO({ ...(typeof region === 'string' ? { region } : {}), calls: this.calls });
+  }
+
+  /** One S3 Tables request under the retry policy (a conflict or a 404 is not retried: callers decide). */
+  private call<T>(action: string, request: (abortSignal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    return callWithRetry({ dependency: 'S3 Tables', action: `${action} in ${this.tableBucketArn}` }, request, { policy: this.calls.retry });
   }
 
   private async getTable(id: TableIdentifier) {
     try {
-      return await this.client.send(new GetTableCommand({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name }));
+      return await this.call(`GetTable ${formatIdentifier(id)}`, (abortSignal) =>
+        this.client.send(new GetTableCommand({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name }), { abortSignal }),
+      );
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -82,9 +97,13 @@ export class S3TablesCatalog implements Catalog {
     for (let attempt = 0; attempt < 5; attempt++) {
       let table = await this.getTable(id);
       if (!table) {
-        await this.ignoreConflict(() => this.client.send(new CreateNamespaceCommand({ tableBucketARN: this.tableBucketArn, namespace: [id.namespace] })));
         await this.ignoreConflict(() =>
-          this.client.send(new CreateTableCommand({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name, format: 'ICEBERG' })),
+          this.call(`CreateNamespace ${id.namespace}`, (abortSignal) => this.client.send(new CreateNamespaceCommand({ tableBucketARN: this.tableBucketArn, namespace: [id.namespace] }), { abortSignal })),
+        );
+        await this.ignoreConflict(() =>
+          this.call(`CreateTable ${formatIdentifier(id)}`, (abortSignal) =>
+            this.client.send(new CreateTableCommand({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name, format: 'ICEBERG' }), { abortSignal }),
+          ),
         );
         table = await this.getTable(id);
         if (!table) continue;
@@ -94,14 +113,17 @@ export class S3TablesCatalog implements Catalog {
       const metadata = newTableMetadata({ location: table.warehouseLocation!, ...definition });
       const location = await writeTableMetadataFile(this.fileIO, metadata, undefined);
       try {
-        await this.client.send(
-          new UpdateTableMetadataLocationCommand({
-            tableBucketARN: this.tableBucketArn,
-            namespace: id.namespace,
-            name: id.name,
-            versionToken: table.versionToken,
-            metadataLocation: location,
-          }),
+        await this.call(`UpdateTableMetadataLocation ${formatIdentifier(id)}`, (abortSignal) =>
+          this.client.send(
+            new UpdateTableMetadataLocationCommand({
+              tableBucketARN: this.tableBucketArn,
+              namespace: id.namespace,
+              name: id.name,
+              versionToken: table.versionToken,
+              metadataLocation: location,
+            }),
+            { abortSignal },
+          ),
         );
       } catch (error) {
         if (!isConflict(error)) throw error; // another writer initialized it first: use theirs
@@ -117,14 +139,19 @@ export class S3TablesCatalog implements Catalog {
     const id = base.identifier;
     const location = await writeTableMetadataFile(this.fileIO, metadata, base.metadataLocation);
     try {
-      const res = await this.client.send(
-        new UpdateTableMetadataLocationCommand({
-          tableBucketARN: this.tableBucketArn,
-          namespace: id.namespace,
-          name: id.name,
-          versionToken: base.versionToken,
-          metadataLocation: location,
-        }),
+      // A retry whose first attempt landed fails with a conflict (the token moved): the committer's
+      // ancestry check then finds its own snapshot and skips it.
+      const res = await this.call(`UpdateTableMetadataLocation ${formatIdentifier(id)}`, (abortSignal) =>
+        this.client.send(
+          new UpdateTableMetadataLocationCommand({
+            tableBucketARN: this.tableBucketArn,
+            namespace: id.namespace,
+            name: id.name,
+            versionToken: base.versionToken,
+            metadataLocation: location,
+          }),
+          { abortSignal },
+        ),
       );
       return { identifier: id, metadataLocation: location, metadata, versionToken: res.versionToken! };
     } catch (error) {

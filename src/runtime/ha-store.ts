@@ -21,6 +21,14 @@ export interface CheckpointPointer {
   readonly fencingToken: bigint;
 }
 
+/** Bounds of one HA call: the lease keeper never waits on a renewal past the lease it protects. */
+export interface HaCallOptions {
+  /** Cancels the call (no further retry; the attempt in flight is aborted). */
+  readonly signal?: AbortSignal;
+  /** Bounds each attempt, below the client's own request timeouts. */
+  readonly attemptTimeoutMs?: number;
+}
+
 export interface HaStore {
   /** Printable description, e.g. `dynamodb://table` or `file:///…`. */
   readonly uri: string;
@@ -30,9 +38,9 @@ export interface HaStore {
    */
   tryAcquire(jobName: string, owner: string, ttlMs: number): Promise<Lease | undefined>;
   /** Extends the lease; throws LeaseLostError when someone else took it meanwhile. */
-  renew(lease: Lease, ttlMs: number): Promise<Lease>;
+  renew(lease: Lease, ttlMs: number, options?: HaCallOptions): Promise<Lease>;
   /** Gives the lease up (graceful stop) so a standby can take over at once. */
-  release(lease: Lease): Promise<void>;
+  release(lease: Lease, options?: HaCallOptions): Promise<void>;
   /** Current pointer, if any checkpoint was ever published. */
   readPointer(jobName: string): Promise<CheckpointPointer | undefined>;
   /**

@@ -244,6 +244,12 @@ export class MetricsRegistry {
   }
 
   /** True when `streamline_job_ready` is 1 for at least one job (what `/readyz` requires). */
+  /** Epoch ms of the newest completed checkpoint of any job in this process, if one completed. */
+  async lastCheckpointCompletedAt(): Promise<number | undefined> {
+    const values = (await this.lastCheckpointTimestamp.get()).values;
+    return values.length === 0 ? undefined : Math.max(...values.map((v) => v.value * 1000));
+  }
+
   async anyJobReady(): Promise<boolean> {
     return (await this.ready.get()).values.some((v) => v.value === 1);
   }

@@ -8,13 +8,16 @@ export interface HealthSource {
   alive(): boolean;
   /** Not standby and not stopping; `/readyz` also requires `streamline_job_ready` (restored and consuming). */
   ready(): boolean;
+  /** Why a running job is not ready although it runs (e.g. checkpoints stopped completing), if so. */
+  notReadyReason?(): Promise<string | undefined>;
 }
 
 /**
  * Serves `/metrics` (Prometheus text format), `/healthz` and `/readyz` on 127.0.0.1 or all
  * interfaces, and whatever `routes` answers (the web console). Port 9249 by default, as Flink's Prometheus reporter. `/readyz` answers 200 only
  * when the process says so and the runner has set `streamline_job_ready` (set after the restore,
- * when sources start; cleared when the run ends), so a process that is still restoring is not ready.
+ * when sources start; cleared when the run ends), so a process that is still restoring is not ready,
+ * and `notReadyReason` names no reason (checkpoint age: see CheckpointAgeReadiness).
  * Port 0 picks a free port: read it from `server.address()`.
  */
 export async function startMetricsServer(metrics: MetricsRegistry, health: HealthSource, port: number, host = '0.0.0.0', routes?: RouteHandler): Promise<Server> {
@@ -40,12 +43,15 @@ export async function startMetricsServer(metrics: MetricsRegistry, health: Healt
       return;
     }
     if (path === '/readyz') {
-      const answer = (ok: boolean) => {
+      const answer = (ok: boolean, reason?: string) => {
         res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-        res.end(ok ? 'ready\n' : 'not ready\n');
+        res.end(ok ? 'ready\n' : `not ready${reason ? `: ${reason}` : ''}\n`);
       };
       if (!health.ready()) return answer(false);
-      metrics.anyJobReady().then(answer, () => answer(false));
+      Promise.all([metrics.anyJobReady(), health.notReadyReason?.()]).then(
+        ([running, reason]) => answer(running && reason === undefined, reason),
+        () => answer(false),
+      );
       return;
     }
     if (routes?.(path, req, res)) return;

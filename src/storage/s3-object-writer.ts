@@ -5,7 +5,8 @@
  * `close()` completes the multipart upload; an object that never outgrew one part is sent as a
  * single PutObject instead. Nothing is visible before `close()` resolves — a multipart upload is
  * invisible until completed — and any failure aborts the upload (its parts are billed until
- * then). Shared by the checkpoint store and the Iceberg FileIO, each passing its retry policy.
+ * then), and cancels the requests in flight. Shared by the checkpoint store and the Iceberg FileIO,
+ * each passing its retry (the shared policy of src/remote, bound to its logging).
  */
 import {
   AbortMultipartUploadCommand,
@@ -30,8 +31,11 @@ export interface S3ObjectWriterOptions {
   readonly partConcurrency: number;
   /** Refuse to replace an existing object: `If-None-Match: *` on PutObject or CompleteMultipartUpload. */
   readonly ifNoneMatch?: boolean;
-  /** Runs one S3 request, retrying it on transient failures (the caller's policy). */
-  readonly retry: <T>(request: () => Promise<T>) => Promise<T>;
+  /**
+   * Runs one S3 request (named by `action`), retrying it on transient failures (the caller's
+   * policy); `signal` cancels it when the upload is aborted and must reach the SDK's `abortSignal`.
+   */
+  readonly retry: <T>(action: string, request: (signal: AbortSignal | undefined) => Promise<T>, signal: AbortSignal) => Promise<T>;
 }
 
 /** The writer was aborted (or failed) before this call. */
@@ -54,6 +58,8 @@ export class S3ObjectWriter {
   /** First failure: the upload is aborted and every later call rethrows it unchanged (callers recognize S3 errors such as 412). */
   private failure: { readonly error: unknown } | undefined;
   private aborting: Promise<void> = Promise.resolve();
+  /** Aborted on the first failure (or `abort()`): cancels the requests in flight, so aborting never waits for a hung one. */
+  private readonly cancel = new AbortController();
 
   constructor(private readonly options: S3ObjectWriterOptions) {
     this.partSize = Math.max(MIN_PART_BYTES, options.partSizeBytes);
@@ -88,7 +94,7 @@ export class S3ObjectWriter {
     if (this.uploadId === undefined) {
       const body = this.take(this.bufferedBytes);
       try {
-        await retry(() => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...condition })));
+        await retry(`PutObject ${this.location}`, (abortSignal) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...condition }), { abortSignal }), this.cancel.signal);
       } catch (error) {
         this.fail(error);
         throw error;
@@ -101,16 +107,20 @@ export class S3ObjectWriter {
     await this.rethrowFailure();
     const uploadId = await this.uploadId;
     try {
-      await retry(() =>
-        client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            ...condition,
-            MultipartUpload: { Parts: this.etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-          }),
-        ),
+      await retry(
+        `CompleteMultipartUpload ${this.location}`,
+        (abortSignal) =>
+          client.send(
+            new CompleteMultipartUploadCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId: uploadId,
+              ...condition,
+              MultipartUpload: { Parts: this.etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+            }),
+            { abortSignal },
+          ),
+        this.cancel.signal,
       );
     } catch (error) {
       this.fail(error);
@@ -169,7 +179,11 @@ export class S3ObjectWriter {
     const { client, bucket, key, retry } = this.options;
     const upload = (async () => {
       const uploadId = await (this.uploadId ??= this.createUpload());
-      const result = await retry(() => client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body })));
+      const result = await retry(
+        `UploadPart ${partNumber} of ${this.location}`,
+        (abortSignal) => client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body }), { abortSignal }),
+        this.cancel.signal,
+      );
       if (result.ETag === undefined) throw new StreamlineError(`UploadPart ${partNumber} of ${this.location} returned no ETag`);
       this.etags[partNumber - 1] = result.ETag;
     })().catch((error: unknown) => this.fail(error));
@@ -179,7 +193,7 @@ export class S3ObjectWriter {
 
   private async createUpload(): Promise<string> {
     const { client, bucket, key, retry } = this.options;
-    const created = await retry(() => client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key })));
+    const created = await retry(`CreateMultipartUpload ${this.location}`, (abortSignal) => client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }), { abortSignal }), this.cancel.signal);
     if (created.UploadId === undefined) throw new StreamlineError(`CreateMultipartUpload of ${this.location} returned no UploadId`);
     return created.UploadId;
   }
@@ -191,12 +205,16 @@ export class S3ObjectWriter {
     this.state = 'aborted';
     this.buffered = [];
     this.bufferedBytes = 0;
+    this.cancel.abort(error);
     this.aborting = this.abortUpload();
   }
 
-  /** Best effort: an upload an abort misses is invisible anyway, and a bucket lifecycle rule removes it. */
+  /**
+   * Best effort, one attempt bounded by the client's timeouts: an upload an abort misses is
+   * invisible anyway, and a bucket lifecycle rule removes it.
+   */
   private async abortUpload(): Promise<void> {
-    // Parts still running would otherwise land after the abort.
+    // Parts still running (cancelled above, so they end promptly) would otherwise land after the abort.
     while (this.uploading.size > 0) await Promise.race(this.uploading);
     const uploadId = await this.uploadId?.catch(() => undefined);
     if (uploadId === undefined) return;

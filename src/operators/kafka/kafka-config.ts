@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { ConfigError } from '../../errors.js';
+import { REMOTE_CALL_SETTINGS, remoteCallSettings, type RemoteCallSettings } from '../../remote/remote-call-settings.js';
 
 /** Where a consumer starts when there is no restored position for a partition. */
 export type StartPosition =
@@ -46,6 +47,8 @@ export interface KafkaConfig {
    * once every partition is read up to the end offsets it had when the job started. Unbounded when undefined.
    */
   readonly stopAt: 'end' | undefined;
+  /** Connection and request timeouts and the retry policy shared with every AWS call (src/remote). */
+  readonly calls: RemoteCallSettings;
 }
 
 /** One setting: its env var, the equivalent flag, and whether its value is secret. */
@@ -113,7 +116,8 @@ export function loadKafkaConfig(input: KafkaConfigInput = {}): KafkaConfig {
     // @platformatic/kafka refuses such a consumer; say so at start, naming the setting.
     throw new ConfigError('KAFKA_REBALANCE_TIMEOUT_MS', `must be >= KAFKA_SESSION_TIMEOUT_MS (${sessionTimeoutMs}) with KAFKA_CLIENT=platformatic, got ${rebalanceTimeoutMs}`);
   }
-  const config: KafkaConfig = { client, brokers, clientId, groupId, topic, startFrom, security, sslCa, sasl, deadLetterTopic, sessionTimeoutMs, rebalanceTimeoutMs, stopAt };
+  const calls = remoteCallSettings(Object.fromEntries(REMOTE_CALL_SETTINGS.map(([name]) => [name, read(input, name)])));
+  const config: KafkaConfig = { client, brokers, clientId, groupId, topic, startFrom, security, sslCa, sasl, deadLetterTopic, sessionTimeoutMs, rebalanceTimeoutMs, stopAt, calls };
   Object.defineProperty(config, 'toJSON', { value: () => redactKafkaConfig(config), enumerable: false });
   Object.defineProperty(config, inspect.custom, { value: () => redactKafkaConfig(config), enumerable: false });
   return Object.freeze(config);
@@ -136,6 +140,7 @@ export function redactKafkaConfig(config: KafkaConfig): Record<string, unknown> 
     sessionTimeoutMs: config.sessionTimeoutMs,
     rebalanceTimeoutMs: config.rebalanceTimeoutMs,
     stopAt: config.stopAt,
+    calls: config.calls,
   };
 }
 

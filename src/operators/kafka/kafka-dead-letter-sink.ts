@@ -1,6 +1,8 @@
 import type { DeadLetter, DeadLetterSink } from '../../runtime/dead-letter.js';
 import type { Logger } from '../../runtime/logger.js';
+import { ConfigError, DependencyUnavailableError } from '../../errors.js';
 import type { KafkaClient, KafkaProducerClient, ProducedMessage } from './kafka-client.js';
+import { batchDeadLetters, DEFAULT_DLQ_MAX_BATCH_BYTES, fitDeadLetter } from './dead-letter-batches.js';
 import type { KafkaConfig } from './kafka-config.js';
 import { createKafkaClient } from './kafka-client-factory.js';
 
@@ -22,9 +24,14 @@ export interface KafkaDeadLetterSinkOptions {
   readonly topic?: string;
   /** Partitions when the dead-letter topic has to be created. Default 1. */
   readonly partitions?: number;
+  /** Largest record batch produced, bytes: at most the topic's max.message.bytes (KAFKA_DLQ_MAX_BATCH_BYTES, default 1 000 000). */
+  readonly maxBatchBytes?: number;
   readonly logger?: Logger;
   readonly client?: KafkaClient;
 }
+
+/** Smallest KAFKA_DLQ_MAX_BATCH_BYTES: room for a dead letter's headers and some of its bytes. */
+export const MIN_DLQ_BATCH_BYTES = 16_384;
 
 /** The dead-letter topic a job writes to. */
 export function deadLetterTopic(config: KafkaConfig, sourceTopic: string, override?: string): string {
@@ -33,19 +40,28 @@ export function deadLetterTopic(config: KafkaConfig, sourceTopic: string, overri
 
 /**
  * Dead letters as records of a Kafka topic: the original bytes and key, the reason and origin in
- * headers. `send` starts producing at once; `flush` waits for every acknowledgement (and fails if
- * any send failed), so a checkpoint never completes before its dead letters are durable.
+ * headers. `send` starts producing at once, in batches under the broker's message size (a record
+ * too large alone is truncated, its origin kept: see dead-letter-batches.ts); `flush` waits for
+ * every acknowledgement. A batch that failed is kept and sent again by the next `flush`, which
+ * fails until it went through — so no checkpoint completes past a dead letter that is not durable.
  */
 export class KafkaDeadLetterSink implements DeadLetterSink {
   readonly topic: string;
   private readonly client: KafkaClient;
   private producer: Promise<KafkaProducerClient> | undefined;
+  private readonly maxBatchBytes: number;
   private inFlight = new Set<Promise<void>>();
+  /** Batches whose send failed, sent again by the next flush. */
+  private unsent: ProducedMessage[][] = [];
   private failure: unknown;
 
   constructor(private readonly options: KafkaDeadLetterSinkOptions) {
     this.topic = deadLetterTopic(options.config, options.sourceTopic, options.topic);
     this.client = options.client ?? createKafkaClient(options.config, options.logger);
+    this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_DLQ_MAX_BATCH_BYTES;
+    if (!Number.isInteger(this.maxBatchBytes) || this.maxBatchBytes < MIN_DLQ_BATCH_BYTES) {
+      throw new ConfigError('KAFKA_DLQ_MAX_BATCH_BYTES', `must be an integer >= ${MIN_DLQ_BATCH_BYTES}, got ${String(options.maxBatchBytes)}`);
+    }
   }
 
   get location(): string {
@@ -54,28 +70,46 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
 
   send(letters: readonly DeadLetter[]): void {
     if (letters.length === 0) return;
-    const messages = letters.map(toMessage);
-    const sent = this.connected().then((producer) => producer.send(this.topic, messages));
-    const tracked = sent.then(
-      () => {
-        this.inFlight.delete(tracked);
-      },
-      (error: unknown) => {
-        this.inFlight.delete(tracked);
-        this.failure ??= error;
-        this.options.logger?.error({ err: error, topic: this.topic, count: messages.length }, 'producing dead letters failed');
-      },
-    );
-    this.inFlight.add(tracked);
+    const messages = letters.map((letter) => fitDeadLetter(toMessage(letter), this.maxBatchBytes, DEAD_LETTER_HEADERS.detail));
+    for (const batch of batchDeadLetters(messages, this.maxBatchBytes)) this.produce(batch);
   }
 
   async flush(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    await this.settled();
+    if (this.unsent.length > 0) {
+      const retry = this.unsent;
+      this.unsent = [];
+      this.failure = undefined;
+      for (const batch of retry) this.produce(batch);
+      await this.settled();
+    }
     if (this.failure !== undefined) {
       const failure = this.failure;
       this.failure = undefined;
-      throw failure;
+      const pending = this.unsent.reduce((sum, batch) => sum + batch.length, 0);
+      throw new DependencyUnavailableError('Kafka', `${pending} dead letters are not yet in ${this.topic} (sent again at the next checkpoint): ${(failure as Error).message ?? String(failure)}`, { cause: failure });
     }
+  }
+
+  private produce(batch: ProducedMessage[]): void {
+    const tracked = this.connected()
+      .then((producer) => producer.send(this.topic, batch))
+      .then(
+        () => {
+          this.inFlight.delete(tracked);
+        },
+        (error: unknown) => {
+          this.inFlight.delete(tracked);
+          this.unsent.push(batch);
+          this.failure ??= error;
+          this.options.logger?.error({ err: error, topic: this.topic, count: batch.length }, 'producing dead letters failed; they are sent again at the next checkpoint');
+        },
+      );
+    this.inFlight.add(tracked);
+  }
+
+  private async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,7 @@ import type {
 import type { KafkaConfig } from './kafka-config.js';
 import { registerRejoinHook } from './kafkajs-rejoin-hook.js';
 import { mskIamToken } from './msk-iam-token.js';
+import { kafkaJsRetry } from './kafkajs-retry.js';
 
 /** Our client interface over kafkajs. */
 export function kafkaJsClient(config: KafkaConfig, logger?: Logger): KafkaClient {
@@ -39,6 +40,10 @@ export function toKafkaJsConfig(config: KafkaConfig, logger?: Logger): KafkaJsCo
     brokers: [...config.brokers],
     ssl: tls ? (config.sslCa === undefined ? true : { ca: [config.sslCa] }) : false,
     sasl: toSasl(config),
+    // The shared timeouts and retry policy (src/remote), in kafkajs' terms.
+    connectionTimeout: config.calls.timeouts.connectMs,
+    requestTimeout: config.calls.timeouts.requestMs,
+    retry: kafkaJsRetry(config.calls.retry),
     logLevel: logLevel.INFO,
     logCreator: () => (entry) => logKafkaJs(logger, entry),
   };

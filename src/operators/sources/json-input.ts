@@ -1,7 +1,8 @@
 import type { RecordSchema } from '../kafka/json-deserializer.js';
 import { describeSchemaError } from '../kafka/json-deserializer.js';
 import { kafkaConfigured, loadKafkaConfig } from '../kafka/kafka-config.js';
-import { KafkaDeadLetterSink } from '../kafka/kafka-dead-letter-sink.js';
+import { KafkaDeadLetterSink, MIN_DLQ_BATCH_BYTES } from '../kafka/kafka-dead-letter-sink.js';
+import { DEFAULT_DLQ_MAX_BATCH_BYTES } from '../kafka/dead-letter-batches.js';
 import { kafkaSource } from '../kafka/kafka-source.js';
 import type { DeadLetterSink } from '../../runtime/dead-letter.js';
 import type { JobEnvironment } from '../../runtime/job.js';
@@ -60,6 +61,7 @@ export function jsonInputDeadLetters(env: JobEnvironment, topic: string): DeadLe
   const kafka = { env: env.settings, jobName: env.jobName };
   if (!kafkaConfigured(kafka)) return undefined;
   const config = loadKafkaConfig(kafka);
-  return new KafkaDeadLetterSink({ config, sourceTopic: config.topic ?? topic, logger: env.logger });
+  const maxBatchBytes = intSetting(env.settings, 'KAFKA_DLQ_MAX_BATCH_BYTES', DEFAULT_DLQ_MAX_BATCH_BYTES, MIN_DLQ_BATCH_BYTES);
+  return new KafkaDeadLetterSink({ config, sourceTopic: config.topic ?? topic, maxBatchBytes, logger: env.logger });
 }
 

@@ -10,6 +10,8 @@ import { ConfigError } from '../../errors.js';
 import type { Logger } from '../logger.js';
 import { LocalCheckpointStore } from './local-checkpoint-store.js';
 import { S3CheckpointStore, type S3CheckpointStoreOptions } from './s3-checkpoint-store.js';
+import { awsClientOptions } from '../../remote/aws-client-options.js';
+import { REMOTE_CALL_SETTINGS, remoteCallSettings, type RemoteCallSettings } from '../../remote/remote-call-settings.js';
 
 const SETTING = 'CHECKPOINT_URI';
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -60,23 +62,26 @@ export function parseCheckpointUri(uri: string, cwd = process.cwd()): Checkpoint
 export function checkpointStoreFromUri(uri: string, options: CheckpointStoreFromUriOptions = {}): CheckpointStore {
   const location = parseCheckpointUri(uri, options.cwd);
   if (location.kind === 'local') return new LocalCheckpointStore(location.path);
-  const client = options.s3Client ?? s3ClientFromEnv(options.env ?? process.env);
   const env = options.env ?? process.env;
-  const spec = options.s3Client === undefined ? { uri, env: pickAwsSettings(env) } : undefined;
-  return new S3CheckpointStore({ ...options.s3, client, bucket: location.bucket, prefix: location.prefix, logger: options.logger, ...(spec ? { spec } : {}) });
+  const calls = remoteCallSettings(env);
+  const client = options.s3Client ?? s3ClientFromEnv(env, calls);
+  const spec = options.s3Client === undefined ? { uri, env: pickStoreSettings(env) } : undefined;
+  return new S3CheckpointStore({ retry: calls.retry, ...options.s3, client, bucket: location.bucket, prefix: location.prefix, logger: options.logger, ...(spec ? { spec } : {}) });
 }
 
-/** The settings an S3 client is built from (region, endpoint, credentials), to open the store again in a worker. */
-function pickAwsSettings(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+const REMOTE_SETTING_NAMES = new Set<string>(REMOTE_CALL_SETTINGS.map(([name]) => name));
+
+/** The settings an S3 client is built from (region, endpoint, credentials, timeouts, retries), to open the store again in a worker. */
+function pickStoreSettings(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
   const picked: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(env)) if (name.startsWith('AWS_')) picked[name] = value;
+  for (const [name, value] of Object.entries(env)) if (name.startsWith('AWS_') || REMOTE_SETTING_NAMES.has(name)) picked[name] = value;
   return picked;
 }
 
-function s3ClientFromEnv(env: NodeJS.ProcessEnv): S3Client {
+function s3ClientFromEnv(env: NodeJS.ProcessEnv, calls: RemoteCallSettings): S3Client {
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (region === undefined || region === '') throw new ConfigError('AWS_REGION', 'is required for an s3:// CHECKPOINT_URI');
   // Custom endpoints (moto, MinIO) generally need path-style addressing.
   const customEndpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  return new S3Client({ region, ...(customEndpoint ? { endpoint: customEndpoint, forcePathStyle: true } : {}) });
+  return new S3Client({ ...awsClientOptions(calls.timeouts), region, ...(customEndpoint ? { endpoint: customEndpoint, forcePathStyle: true } : {}) });
 }

@@ -2,7 +2,8 @@
  * Checkpoint store in a regular S3 bucket: `s3://bucket/prefix` → `<prefix>/<job>/chk-<id>/…`.
  * Objects are written with `If-None-Match: *` so a zombie and its successor cannot overwrite each
  * other's objects; a retried write whose first attempt landed is recognised by its content.
- * Large state goes up as a multipart upload; transient errors are retried with backoff.
+ * Large state goes up as a multipart upload; every request is retried under the one retry
+ * policy (src/remote), which names S3 and the call when it gives up.
  */
 import {
   DeleteObjectCommand,
@@ -29,9 +30,10 @@ import {
 import { assertStateObjectsStored, inspectCheckpoint, scanCheckpoints } from './checkpoint-inspection.js';
 import { encodeMetadata, validateMetadata } from './metadata-codec.js';
 import { planPrune, type CheckpointScan } from './retention-plan.js';
-import { retryWithBackoff, type RetryPolicy } from './retry-with-backoff.js';
+import { callWithRetry } from '../../remote/call-with-retry.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../remote/retry-policy.js';
+import { httpStatusOf } from '../../remote/transient-failure.js';
 import { sha256Hex, verifyState } from './state-checksum.js';
-import { httpStatusOf, isTransientAwsError } from './transient-aws-error.js';
 import { assertSharedName, ChunkDigest, SHARED_DIR, unreferencedSharedFiles, verifiedChunks } from './shared-state-files.js';
 
 /**
@@ -56,7 +58,8 @@ export interface S3CheckpointStoreOptions {
   /** Parts uploaded at once. Default 4. */
   readonly partConcurrency?: number;
   readonly conditionalWrites?: ConditionalWriteMode;
-  readonly retry?: Partial<RetryPolicy>;
+  /** Retry policy of every request (default: src/remote's); the client should carry the process's timeouts. */
+  readonly retry?: RetryPolicy;
   readonly logger?: Logger;
   /** How to open this store again in a worker thread (checkpointStoreFromUri sets it). */
   readonly spec?: CheckpointStoreSpec;
@@ -74,7 +77,7 @@ export class S3CheckpointStore implements CheckpointStore {
   private readonly multipartThreshold: number;
   private readonly partSize: number;
   private readonly partConcurrency: number;
-  private readonly retryPolicy: Partial<RetryPolicy> | undefined;
+  private readonly retryPolicy: RetryPolicy;
   private readonly logger: Logger | undefined;
   private conditionalMode: ConditionalWriteMode;
 
@@ -87,7 +90,7 @@ export class S3CheckpointStore implements CheckpointStore {
     this.partSize = Math.max(options.partSizeBytes ?? 8 * MiB, 5 * MiB);
     this.partConcurrency = Math.max(1, options.partConcurrency ?? 4);
     this.conditionalMode = options.conditionalWrites ?? 'auto';
-    this.retryPolicy = options.retry;
+    this.retryPolicy = options.retry ?? DEFAULT_RETRY_POLICY;
     this.logger = options.logger;
     this.spec = options.spec;
   }
@@ -112,7 +115,7 @@ export class S3CheckpointStore implements CheckpointStore {
     const body = async function* (store: S3CheckpointStore): AsyncGenerator<Uint8Array> {
       let result;
       try {
-        result = await store.retry(() => store.client.send(new GetObjectCommand({ Bucket: store.bucket, Key: key })));
+        result = await store.retry(`GetObject ${location}`, (abortSignal) => store.client.send(new GetObjectCommand({ Bucket: store.bucket, Key: key }), { abortSignal }));
       } catch (err) {
         if ((err as Error).name === 'NoSuchKey' || httpStatusOf(err) === 404) throw new CorruptCheckpointError(`shared state file ${location} is missing`);
         throw err;
@@ -179,12 +182,14 @@ export class S3CheckpointStore implements CheckpointStore {
     const keys = [...objects.keys()].map((name) => this.key(jobName, checkpointId, name));
     // `_metadata` first: a half-discarded checkpoint must read as incomplete, never as complete-but-broken.
     const metadataKey = this.key(jobName, checkpointId, METADATA_NAME);
-    if (keys.includes(metadataKey)) await this.retry(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: metadataKey })));
+    if (keys.includes(metadataKey)) {
+      await this.retry(`DeleteObject s3://${this.bucket}/${metadataKey}`, (abortSignal) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: metadataKey }), { abortSignal }));
+    }
     const rest = keys.filter((key) => key !== metadataKey);
     for (let i = 0; i < rest.length; i += 1000) {
       const batch = rest.slice(i, i + 1000);
-      const result = await this.retry(() =>
-        this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })),
+      const result = await this.retry(`DeleteObjects in ${this.location(jobName, checkpointId)}`, (abortSignal) =>
+        this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }),
       );
       const failed = result.Errors ?? [];
       if (failed.length > 0) {
@@ -202,7 +207,9 @@ export class S3CheckpointStore implements CheckpointStore {
     const doomed = unreferencedSharedFiles(jobName, names, remaining, keepShared).map((name) => this.sharedKey(jobName, name));
     for (let i = 0; i < doomed.length; i += 1000) {
       const batch = doomed.slice(i, i + 1000);
-      await this.retry(() => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })));
+      await this.retry(`DeleteObjects of unreferenced shared state of ${jobName}`, (abortSignal) =>
+        this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }),
+      );
     }
   }
 
@@ -211,7 +218,7 @@ export class S3CheckpointStore implements CheckpointStore {
     const newest = new Map<string, number>();
     let token: string | undefined;
     do {
-      const page = await this.retry(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${base}${namePrefix}`, ContinuationToken: token })));
+      const page = await this.retry(`ListObjectsV2 s3://${this.bucket}/${base}${namePrefix}`, (abortSignal) => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${base}${namePrefix}`, ContinuationToken: token }), { abortSignal }));
       for (const object of page.Contents ?? []) {
         const [scope, ...rest] = (object.Key ?? '').slice(base.length).split('/');
         if (scope === undefined || rest.length === 0) continue;
@@ -228,7 +235,7 @@ export class S3CheckpointStore implements CheckpointStore {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.retry(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })));
+      const page = await this.retry(`ListObjectsV2 s3://${this.bucket}/${prefix}`, (abortSignal) => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal }));
       for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
@@ -236,7 +243,7 @@ export class S3CheckpointStore implements CheckpointStore {
     const ordered = [...keys.filter((k) => k.endsWith(`/${METADATA_NAME}`)), ...keys.filter((k) => !k.endsWith(`/${METADATA_NAME}`))];
     for (let i = 0; i < ordered.length; i += 1000) {
       const batch = ordered.slice(i, i + 1000);
-      const result = await this.retry(() => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })));
+      const result = await this.retry(`DeleteObjects of scope ${scope}`, (abortSignal) => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }));
       const failed = result.Errors ?? [];
       if (failed.length > 0) throw new CheckpointError(0, `could not delete ${failed.length} object(s) of scope '${scope}', e.g. ${failed[0]?.Key}: ${failed[0]?.Code} ${failed[0]?.Message}`);
     }
@@ -290,7 +297,9 @@ export class S3CheckpointStore implements CheckpointStore {
     const names: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.retry(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })));
+      const page = await this.retry(`ListObjectsV2 s3://${this.bucket}/${prefix}`, (abortSignal) =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal }),
+      );
       for (const object of page.Contents ?? []) {
         const name = (object.Key ?? '').slice(prefix.length);
         if (name !== '' && !name.includes('/')) names.push(name);
@@ -316,11 +325,12 @@ export class S3CheckpointStore implements CheckpointStore {
     return `s3://${this.bucket}/${this.jobPrefix(jobName)}${checkpointDirName(checkpointId)}`;
   }
 
-  private retry<T>(operation: () => Promise<T>): Promise<T> {
-    return retryWithBackoff(operation, {
+  /** One request under the retry policy; `signal` (an upload's) cancels it. */
+  private retry<T>(action: string, operation: (abortSignal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return callWithRetry({ dependency: 'S3', action }, operation, {
       policy: this.retryPolicy,
-      isRetriable: isTransientAwsError,
-      onRetry: (err, attempt, delayMs) => this.logger?.warn({ err, attempt, delayMs, store: this.uri }, 'S3 request failed; retrying'),
+      ...(signal ? { signal } : {}),
+      onRetry: (err, attempt, delayMs) => this.logger?.warn({ err: (err as Error).message, attempt, delayMs, store: this.uri }, 'S3 request failed; retrying'),
     });
   }
 
@@ -361,8 +371,8 @@ export class S3CheckpointStore implements CheckpointStore {
     const ifNoneMatch = conditional ? '*' : undefined;
     if (bytes.byteLength < this.multipartThreshold) {
       const checksum = Buffer.from(sha256Hex(bytes), 'hex').toString('base64');
-      await this.retry(() =>
-        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, IfNoneMatch: ifNoneMatch, ChecksumSHA256: checksum })),
+      await this.retry(`PutObject s3://${this.bucket}/${key}`, (abortSignal) =>
+        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, IfNoneMatch: ifNoneMatch, ChecksumSHA256: checksum }), { abortSignal }),
       );
       return;
     }
@@ -383,14 +393,14 @@ export class S3CheckpointStore implements CheckpointStore {
       partSizeBytes: this.partSize,
       partConcurrency: this.partConcurrency,
       ifNoneMatch,
-      retry: (request) => this.retry(request),
+      retry: (action, request, signal) => this.retry(action, request, signal),
     });
   }
 
   private async getObject(key: string): Promise<Uint8Array | undefined> {
     try {
-      return await this.retry(async () => {
-        const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await this.retry(`GetObject s3://${this.bucket}/${key}`, async (abortSignal) => {
+        const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal });
         if (result.Body === undefined) throw new Error(`GetObject ${key} returned no body`);
         return result.Body.transformToByteArray();
       });
@@ -407,8 +417,8 @@ export class S3CheckpointStore implements CheckpointStore {
     const byId = new Map<number, Map<string, number>>();
     let token: string | undefined;
     do {
-      const page = await this.retry(() =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
+      const page = await this.retry(`ListObjectsV2 s3://${this.bucket}/${prefix}`, (abortSignal) =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal }),
       );
       for (const object of page.Contents ?? []) {
         const [dir, name, ...deeper] = (object.Key ?? '').slice(base.length).split('/');

@@ -8,6 +8,7 @@ import type { AsyncSnapshotPart, TaskSnapshot } from './task-snapshot.js';
 import { encodeStateEnvelope } from './state-envelope.js';
 import { CheckpointHistory } from './checkpoint-history.js';
 import type { Clock, Timer } from '../time/clock.js';
+import { CheckpointFailureTolerance } from './checkpoint-failure-tolerance.js';
 
 /** What the coordinator drives; implemented by the job runner over its sources and sinks. */
 export interface CheckpointParticipants {
@@ -63,8 +64,8 @@ export class CheckpointCoordinator {
   private timer: Timer | undefined;
   /** Monotonic time the scheduled checkpoint is due. */
   private dueAt: number | undefined;
-  private consecutiveFailures = 0;
   private lastCompletedAt = 0;
+  private readonly failures: CheckpointFailureTolerance;
   private stopped = false;
   private failed = false;
   /** Recent checkpoints with their phases and sizes (the web console's history). */
@@ -96,6 +97,7 @@ export class CheckpointCoordinator {
     this.history = history ?? new CheckpointHistory(50);
     this.nextId = firstCheckpointId;
     this.labels = { job: jobName };
+    this.failures = new CheckpointFailureTolerance(options.tolerableFailures);
   }
 
   /** Starts periodic checkpoints. */
@@ -233,7 +235,7 @@ export class CheckpointCoordinator {
       });
       pending.timer.cancel();
       this.current = undefined;
-      this.consecutiveFailures = 0;
+      this.failures.completed();
       this.lastCompletedAt = completedAt;
       const syncMs = (pending.acknowledgedAt ?? writtenAt) - pending.dueAt;
       const asyncMs = writtenAt - (pending.acknowledgedAt ?? writtenAt);
@@ -288,18 +290,15 @@ export class CheckpointCoordinator {
     if (this.current !== pending) return; // already completed or aborted
     pending.timer.cancel();
     this.current = undefined;
-    this.consecutiveFailures++;
     this.metrics.checkpointsFailed.inc(this.labels);
     this.history.failed(pending.id, error.message);
     this.participants.checkpointFinished?.(pending.id);
-    this.logger.warn({ checkpoint: pending.id, err: error.message, consecutiveFailures: this.consecutiveFailures }, 'checkpoint failed');
+    const intolerable = this.failures.failed(error);
+    this.logger.warn({ checkpoint: pending.id, err: error.message, consecutiveFailures: this.failures.consecutive, tolerable: this.failures.tolerable }, 'checkpoint failed');
     void this.store.discard(this.scope, pending.id).catch(() => undefined);
     pending.resolve(undefined);
-    if (this.consecutiveFailures > this.options.tolerableFailures) {
-      this.failJob(new CheckpointError(pending.id, `${this.consecutiveFailures} consecutive checkpoints failed (tolerable: ${this.options.tolerableFailures}); last: ${error.message}`));
-    } else if (error instanceof FencingError) {
-      this.failJob(error);
-    }
+    if (error instanceof FencingError) this.failJob(error);
+    else if (intolerable !== undefined) this.failJob(intolerable);
     this.scheduleNext();
   }
 

@@ -20,14 +20,16 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { ConfigError, StreamlineError } from '../../errors.js';
-import type { CheckpointPointer, HaStore, Lease } from '../ha-store.js';
+import type { CheckpointPointer, HaCallOptions, HaStore, Lease } from '../ha-store.js';
 import type { Logger } from '../logger.js';
 import { assertJobName } from '../checkpoint/checkpoint-layout.js';
-import { retryWithBackoff, type RetryPolicy } from '../checkpoint/retry-with-backoff.js';
-import { isTransientAwsError } from '../checkpoint/transient-aws-error.js';
+import { callWithRetry } from '../../remote/call-with-retry.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../remote/retry-policy.js';
+import { isTransientFailure } from '../../remote/transient-failure.js';
 import { leaseLost, pointerNotNewer, staleToken, type HolderView } from './ha-refusals.js';
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
+import { abortable } from '../../remote/abortable.js';
 
 /** Options of DynamoDbHaStore. */
 export interface DynamoDbHaStoreOptions {
@@ -37,7 +39,8 @@ export interface DynamoDbHaStoreOptions {
   readonly createTable?: boolean;
   /** How long to wait for a new table to become ACTIVE. Default 120 s. */
   readonly tableActiveTimeoutMs?: number;
-  readonly retry?: Partial<RetryPolicy>;
+  /** Retry policy of every request (default: src/remote's); the client should carry the process's timeouts. */
+  readonly retry?: RetryPolicy;
   readonly logger?: Logger;
   /** Wall clock for lease expiry (tests move it by hand). Hosts must keep clocks in sync (NTP). */
   readonly clock?: Clock;
@@ -65,7 +68,7 @@ export class DynamoDbHaStore implements HaStore {
     await this.ensureTable();
     const now = this.clock.now();
     try {
-      const result = await this.retry(() =>
+      const result = await this.retry(`acquire the lease of job '${jobName}'`, (abortSignal) =>
         this.client.send(
           new UpdateItemCommand({
             TableName: this.tableName,
@@ -83,6 +86,7 @@ export class DynamoDbHaStore implements HaStore {
             },
             ReturnValues: 'ALL_NEW',
           }),
+          { abortSignal },
         ),
       );
       const item = result.Attributes ?? {};
@@ -93,12 +97,12 @@ export class DynamoDbHaStore implements HaStore {
     }
   }
 
-  async renew(lease: Lease, ttlMs: number): Promise<Lease> {
+  async renew(lease: Lease, ttlMs: number, options: HaCallOptions = {}): Promise<Lease> {
     assertTtl(ttlMs);
-    await this.ensureTable();
+    await abortable(this.ensureTable(), options.signal);
     const expiresAt = this.clock.now() + ttlMs;
     try {
-      await this.retry(() => this.client.send(this.holderUpdate(lease, expiresAt)));
+      await this.retry(`renew the lease of job '${lease.jobName}'`, (abortSignal) => this.client.send(this.holderUpdate(lease, expiresAt), { abortSignal }), options);
       return { ...lease, expiresAt };
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) throw leaseLost(lease, await this.readHolder(lease.jobName));
@@ -106,11 +110,11 @@ export class DynamoDbHaStore implements HaStore {
     }
   }
 
-  async release(lease: Lease): Promise<void> {
-    await this.ensureTable();
+  async release(lease: Lease, options: HaCallOptions = {}): Promise<void> {
+    await abortable(this.ensureTable(), options.signal);
     try {
       // Owner and token stay: the token must keep increasing after a release.
-      await this.retry(() => this.client.send(this.holderUpdate(lease, 0)));
+      await this.retry(`release the lease of job '${lease.jobName}'`, (abortSignal) => this.client.send(this.holderUpdate(lease, 0), { abortSignal }), options);
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return; // already lost: nothing to give up
       throw this.wrap(err, `release the lease of job '${lease.jobName}'`);
@@ -150,7 +154,7 @@ export class DynamoDbHaStore implements HaStore {
       ],
     });
     try {
-      await this.retry(() => this.client.send(command), isTransactionConflict);
+      await this.retry(`publish checkpoint ${pointer.checkpointId} of job '${lease.jobName}'`, (abortSignal) => this.client.send(command, { abortSignal }), {}, isTransactionConflict);
     } catch (err) {
       if (!(err instanceof TransactionCanceledException) || isTransactionConflict(err)) {
         throw this.wrap(err, `publish checkpoint ${pointer.checkpointId} of job '${lease.jobName}'`);
@@ -206,8 +210,8 @@ export class DynamoDbHaStore implements HaStore {
   private async getItem(jobName: string, sk: string): Promise<Record<string, AttributeValue> | undefined> {
     await this.ensureTable();
     try {
-      const result = await this.retry(() =>
-        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key(jobName, sk), ConsistentRead: true })),
+      const result = await this.retry(`read the ${sk} item of job '${jobName}'`, (abortSignal) =>
+        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key(jobName, sk), ConsistentRead: true }), { abortSignal }),
       );
       return result.Item;
     } catch (err) {
@@ -221,7 +225,7 @@ export class DynamoDbHaStore implements HaStore {
       if (this.options.createTable === false) throw new ConfigError('DYNAMODB_TABLE', `table '${this.tableName}' does not exist`);
       this.options.logger?.info({ table: this.tableName }, 'creating DynamoDB HA table (on-demand billing)');
       try {
-        await this.retry(() =>
+        await this.retry(`create table '${this.tableName}'`, (abortSignal) =>
           this.client.send(
             new CreateTableCommand({
               TableName: this.tableName,
@@ -235,6 +239,7 @@ export class DynamoDbHaStore implements HaStore {
                 { AttributeName: 'sk', KeyType: 'RANGE' },
               ],
             }),
+            { abortSignal },
           ),
         );
       } catch (err) {
@@ -254,7 +259,7 @@ export class DynamoDbHaStore implements HaStore {
   // Table status, or undefined when the table does not exist; checks the key schema.
   private async describeTable(): Promise<string | undefined> {
     try {
-      const { Table: table } = await this.retry(() => this.client.send(new DescribeTableCommand({ TableName: this.tableName })));
+      const { Table: table } = await this.retry(`describe table '${this.tableName}'`, (abortSignal) => this.client.send(new DescribeTableCommand({ TableName: this.tableName }), { abortSignal }));
       const keys = (table?.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).sort().join(',');
       if (keys !== 'pk:HASH,sk:RANGE') {
         throw new ConfigError('DYNAMODB_TABLE', `table '${this.tableName}' has key schema [${keys}]; the HA store needs string keys pk (HASH) and sk (RANGE)`);
@@ -267,17 +272,26 @@ export class DynamoDbHaStore implements HaStore {
     }
   }
 
-  private retry<T>(operation: () => Promise<T>, alsoRetriable: (err: unknown) => boolean = () => false): Promise<T> {
-    return retryWithBackoff(operation, {
-      policy: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 1_000, ...this.options.retry },
-      isRetriable: (err) => isTransientAwsError(err) || alsoRetriable(err),
-      onRetry: (err, attempt, delayMs) => this.options.logger?.warn({ err, attempt, delayMs, store: this.uri }, 'DynamoDB request failed; retrying'),
+  /** One request under the retry policy (a failed condition is not retried: callers decide). */
+  private retry<T>(
+    action: string,
+    operation: (abortSignal: AbortSignal | undefined) => Promise<T>,
+    call: HaCallOptions = {},
+    alsoRetriable: (err: unknown) => boolean = () => false,
+  ): Promise<T> {
+    return callWithRetry({ dependency: 'DynamoDB', action: `${action} (table ${this.tableName})` }, operation, {
+      policy: this.options.retry ?? DEFAULT_RETRY_POLICY,
+      ...(call.signal ? { signal: call.signal } : {}),
+      ...(call.attemptTimeoutMs !== undefined ? { attemptTimeoutMs: call.attemptTimeoutMs } : {}),
+      isRetriable: (err) => isTransientFailure(err) || alsoRetriable(err),
+      clock: this.clock,
+      onRetry: (err, attempt, delayMs) => this.options.logger?.warn({ err: (err as Error).message, attempt, delayMs, store: this.uri }, 'DynamoDB request failed; retrying'),
     });
   }
 
   private wrap(err: unknown, action: string): StreamlineError {
     if (err instanceof StreamlineError) return err;
-    const retriable = isTransientAwsError(err) || isTransactionConflict(err);
+    const retriable = isTransientFailure(err) || isTransactionConflict(err);
     return new StreamlineError(`HA store ${this.uri}: could not ${action}: ${(err as Error).message}`, { retriable, cause: err });
   }
 }

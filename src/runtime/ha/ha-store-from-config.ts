@@ -8,6 +8,8 @@ import type { HaStore } from '../ha-store.js';
 import type { Logger } from '../logger.js';
 import { DynamoDbHaStore } from './dynamodb-ha-store.js';
 import { LocalHaStore } from './local-ha-store.js';
+import { awsClientOptions } from '../../remote/aws-client-options.js';
+import { remoteCallSettings } from '../../remote/remote-call-settings.js';
 
 /** Options of haStoreFromConfig. */
 export interface HaStoreConfig {
@@ -27,12 +29,13 @@ export function haStoreFromConfig(config: HaStoreConfig): HaStore {
   const table = env.DYNAMODB_TABLE?.trim();
   if (table === undefined || table === '') return new LocalHaStore(config.localDir);
   if (!TABLE_NAME.test(table)) throw new ConfigError('DYNAMODB_TABLE', `'${table}' is not a valid table name (3-255 characters of [a-zA-Z0-9_.-])`);
+  const calls = remoteCallSettings(env);
   let client = config.dynamoClient;
   if (client === undefined) {
     const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
     if (region === undefined || region === '') throw new ConfigError('AWS_REGION', 'is required when DYNAMODB_TABLE is set');
     const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
-    client = new DynamoDBClient({ region, ...(endpoint ? { endpoint } : {}) });
+    client = new DynamoDBClient({ ...awsClientOptions(calls.timeouts), region, ...(endpoint ? { endpoint } : {}) });
   }
-  return new DynamoDbHaStore({ client, tableName: table, logger: config.logger });
+  return new DynamoDbHaStore({ client, tableName: table, logger: config.logger, retry: calls.retry });
 }

@@ -2,8 +2,11 @@
  * Keeps a job's lease alive in the background and answers "may I still commit?".
  * The local expiry is measured from the moment each renewal was *sent*, so it is never later
  * than the store's own expiry — the coordinator calls `assertHeld()` before every commit.
+ * A renewal is bounded: each attempt by `attemptTimeoutMs`, the whole renewal by the renewal
+ * interval, so one request that is accepted and never answered cannot stop the renewals; and
+ * stopping cancels a renewal in flight instead of waiting for it.
  */
-import { LeaseLostError } from '../../errors.js';
+import { LeaseLostError, StreamlineError, TimeoutError } from '../../errors.js';
 import type { HaStore, Lease } from '../ha-store.js';
 import type { Logger } from '../logger.js';
 import type { Clock, Timer } from '../time/clock.js';
@@ -21,6 +24,8 @@ export interface LeaseKeeperOptions {
   readonly renewIntervalMs?: number;
   /** `assertHeld` fails this long before the local expiry (clock drift, commit latency). Default min(ttl/10, 1 s). */
   readonly safetyMarginMs?: number;
+  /** Bounds one attempt of a renewal (retried within the renewal interval). Default min(renew interval / 2, 3 s). */
+  readonly attemptTimeoutMs?: number;
   readonly logger?: Logger;
   readonly clock?: Clock;
 }
@@ -33,9 +38,12 @@ export class LeaseKeeper {
   private timer: Timer | undefined;
   private inFlight: Promise<void> | undefined;
   private stopped = false;
+  /** Aborted by `stop()`: cancels a renewal in flight. */
+  private readonly cancel = new AbortController();
   private readonly clock: Clock;
   private readonly renewIntervalMs: number;
   private readonly safetyMarginMs: number;
+  private readonly attemptTimeoutMs: number;
 
   constructor(private readonly options: LeaseKeeperOptions) {
     this.lease = options.lease;
@@ -43,6 +51,7 @@ export class LeaseKeeper {
     this.clock = options.clock ?? systemClock;
     this.renewIntervalMs = options.renewIntervalMs ?? Math.max(1, Math.floor(options.ttlMs / 3));
     this.safetyMarginMs = options.safetyMarginMs ?? Math.min(options.ttlMs / 10, 1000);
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? Math.max(100, Math.min(this.renewIntervalMs / 2, 3_000));
   }
 
   /** Starts the renewal timer (unref'd: it never keeps the process alive by itself). */
@@ -81,18 +90,30 @@ export class LeaseKeeper {
     return this.inFlight;
   }
 
-  /** Stops renewing; waits for a renewal in flight. */
+  /** Stops renewing and cancels a renewal in flight (it settles at once; never waited for past that). */
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
     this.timer = undefined;
+    this.cancel.abort(new StreamlineError(`Job '${this.lease.jobName}': lease keeper stopped`));
     await this.inFlight;
   }
 
-  /** Stops and gives the lease up so a standby can take over at once (graceful shutdown). */
+  /**
+   * Stops and gives the lease up so a standby can take over at once (graceful shutdown). The
+   * release is bounded like a renewal: a store that does not answer only delays the takeover to
+   * the lease's expiry.
+   */
   async release(): Promise<void> {
     await this.stop();
-    if (this.lostError === undefined) await this.options.store.release(this.lease);
+    if (this.lostError !== undefined) return;
+    const patience = new AbortController();
+    const timer = this.clock.setTimeout(() => patience.abort(new TimeoutError(`Job '${this.lease.jobName}': releasing the lease got no answer within ${this.renewIntervalMs} ms`)), this.renewIntervalMs);
+    try {
+      await this.options.store.release(this.lease, { signal: patience.signal, attemptTimeoutMs: this.attemptTimeoutMs });
+    } finally {
+      timer.cancel();
+    }
   }
 
   private schedule(delayMs: number): void {
@@ -112,13 +133,19 @@ export class LeaseKeeper {
 
   private async renewOnce(): Promise<void> {
     if (this.stopped || this.lostError !== undefined) return;
-    const sentAt = this.clock.now();
+    // The whole renewal (its retries included) ends before the next one is due, or when stopped.
+    const patience = new AbortController();
+    const timer = this.clock.setTimeout(() => patience.abort(new TimeoutError(`Job '${this.lease.jobName}': lease renewal got no answer within ${this.renewIntervalMs} ms`)), this.renewIntervalMs);
+    const signal = AbortSignal.any([this.cancel.signal, patience.signal]);
     try {
-      const renewed = await this.options.store.renew(this.lease, this.options.ttlMs);
-      if (this.lostError !== undefined) return;
+      // Retries of one renewal write the expiry computed at its start: count from before it.
+      const sentAt = this.clock.now();
+      const renewed = await this.options.store.renew(this.lease, this.options.ttlMs, { signal, attemptTimeoutMs: this.attemptTimeoutMs });
+      if (this.lostError !== undefined || this.stopped) return;
       this.lease = renewed;
       this.localExpiry = sentAt + this.options.ttlMs;
     } catch (err) {
+      if (this.stopped) return;
       if (err instanceof LeaseLostError) {
         this.lostError = err;
         this.stopped = true;
@@ -127,7 +154,9 @@ export class LeaseKeeper {
         return;
       }
       // Transient store trouble: keep trying; assertHeld refuses commits once the local expiry passes.
-      this.options.logger?.warn({ err, jobName: this.lease.jobName, localExpiry: this.localExpiry }, 'lease renewal failed; retrying');
+      this.options.logger?.warn({ err: (err as Error).message, jobName: this.lease.jobName, localExpiry: this.localExpiry }, 'lease renewal failed; retrying');
+    } finally {
+      timer.cancel();
     }
   }
 }

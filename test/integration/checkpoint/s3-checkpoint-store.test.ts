@@ -37,7 +37,7 @@ before(async () => {
 after(() => client?.destroy());
 
 function storeFor(prefix: string, options: Partial<S3CheckpointStoreOptions> = {}): S3CheckpointStore {
-  return new S3CheckpointStore({ client, bucket, prefix, retry: { baseDelayMs: 1, maxDelayMs: 5 }, ...options });
+  return new S3CheckpointStore({ client, bucket, prefix, retry: { deadlineMs: 30_000, maxAttempts: Infinity, baseDelayMs: 1, maxDelayMs: 5 }, ...options });
 }
 
 checkpointStoreContract('S3CheckpointStore', {
@@ -145,7 +145,7 @@ test('S3CheckpointStore: transient errors (503, throttling) are retried; a persi
     { step: 'initialize', name: 'injectTransientFailures' },
   );
   try {
-    const store = new S3CheckpointStore({ client: flakyClient, bucket, prefix: uniqueName('retry'), retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4 } });
+    const store = new S3CheckpointStore({ client: flakyClient, bucket, prefix: uniqueName('retry'), retry: { deadlineMs: 30_000, maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4 } });
     failuresLeft = 3;
     const handle = await store.writeState('orders', 1, 'a.state', new TextEncoder().encode('survives'));
     assert.equal(injected, 3);

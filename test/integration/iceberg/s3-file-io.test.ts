@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { createS3Client, S3FileIO } from '../../../src/iceberg/s3-file-io.js';
+import { DEFAULT_REMOTE_CALL_SETTINGS } from '../../../src/remote/remote-call-settings.js';
 import { ensureServices, uniqueName } from '../../helpers/services.js';
 
 let bucket = '';
@@ -41,6 +42,6 @@ test('large objects go up in parts and read back byte-identical', async () => {
 });
 
 test('a write to a missing bucket fails fast with the S3 error (not retried as transient)', async () => {
-  const io = new S3FileIO({ partSizeBytes: 5 * 1024 * 1024, maxAttempts: 2, backoff: { baseDelayMs: 1, maxDelayMs: 2 } });
+  const io = new S3FileIO({ partSizeBytes: 5 * 1024 * 1024, calls: { ...DEFAULT_REMOTE_CALL_SETTINGS, retry: { deadlineMs: 1_000, maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } } });
   await assert.rejects(io.write(`s3://${uniqueName('missing-bucket-')}/x`, new Uint8Array(7 * 1024 * 1024)), /NoSuchBucket|does not exist/);
 });

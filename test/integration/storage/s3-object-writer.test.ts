@@ -23,7 +23,7 @@ before(async () => {
 after(() => client?.destroy());
 
 function writerFor(key: string, options: Partial<S3ObjectWriterOptions> = {}): S3ObjectWriter {
-  return new S3ObjectWriter({ client, bucket, key, partSizeBytes: 5 * MiB, partConcurrency: 2, retry: (request) => request(), ...options });
+  return new S3ObjectWriter({ client, bucket, key, partSizeBytes: 5 * MiB, partConcurrency: 2, retry: (_action, request, signal) => request(signal), ...options });
 }
 
 async function exists(key: string): Promise<boolean> {
@@ -88,7 +88,7 @@ test('abort discards the uploaded parts and the object never appears', async () 
 test('a failed part aborts the upload and every later call rethrows the S3 error', async () => {
   const key = `fail/${uniqueName('o')}`;
   const missing = uniqueName('missing-bucket-');
-  const writer = new S3ObjectWriter({ client, bucket: missing, key, partSizeBytes: 5 * MiB, partConcurrency: 1, retry: (request) => request() });
+  const writer = new S3ObjectWriter({ client, bucket: missing, key, partSizeBytes: 5 * MiB, partConcurrency: 1, retry: (_action, request, signal) => request(signal) });
   await assert.rejects(
     (async () => {
       for (let i = 0; i < 4; i++) await writer.write(randomBytes(3 * MiB));

@@ -5,6 +5,7 @@ import { LocalFileIO } from '../../../iceberg/local-file-io.js';
 import { S3TablesCatalog } from '../../../iceberg/s3-tables-catalog.js';
 import type { S3TablesMaintenanceSettings } from '../../../iceberg/s3-tables-maintenance.js';
 import { ConfigError } from '../../../errors.js';
+import type { RemoteCallSettings } from '../../../remote/remote-call-settings.js';
 
 const TABLE_BUCKET_ARN = /^arn:aws[a-z-]*:s3tables:([a-z0-9-]+):(\d{12}):bucket\/([a-z0-9][a-z0-9-]{1,61}[a-z0-9])$/;
 
@@ -39,12 +40,14 @@ export function catalogSetting(settings: Readonly<Record<string, string | undefi
   return { kind: 'local', warehouse };
 }
 
-/** What an S3 Tables catalog does beyond commits: configure AWS's maintenance of the tables it creates, and where its warnings go. */
+/** What an S3 Tables catalog does beyond commits: configure AWS's maintenance of the tables it creates, where its warnings go, and its calls' timeouts and retry policy. */
 export interface CatalogExtras {
   readonly maintenance?: S3TablesMaintenanceSettings;
   readonly warn?: (message: string) => void;
+  readonly calls?: RemoteCallSettings;
 }
 
+/** The catalog a setting names; S3 Tables (and its warehouse FileIO) with the process's timeouts and retry policy. */
 export function createCatalog(setting: CatalogSetting, extras: CatalogExtras = {}): Catalog {
   if (setting.kind === 's3tables') return new S3TablesCatalog({ tableBucketArn: setting.tableBucketArn, clientConfig: { region: setting.region }, ...extras });
   return new LocalCatalog({ warehouse: setting.warehouse, fileIO: new LocalFileIO() });

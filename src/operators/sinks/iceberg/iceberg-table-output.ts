@@ -6,6 +6,7 @@ import { intSetting } from '../../../runtime/int-setting.js';
 import { catalogSetting, createCatalog } from './catalog-from-settings.js';
 import { icebergSink } from './iceberg-sink.js';
 import { s3TablesMaintenanceSettings, tableMaintenanceSettings } from './table-maintenance-settings.js';
+import { remoteCallSettings } from '../../../remote/remote-call-settings.js';
 
 /** A job's output table. */
 export interface IcebergTableOutputSpec<T> {
@@ -30,7 +31,7 @@ export function icebergTableOutput<T>(env: JobEnvironment, spec: IcebergTableOut
   const writeBuffer = intSetting(env.settings, 'WRITE_BUFFER_BYTES', spec.writeBufferBytes ?? 64 * 1024 * 1024, 1024 * 1024);
   const workers = env.settings.PARQUET_WORKERS ? intSetting(env.settings, 'PARQUET_WORKERS', 1, 1) : undefined;
   const maintenance = tableMaintenanceSettings(env.settings, target, setting.kind === 's3tables');
-  const extras = { maintenance: s3TablesMaintenanceSettings(maintenance), warn: (message: string) => env.logger.warn({ table: spec.name }, message) };
+  const extras = { calls: remoteCallSettings(env.settings), maintenance: s3TablesMaintenanceSettings(maintenance), warn: (message: string) => env.logger.warn({ table: spec.name }, message) };
   let catalog: ReturnType<typeof createCatalog> | undefined;
   return icebergSink<T>({
     catalog: () => (catalog ??= createCatalog(setting, extras)),

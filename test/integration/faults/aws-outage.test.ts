@@ -1,0 +1,52 @@
+/**
+ * A real `run.js` process whose S3 traffic (checkpoints and Parquet data files, to moto), or its
+ * DynamoDB traffic (HA lease and checkpoint pointer), goes through the repo's fault proxy: S3 refusing connections for 10 s in the middle of the run used
+ * to make the job exit 1 ("after 5 attempts" → "sink failed"), and a request accepted and never
+ * answered hung it for ever. Now the request timeouts end the hung attempts, the shared retry
+ * deadline rides the outage out, and the output table holds every id exactly once.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FaultProxy } from '../../chaos/fault-proxy.js';
+import { fixtureJobPath, JobProcess, killAll } from '../ha-failover/job-process.js';
+import { assertExactlyOnce, createScenario, readOutput } from '../ha-failover/failover-scenario.js';
+
+const COUNT = 10_000;
+
+const CASES = [
+  { service: 'S3', fault: 'refuse' },
+  { service: 'S3', fault: 'blackhole' },
+  { service: 'DynamoDB', fault: 'refuse' },
+] as const;
+
+for (const { service, fault } of CASES) {
+test(`${service} ${fault === 'refuse' ? 'refusing connections' : 'accepting requests and never answering'} for 10 s mid-run: the job keeps running and finishes exactly once`, async (t) => {
+  const scenario = await createScenario('outage', { ha: service === 'DynamoDB' });
+  const moto = new URL(process.env.AWS_ENDPOINT_URL!);
+  const proxy = await FaultProxy.start(`${moto.hostname}:${moto.port}`);
+  let proc: JobProcess | undefined;
+  t.after(async () => {
+    await killAll([proc]);
+    await proxy.close();
+    scenario.dispose();
+  });
+  proc = new JobProcess(
+    'outage',
+    fixtureJobPath('sequence'),
+    scenario.env({ GENERATOR_COUNT: String(COUNT), GENERATOR_RATE: '400', CHECKPOINT_INTERVAL_MS: '500', [`AWS_ENDPOINT_URL_${service === 'S3' ? 'S3' : 'DYNAMODB'}`]: proxy.endpoint, CHECKPOINT_TOLERABLE_FAILURES: '30', REQUEST_TIMEOUT_MS: '2000', SOCKET_IDLE_TIMEOUT_MS: '2000' }),
+  );
+  await proc.waitForMsg('checkpoint complete', 60_000);
+  const accepted = proxy.accepted;
+  assert.ok(accepted > 0, `${service} traffic goes through the proxy`);
+  await proxy.set({ kind: fault });
+  const during = await Promise.race([proc.exited, new Promise((resolve) => setTimeout(() => resolve('running'), 10_000))]);
+  assert.equal(during, 'running', `the job exited during the outage\n${proc.tail()}`);
+  await proxy.set({ kind: 'pass' });
+  const exit = await proc.waitForExit(120_000);
+  assert.deepEqual(exit, { code: 0, signal: null }, `the job should finish cleanly after the outage\n${proc.tail()}`);
+  assert.ok(proxy.accepted > accepted, `${service} traffic resumed through the proxy`);
+  const hit = ['S3 request failed; retrying', 'DynamoDB request failed; retrying', 'lease renewal failed; retrying', 'checkpoint failed'].reduce((n, msg) => n + proc!.logged(msg).length, 0);
+  assert.ok(hit > 0, `the outage reached the job (retries or failed checkpoints logged)\n${proc.tail()}`);
+  assertExactlyOnce(await readOutput(scenario), COUNT);
+});
+}

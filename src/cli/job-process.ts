@@ -216,7 +216,7 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
       store,
       checkpoint: ctx.checkpoint,
       restoreFrom,
-      haLatestCheckpointId: async () => (await ha.readPointer(job.name))?.checkpointId,
+      haPointer: { uri: ha.uri, latestCheckpointId: async () => (await ha.readPointer(job.name, store.uri))?.checkpointId },
       metrics,
       logger,
       deadLetters: ctx.deadLetters,
@@ -233,7 +233,7 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
         }
       },
       onCheckpointDurable: async (checkpoint) => {
-        await ha.publishPointer(fencedKeeper.current(), { checkpointId: checkpoint.metadata.checkpointId, location: checkpoint.location });
+        await ha.publishPointer(fencedKeeper.current(), store.uri, { checkpointId: checkpoint.metadata.checkpointId, location: checkpoint.location });
       },
       onReady: (ready) => ctx.setReady(ready),
     });

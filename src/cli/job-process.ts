@@ -4,7 +4,6 @@ import type { Server } from 'node:http';
 import type { CheckpointStore } from '../runtime/checkpoint-store.js';
 import { checkpointStoreFromUri } from '../runtime/checkpoint/checkpoint-store-from-uri.js';
 import type { DeadLetterSink } from '../runtime/dead-letter.js';
-import { FileDeadLetterSink } from '../runtime/dead-letters/file-dead-letter-sink.js';
 import { ConfigError, StreamlineError } from '../errors.js';
 import type { CheckpointOptions } from '../runtime/execution/checkpoint-options.js';
 import { JobRunner, type RestoreSelection } from '../runtime/execution/job-runner.js';
@@ -27,6 +26,7 @@ import { EventLoopMonitor } from '../runtime/event-loop-monitor.js';
 import type { Clock, Timer } from '../runtime/time/clock.js';
 import { systemClock } from '../runtime/time/system-clock.js';
 import { keyedStateFactory, parseStateBackend } from '../runtime/state/state-backend-choice.js';
+import { jobDeadLetters } from './job-dead-letters.js';
 import type { KeyedStateBackend, KeyedStateContext } from '../runtime/state/keyed-state-backend.js';
 
 /** Outcome of one process run of a job. */
@@ -114,7 +114,8 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
 
   try {
     const store = checkpointStoreFromUri(checkpointUri, { logger, env: settings });
-    const plan = await job.build({ jobName: job.name, settings, workDir, logger, metrics });
+    const env = { jobName: job.name, settings, workDir, logger, metrics };
+    const plan = await job.build(env);
     const ctx: ProcessContext = {
       job,
       settings,
@@ -122,7 +123,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
       metrics,
       store,
       flow: plan.flow,
-      deadLetters: plan.deadLetters ?? new FileDeadLetterSink(join(workDir, 'dead-letters', `${job.name}.jsonl`)),
+      deadLetters: jobDeadLetters(job, plan, env),
       checkpoint: {
         ...job.checkpoint,
         ...(settings.CHECKPOINT_INTERVAL_MS ? { intervalMs: intSetting(settings, 'CHECKPOINT_INTERVAL_MS', 10_000, 1) } : {}),

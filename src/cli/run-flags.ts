@@ -45,6 +45,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'generator-count', env: 'GENERATOR_COUNT', help: 'Embedded default: records to generate (unbounded when unset).' },
   { flag: 'generator-rate', env: 'GENERATOR_RATE', help: 'Embedded default: records per second (flat out when unset).' },
   { flag: 'log-level', env: 'LOG_LEVEL', help: 'trace, debug, info, warn or error.', default: 'info' },
+  { flag: 'probe-timeout-ms', env: 'PROBE_TIMEOUT_MS', help: 'check and inspect: deadline of each remote call (Kafka, S3, S3 Tables, DynamoDB).', default: '10000' },
 ];
 
 export interface ParsedRunArgs {
@@ -83,9 +84,11 @@ export function runUsage(jobs: readonly string[]): string {
   const width = Math.max(...RUN_FLAGS.map((f) => f.flag.length)) + 4;
   const lines = RUN_FLAGS.map((f) => `  --${f.flag.padEnd(width)}${f.help}${f.default ? ` [default: ${f.default}]` : ''}\n  ${' '.repeat(width + 2)}env: ${f.env}`);
   return [
-    'Usage: node dist/run.js <job> [flags]',
+    'Usage: node dist/run.js <job> [flags]            run the job',
+    '       node dist/run.js check <job> [flags]      preflight: settings, Kafka, checkpoints, tables, HA store; one line per item, exit 0 only when all pass',
+    '       node dist/run.js inspect <job> [flags]    the job\'s table (snapshots, files, rows), checkpoints, HA pointer and lease',
     '',
-    `Jobs: ${jobs.join(', ') || '(none built)'} — or a path to a compiled job module (.js).`,
+    `Jobs: ${jobs.join(', ') || '(none built)'} — or a path to a compiled job module (.js, or .mjs outside any package).`,
     'Every flag can also be given as the environment variable shown; flags win.',
     '',
     'Flags:',

@@ -150,12 +150,20 @@ async function planSplitRestore(options: RestorePlannerOptions, assignment: Spli
 async function assertPointedCheckpointStored(options: RestorePlannerOptions, ha: HaPointerReader, pointed: number): Promise<void> {
   const highest = await options.store.highestCheckpointId(options.scope);
   if (highest !== undefined && highest >= pointed) return;
-  throw new RestoreError(
-    `The HA store (${ha.uri}) names checkpoint ${pointed} of job '${options.scope}' as the latest in ${options.store.uri}, but ` +
-      `${highest === undefined ? 'there are no checkpoints of the job there' : `the newest there is ${highest}`}: they were deleted or moved. ` +
-      `Starting from ${highest === undefined ? 'nothing' : 'an older one'} would read input again that checkpoint ${pointed} had covered. ` +
-      `Put the checkpoints back, set CHECKPOINT_URI to where they are now, or start over deliberately with FROM_CHECKPOINT=none ` +
-      `(the input is then read again from its start position; new checkpoints are numbered after ${pointed}).`,
+  throw new RestoreError(missingPointedCheckpoint({ ha: ha.uri, scope: options.scope, checkpoints: options.store.uri, pointed, highest }));
+}
+
+/**
+ * Why a pointer to checkpoint `pointed` that its location does not hold (its newest is `highest`)
+ * stops a start, and the ways on; also what `check` says about such a pointer.
+ */
+export function missingPointedCheckpoint(m: { ha: string; scope: string; checkpoints: string; pointed: number; highest: number | undefined }): string {
+  return (
+    `The HA store (${m.ha}) names checkpoint ${m.pointed} of job '${m.scope}' as the latest in ${m.checkpoints}, but ` +
+    `${m.highest === undefined ? 'there are no checkpoints of the job there' : `the newest there is ${m.highest}`}: they were deleted or moved. ` +
+    `Starting from ${m.highest === undefined ? 'nothing' : 'an older one'} would read input again that checkpoint ${m.pointed} had covered. ` +
+    `Put the checkpoints back, set CHECKPOINT_URI to where they are now, or start over deliberately with FROM_CHECKPOINT=none ` +
+    `(the input is then read again from its start position; new checkpoints are numbered after ${m.pointed}).`
   );
 }
 

@@ -17,6 +17,8 @@ export interface HaStoreConfig {
   readonly env?: NodeJS.ProcessEnv;
   readonly dynamoClient?: DynamoDBClient;
   readonly logger?: Logger;
+  /** Create the DynamoDB table when it is missing (default true; inspection does not). */
+  readonly createTable?: boolean;
 }
 
 const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
@@ -34,5 +36,5 @@ export function haStoreFromConfig(config: HaStoreConfig): HaStore {
     const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
     client = new DynamoDBClient({ region, ...(endpoint ? { endpoint } : {}) });
   }
-  return new DynamoDbHaStore({ client, tableName: table, logger: config.logger });
+  return new DynamoDbHaStore({ client, tableName: table, logger: config.logger, ...(config.createTable === false ? { createTable: false } : {}) });
 }

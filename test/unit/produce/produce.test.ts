@@ -20,6 +20,7 @@ class RecordingClient implements KafkaClient {
   async admin() {
     return {
       ensureTopic: async (topic: string, partitions: number) => (this.topics.push([topic, partitions]), true),
+      describeTopic: async () => undefined,
       partitionBounds: async () => [],
       offsetsForTimestamp: async () => [],
       disconnect: async () => {},

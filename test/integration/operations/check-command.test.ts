@@ -9,9 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3TablesCatalog } from '../../../src/iceberg/s3-tables-catalog.js';
 import { required, tableSchema } from '../../../src/iceberg/schema-builder.js';
 import { ordersTable } from '../../../src/jobs/orders.js';
+import { DynamoDbHaStore } from '../../../src/runtime/ha/dynamodb-ha-store.js';
 import { ensureServices, uniqueName, type ServiceEndpoints } from '../../helpers/services.js';
 import { createBuckets } from '../jobs/support/job-e2e.js';
 import { createTopic, freePort } from './support/job-harness.js';
@@ -39,10 +41,12 @@ before(async () => {
     STREAMLINE_WORK_DIR: workDir,
     PROBE_TIMEOUT_MS: '5000',
   };
+  await new DynamoDbHaStore({ client: new DynamoDBClient({ region: endpoints.region }), tableName: env.DYNAMODB_TABLE! }).ensureTable();
 });
 after(() => rmSync(workDir, { recursive: true, force: true }));
 
 test('a production-like configuration on the broker and moto passes every item; exit 0', { timeout: 120_000 }, async () => {
+  // A missing HA table would pass too (the first run creates it): this one exists, so the probe item runs.
   const r = await runCli(['check', 'jobs/orders'], env);
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.doesNotMatch(r.stdout, /^✗/m);
@@ -51,7 +55,8 @@ test('a production-like configuration on the broker and moto passes every item; 
   assert.match(checkLine(r.stdout, 'checkpoints (CHECKPOINT_URI)') ?? '', /^✓ .*writable \(probe object written, read back, listed, deleted\)/);
   assert.match(checkLine(r.stdout, 'table bucket (TABLE_BUCKET_ARN)') ?? '', /^✓ .*answers/);
   assert.match(checkLine(r.stdout, `table ${env.TABLE_NAMESPACE}.orders`) ?? '', /^✓ .*does not exist yet/);
-  assert.match(checkLine(r.stdout, 'HA store (DYNAMODB_TABLE)') ?? '', /^✓ .*does not exist yet/);
+  assert.match(checkLine(r.stdout, 'HA store (DYNAMODB_TABLE)') ?? '', /^✓ .*ACTIVE with keys pk\/sk; a probe item was written, read and deleted/);
+  assert.match(checkLine(r.stdout, 'HA pointer') ?? '', /^✓ HA pointer: no checkpoint published yet for s3:\/\//);
   assert.match(r.stdout, /^All \d+ checks passed\.$/m);
 });
 

@@ -3,7 +3,7 @@
 # Run (embedded default):  docker run --rm -p 9249:9249 streamline jobs/orders --generator-count 100000
 # scripts/check-production-install.sh proves what these two stages do, without a Docker engine
 # (CI runs it on Node 22, this image's Node).
-# Node 22 is the current LTS (Node 20 reached end of life in April 2026; the AWS SDK's 2027
+# Node 22 LTS (Node 20 reached end of life in April 2026; the AWS SDK's 2027
 # releases need 22); package.json `engines` lists the Node versions CI tests.
 ARG NODE_IMAGE=node:22-bookworm-slim
 

@@ -1,8 +1,11 @@
 # syntax=docker/dockerfile:1
 # streamline: one job per container. Build:  docker build -t streamline .
 # Run (embedded default):  docker run --rm -p 9249:9249 streamline jobs/orders --generator-count 100000
-# scripts/check-production-install.sh proves what these two stages do, without a Docker engine.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# scripts/check-production-install.sh proves what these two stages do, without a Docker engine
+# (CI runs it on Node 22, this image's Node).
+# Node 22 LTS (Node 20 reached end of life in April 2026; the AWS SDK's 2027
+# releases need 22); package.json `engines` lists the Node versions CI tests.
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 # --- stage 1: compile with the dev dependencies (TypeScript) ---------------------------------
 FROM ${NODE_IMAGE} AS build

@@ -5,17 +5,21 @@
  *
  *   node dist/produce.js <job> --count N [--rate R] [--bad-fraction F] [--seed S] [--topic T] [--partitions P] [--key-by record|index]
  */
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { resolveJobModule } from './cli/job-loader.js';
 import { ConfigError, UsageError } from './errors.js';
+import { describeSchemaError } from './operators/kafka/json-deserializer.js';
+import type { JobInput } from './runtime/job.js';
+import { importJobModule } from './runtime/job-module.js';
 import type { KafkaClient, ProducedMessage } from './operators/kafka/kafka-client.js';
 import { KAFKA_SETTINGS, loadKafkaConfig } from './operators/kafka/kafka-config.js';
 import { createKafkaClient } from './operators/kafka/kafka-client-factory.js';
 
-/** What a job module must export (as `default`) for the producer. */
+/** What a job module must export (as `default`) for the producer: its declared input. */
 export interface ProducibleJob {
-  readonly input: { readonly topic: string; generate(index: number, random: () => number): unknown; key?(record: unknown): string };
+  readonly input: JobInput;
 }
 
 /** What a message is keyed (and so partitioned) by. */
@@ -83,9 +87,7 @@ export async function produce(options: ProduceOptions): Promise<ProduceSummary> 
   const producer = options.client.producer();
   await producer.connect();
   const badIds: number[] = [];
-  const recordKey = options.job.input.key;
-  if (options.keyBy === 'record' && recordKey === undefined) throw new UsageError('--key-by record: the job declares no input.key');
-  const keyOf = (options.keyBy ?? (recordKey ? 'record' : 'index')) === 'record' && recordKey ? (_index: number, value: unknown) => recordKey(value) : (index: number) => String(index);
+  const keyOf = messageKey(options.job.input, options.keyBy);
   const chunkSize = options.rate === undefined ? 5_000 : Math.max(1, Math.min(5_000, Math.ceil(options.rate / 20)));
   const inFlight = new Set<Promise<void>>();
   const started = performance.now();
@@ -120,6 +122,23 @@ export async function produce(options: ProduceOptions): Promise<ProduceSummary> 
     await producer.disconnect();
   }
   return { produced: options.count, bad: badIds.length, ...(badIds.length > 0 ? { badIds } : {}), topic };
+}
+
+/**
+ * The message key of generated record `index`: the input's `key` of the record as its schema
+ * validates it (so the key function sees what the job sees), or the index.
+ */
+function messageKey(input: JobInput, keyBy: ProduceKey | undefined): (index: number, value: unknown) => string {
+  const recordKey = input.key;
+  if (keyBy === 'record' && recordKey === undefined) throw new UsageError('--key-by record: the job declares no input.key');
+  if ((keyBy ?? (recordKey ? 'record' : 'index')) === 'index' || recordKey === undefined) return (index) => String(index);
+  const schema = input.schema;
+  if (schema === undefined) return (_index, value) => recordKey(value);
+  return (index, value) => {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new UsageError(`generator record ${index} violates the job's input schema: ${describeSchemaError(parsed.error)}`);
+    return recordKey(parsed.data);
+  };
 }
 
 /** Seeded PRNG (mulberry32): small, fast, good enough for test data. */
@@ -161,13 +180,10 @@ function parseNumber(flag: string, raw: string | undefined, check: (n: number) =
 }
 
 async function loadJob(spec: string): Promise<ProducibleJob> {
-  const url =
-    spec.endsWith('.js') || spec.startsWith('.') || isAbsolute(spec)
-      ? pathToFileURL(resolve(spec)).href
-      : new URL(`./jobs/${spec.replace(/^jobs\//, '')}.js`, import.meta.url).href;
+  const url = resolveJobModule(spec);
   let module: { default?: unknown };
   try {
-    module = (await import(url)) as { default?: unknown };
+    module = await importJobModule(url);
   } catch (error) {
     throw new UsageError(`cannot load job '${spec}' (${url}): ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * `node dist/run.js <job> [flags]` — runs one job in this process until it finishes (bounded
- * input) or is stopped; `node dist/run.js maintain <job> [flags]` maintains its tables
- * (cli/maintain-command.ts). Exit codes: 0 done/stopped gracefully, 1 the job failed, 2 bad
- * usage or configuration.
+ * input) or is stopped. Exit codes: 0 done/stopped gracefully, 1 the job failed, 2 bad usage or
+ * configuration. `maintain <job>` maintains its tables (cli/maintain-command.ts); `check <job>`
+ * and `inspect <job>` are the operator commands (operator-command.ts).
  */
 import { builtInJobs, loadJob } from './cli/job-loader.js';
 import { runJobProcess } from './cli/job-process.js';
+import { isOperatorCommand, runOperatorCommand } from './cli/operator-command.js';
 import { parseRunArgs, runUsage } from './cli/run-flags.js';
 import { MAINTAIN_COMMAND, runMaintainCommand } from './cli/maintain-command.js';
 import { ConfigError, UsageError } from './errors.js';
@@ -15,9 +16,11 @@ import { parseLogFormat } from './runtime/terminal/log-format.js';
 
 async function main(): Promise<number> {
   if (process.argv[2] === MAINTAIN_COMMAND) return runMaintainCommand(process.argv.slice(3), process.env, createLogger({ level: process.env.LOG_LEVEL }));
+  const argv = process.argv.slice(2);
+  const command = isOperatorCommand(argv[0]) ? argv[0] : undefined;
   let parsed;
   try {
-    parsed = parseRunArgs(process.argv.slice(2), process.env);
+    parsed = parseRunArgs(command === undefined ? argv : argv.slice(1), process.env);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
     return 2;
@@ -27,9 +30,10 @@ async function main(): Promise<number> {
     return 0;
   }
   if (parsed.jobPath === undefined) {
-    process.stderr.write(`Missing the job to run.\n\n${runUsage(builtInJobs().map((j) => `jobs/${j}`))}\n`);
+    process.stderr.write(`Missing the job to ${command ?? 'run'}.\n\n${runUsage(builtInJobs().map((j) => `jobs/${j}`))}\n`);
     return 2;
   }
+  if (command !== undefined) return runOperatorCommand(command, parsed.jobPath, parsed.settings);
   let format;
   try {
     format = parseLogFormat(parsed.settings.LOG_FORMAT);

@@ -2,9 +2,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Job } from '../runtime/job.js';
-import { UsageError } from '../errors.js';
+import { importJobModule } from '../runtime/job-module.js';
+import { JobDefinitionError, UsageError } from '../errors.js';
 
 const DIST = dirname(dirname(fileURLToPath(import.meta.url)));
+const MODULE_EXTENSIONS = ['.js', '.mjs'];
 
 /** Names of the jobs built into dist/jobs. */
 export function builtInJobs(): string[] {
@@ -24,22 +26,36 @@ export interface LoadedJob {
 }
 
 /**
- * Loads a job module: `jobs/orders` (or `orders`) from dist/jobs, or a path to a compiled
- * module. Its default export must be a Job (see `defineJob`).
+ * Where a job module is: `jobs/orders` (or `orders`) from dist/jobs, or a path to a compiled
+ * module (`.js`, or `.mjs` for a module outside any package; the extension may be left out).
+ * Throws UsageError naming the built-in jobs when there is none.
  */
-export async function loadJob(jobPath: string): Promise<LoadedJob> {
-  const candidates = isAbsolute(jobPath) || jobPath.startsWith('.') || jobPath.endsWith('.js')
-    ? [resolve(jobPath), resolve(`${jobPath}.js`)]
-    : [join(DIST, `${jobPath}.js`), join(DIST, 'jobs', `${jobPath}.js`), resolve(jobPath), resolve(`${jobPath}.js`)];
-  const file = candidates.find((c) => c.endsWith('.js') && existsSync(c));
-  if (file === undefined) {
-    throw new UsageError(`No job module at '${jobPath}'. Built-in jobs: ${builtInJobs().map((j) => `jobs/${j}`).join(', ') || 'none (run npm run build)'}.`);
+export function resolveJobModule(jobPath: string): string {
+  if (/\.[cm]?tsx?$/.test(jobPath)) {
+    throw new UsageError(`'${jobPath}' is TypeScript source: compile it (tsc) and give the compiled .js (or .mjs) module.`);
   }
-  const url = pathToFileURL(file).href;
-  const module = (await import(url)) as { default?: Partial<Job> };
-  const job = module.default;
+  const local = [resolve(jobPath), ...MODULE_EXTENSIONS.map((ext) => resolve(`${jobPath}${ext}`))];
+  const explicit = isAbsolute(jobPath) || jobPath.startsWith('.') || MODULE_EXTENSIONS.some((ext) => jobPath.endsWith(ext));
+  const candidates = explicit ? local : [join(DIST, `${jobPath}.js`), join(DIST, 'jobs', `${jobPath}.js`), ...local];
+  const file = candidates.find((c) => MODULE_EXTENSIONS.some((ext) => c.endsWith(ext)) && existsSync(c));
+  if (file === undefined) {
+    throw new UsageError(`No job module at '${jobPath}'. Built-in jobs: ${builtInJobs().map((j) => `jobs/${j}`).join(', ') || 'none (run npm run build)'}; or give the path of a compiled job module (.js, .mjs).`);
+  }
+  return pathToFileURL(file).href;
+}
+
+/** Loads a job module (see {@link resolveJobModule}); its default export must be a Job (see `defineJob`). */
+export async function loadJob(jobPath: string): Promise<LoadedJob> {
+  const url = resolveJobModule(jobPath);
+  let module: Record<string, unknown>;
+  try {
+    module = await importJobModule(url);
+  } catch (error) {
+    throw new JobDefinitionError(`Cannot load the job module ${fileURLToPath(url)}: ${(error as Error).message}`, { cause: error });
+  }
+  const job = module.default as Partial<Job> | undefined;
   if (job === undefined || typeof job.name !== 'string' || typeof job.build !== 'function') {
-    throw new UsageError(`'${file}' has no default export made with defineJob({...}).`);
+    throw new UsageError(`'${fileURLToPath(url)}' has no default export made with defineJob({...}) (import { defineJob } from 'streamline').`);
   }
   return { job: job as Job, url };
 }

@@ -1,18 +1,17 @@
-import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { CheckpointStore } from '../runtime/checkpoint-store.js';
 import { checkpointStoreFromUri } from '../runtime/checkpoint/checkpoint-store-from-uri.js';
 import { newInstanceId } from '../runtime/checkpoint/instance-scope.js';
 import { maintenanceScheduleFromSettings } from './maintenance-schedule.js';
 import type { DeadLetterSink } from '../runtime/dead-letter.js';
-import { FileDeadLetterSink } from '../runtime/dead-letters/file-dead-letter-sink.js';
 import { ConfigError, StreamlineError } from '../errors.js';
 import type { CheckpointOptions } from '../runtime/execution/checkpoint-options.js';
-import { JobRunner, type RestoreSelection } from '../runtime/execution/job-runner.js';
+import { JobRunner } from '../runtime/execution/job-runner.js';
 import { SplitGroupRunner, type JobRun } from '../runtime/execution/split-group-runner.js';
 import type { JobRunnerOptions } from '../runtime/execution/job-runner.js';
 import { ParallelJobRunner, parallelUnsupportedReason } from '../runtime/parallel/parallel-job-runner.js';
-import { parseParallelism } from '../runtime/parallel/parallelism-setting.js';
 import { SubtaskHandle } from '../runtime/parallel/subtask-handle.js';
 import type { SplitGroup } from '../runtime/split-group.js';
 import type { Dataflow } from '../runtime/graph/dataflow.js';
@@ -28,7 +27,9 @@ import { intSetting } from '../runtime/int-setting.js';
 import { EventLoopMonitor } from '../runtime/event-loop-monitor.js';
 import type { Clock, Timer } from '../runtime/time/clock.js';
 import { systemClock } from '../runtime/time/system-clock.js';
-import { keyedStateFactory, parseStateBackend } from '../runtime/state/state-backend-choice.js';
+import { keyedStateFactory } from '../runtime/state/state-backend-choice.js';
+import { jobDeadLetters } from './job-dead-letters.js';
+import { parseProcessSettings, type ProcessSettings } from './process-settings.js';
 import type { KeyedStateBackend, KeyedStateContext } from '../runtime/state/keyed-state-backend.js';
 import { JobActivity } from '../runtime/activity/job-activity.js';
 import { consoleRoutes } from '../runtime/console/console-routes.js';
@@ -41,9 +42,6 @@ import { StatusLine } from './status-line.js';
 /** Outcome of one process run of a job. */
 export type JobExit = { readonly code: 0 } | { readonly code: 1; readonly error: Error };
 
-/** How instances of one job share the work (SCALE_OUT). */
-export type ScaleOut = 'standby' | 'group';
-
 /** What both ways of running need, set up once per process. */
 interface ProcessContext {
   readonly job: Job;
@@ -54,6 +52,7 @@ interface ProcessContext {
   readonly flow: Dataflow;
   readonly deadLetters: DeadLetterSink;
   readonly checkpoint: CheckpointOptions;
+  readonly processSettings: ProcessSettings;
   readonly workDir: string;
   readonly clock: Clock;
   readonly createKeyedState: (context: KeyedStateContext) => KeyedStateBackend;
@@ -85,7 +84,8 @@ export interface JobProcessOutput {
  * assigned, next to other instances. At the end a summary says what landed where and how to read it.
  */
 export async function runJobProcess(job: Job, settings: Record<string, string | undefined>, logger: Logger, jobUrl?: string, output: JobProcessOutput = {}): Promise<JobExit> {
-  const workDir = resolve(settings.STREAMLINE_WORK_DIR ?? '.streamline');
+  const processSettings = parseProcessSettings(settings, job);
+  const { workDir, metricsPort, stopTimeoutMs, scaleOut, checkpointUri, stateBackend, stateDir, parallelism } = processSettings;
   const clock = systemClock;
   const terminal = output.terminal ?? stderrTerminal();
   const pretty = (parseLogFormat(settings.LOG_FORMAT) ?? (terminal.isTTY ? 'pretty' : 'json')) === 'pretty';
@@ -107,14 +107,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
   const metrics = new MetricsRegistry({ defaultMetrics: true, clock });
   metrics.initJob(job.name);
   metrics.starts.inc({ job: job.name });
-  const metricsPort = intSetting(settings, 'METRICS_PORT', 9249);
-  const stopTimeoutMs = intSetting(settings, 'STOP_TIMEOUT_MS', 60_000, 1);
-  const scaleOut = parseScaleOut(settings.SCALE_OUT);
-  const checkpointUri = settings.CHECKPOINT_URI ?? `file://${join(workDir, 'checkpoints')}`;
-  const stateBackend = parseStateBackend(settings.STATE_BACKEND, job.stateBackend);
-  const stateDir = resolve(settings.STATE_DIR ?? join(workDir, 'state'));
-  const parallelism = parseParallelism(settings.PARALLELISM);
-  const loopMonitor = new EventLoopMonitor({ metrics, logger, clock, warnAboveMs: intSetting(settings, 'EVENT_LOOP_DELAY_WARN_MS', 200, 1) }).start();
+  const loopMonitor = new EventLoopMonitor({ metrics, logger, clock, warnAboveMs: processSettings.eventLoopDelayWarnMs }).start();
 
   const checkpointAge = new CheckpointAgeReadiness(intSetting(settings, 'READY_MAX_CHECKPOINT_AGE_MS', 0, 0), metrics, clock);
   let ready = false;
@@ -151,8 +144,9 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
 
   try {
     const store = checkpointStoreFromUri(checkpointUri, { logger, env: settings });
-    const plan = await job.build({ jobName: job.name, settings, workDir, logger, metrics });
-    const deadLetters = plan.deadLetters ?? new FileDeadLetterSink(join(workDir, 'dead-letters', `${job.name}.jsonl`));
+    const env = { jobName: job.name, settings, workDir, logger, metrics };
+    const plan = await job.build(env);
+    const deadLetters = jobDeadLetters(job, plan, env);
     activity.deadLetterLocation = deadLetters.location;
     overview = new JobOverviewSource(plan.flow, metrics, activity, clock);
     statusLine = new StatusLine({ source: overview, terminal, logger, clock, intervalMs: statusIntervalMs, pretty }).start();
@@ -165,12 +159,8 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
       store,
       flow: plan.flow,
       deadLetters,
-      checkpoint: {
-        ...job.checkpoint,
-        ...(settings.CHECKPOINT_INTERVAL_MS ? { intervalMs: intSetting(settings, 'CHECKPOINT_INTERVAL_MS', 10_000, 1) } : {}),
-        ...(settings.CHECKPOINT_RETAIN ? { retain: intSetting(settings, 'CHECKPOINT_RETAIN', 3, 1) } : {}),
-        ...(settings.CHECKPOINT_TOLERABLE_FAILURES ? { tolerableFailures: intSetting(settings, 'CHECKPOINT_TOLERABLE_FAILURES', 0, 0) } : {}),
-      },
+      checkpoint: processSettings.checkpoint,
+      processSettings,
       workDir,
       clock,
       createKeyedState: keyedStateFactory(stateBackend),
@@ -234,8 +224,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
  */
 async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stoppable) => boolean): Promise<void> {
   const { job, settings, logger, metrics, store } = ctx;
-  const leaseTtlMs = intSetting(settings, 'LEASE_TTL_MS', 15_000, 1_000);
-  const restoreFrom = parseRestore(settings.FROM_CHECKPOINT);
+  const { leaseTtlMs, restoreFrom } = ctx.processSettings;
   const ha = haStoreFromConfig({ localDir: join(ctx.workDir, 'ha'), env: settings, logger });
   const standby = new AbortController();
   let keeper: LeaseKeeper | undefined;
@@ -272,7 +261,7 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
       store,
       checkpoint: ctx.checkpoint,
       restoreFrom,
-      haLatestCheckpointId: async () => (await ha.readPointer(job.name))?.checkpointId,
+      haPointer: { uri: ha.uri, latestCheckpointId: async () => (await ha.readPointer(job.name, store.uri))?.checkpointId },
       metrics,
       logger,
       deadLetters: ctx.deadLetters,
@@ -290,7 +279,7 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
         }
       },
       onCheckpointDurable: async (checkpoint) => {
-        await ha.publishPointer(fencedKeeper.current(), { checkpointId: checkpoint.metadata.checkpointId, location: checkpoint.location });
+        await ha.publishPointer(fencedKeeper.current(), store.uri, { checkpointId: checkpoint.metadata.checkpointId, location: checkpoint.location });
       },
       onReady: (ready) => ctx.setReady(ready),
     });
@@ -328,9 +317,6 @@ async function runGroupInstance(ctx: ProcessContext, attach: (stoppable: Stoppab
     instanceId,
     onReady: (ready) => ctx.setReady(ready),
   });
-  if (ctx.settings.FROM_CHECKPOINT !== undefined && ctx.settings.FROM_CHECKPOINT !== '' && ctx.settings.FROM_CHECKPOINT !== 'latest') {
-    throw new ConfigError('FROM_CHECKPOINT (--from-checkpoint)', "must be 'latest' with SCALE_OUT=group: every partition continues from where the job's table has it");
-  }
   if (ctx.settings.DYNAMODB_TABLE) {
     ctx.logger.warn({ setting: 'DYNAMODB_TABLE' }, 'not used with SCALE_OUT=group: instances are fenced per partition by the commits in the job\'s table, not by a lease');
   }
@@ -338,21 +324,6 @@ async function runGroupInstance(ctx: ProcessContext, attach: (stoppable: Stoppab
   ctx.logger.info({ instance: instanceId, checkpoints: ctx.store.uri }, 'group mode: joining the consumer group');
   await member.run();
   ctx.logger.info({ instance: instanceId }, 'left the group; job finished');
-}
-
-export function parseScaleOut(raw: string | undefined): ScaleOut {
-  const value = raw?.trim().toLowerCase();
-  if (value === undefined || value === '' || value === 'standby') return 'standby';
-  if (value === 'group') return 'group';
-  throw new ConfigError('SCALE_OUT (--scale-out)', `must be 'standby' (one active instance, the others wait) or 'group' (instances share the Kafka partitions), got '${raw}'`);
-}
-
-function parseRestore(raw: string | undefined): RestoreSelection {
-  if (raw === undefined || raw === '' || raw === 'latest') return 'latest';
-  if (raw === 'none') return 'none';
-  const id = Number(raw);
-  if (!Number.isInteger(id) || id < 1) throw new ConfigError('FROM_CHECKPOINT (--from-checkpoint)', `must be 'latest', 'none' or a checkpoint id, got '${raw}'`);
-  return id;
 }
 
 function round(ms: number): number {

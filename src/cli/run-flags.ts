@@ -59,6 +59,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
     default: '10000',
   },
   ...MAINTENANCE_FLAGS,
+  { flag: 'probe-timeout-ms', env: 'PROBE_TIMEOUT_MS', help: 'check and inspect: deadline of each remote call (Kafka, S3, S3 Tables, DynamoDB).', default: '10000' },
 ];
 
 export interface ParsedRunArgs {
@@ -97,9 +98,11 @@ export function runUsage(jobs: readonly string[]): string {
   const width = Math.max(...RUN_FLAGS.map((f) => f.flag.length)) + 4;
   const lines = RUN_FLAGS.map((f) => `  --${f.flag.padEnd(width)}${f.help}${f.default ? ` [default: ${f.default}]` : ''}\n  ${' '.repeat(width + 2)}env: ${f.env}`);
   return [
-    'Usage: node dist/run.js <job> [flags]',
+    'Usage: node dist/run.js <job> [flags]            run the job',
+    '       node dist/run.js check <job> [flags]      preflight: settings, Kafka, checkpoints, tables, HA store; one line per item, exit 0 only when all pass',
+    '       node dist/run.js inspect <job> [flags]    the job\'s table (snapshots, files, rows), checkpoints, HA pointer and lease',
     '',
-    `Jobs: ${jobs.join(', ') || '(none built)'} — or a path to a compiled job module (.js).`,
+    `Jobs: ${jobs.join(', ') || '(none built)'} — or a path to a compiled job module (.js, or .mjs outside any package).`,
     'Every flag can also be given as the environment variable shown; flags win.',
     '',
     'Flags:',

@@ -4,12 +4,7 @@
  * drops redelivered order ids (keyed state with a 24 h TTL). Invalid orders are dead letters.
  */
 import { z } from 'zod';
-import { partitionBy, required, tableSchema } from '../iceberg/schema-builder.js';
-import { dedupOperator } from '../operators/dedup.js';
-import { icebergTableOutput } from '../operators/sinks/iceberg/iceberg-table-output.js';
-import { jsonInput, jsonInputDeadLetters } from '../operators/sources/json-input.js';
-import { Dataflow } from '../runtime/graph/dataflow.js';
-import { defineJob } from '../runtime/job.js';
+import { dedupOperator, defineJob, icebergTableOutput, partitionBy, required, tableSchema } from '../index.js';
 import { sampleOrder } from './samples/orders-sample.js';
 import { centsToDecimal, normalizeCurrency, toCents } from './transforms/money.js';
 
@@ -58,15 +53,18 @@ function toRow(o: OrderEvent) {
 export default defineJob({
   name: 'orders',
   checkpoint: { intervalMs: 10_000, retain: 3 },
-  input: { topic: 'orders', generate: sampleOrder, key: (record) => String((record as { order_id?: unknown }).order_id) },
-  build(env) {
-    const flow = new Dataflow('orders');
-    flow
-      .source('input', jsonInput(env, { topic: 'orders', schema: OrderEvent, generate: sampleOrder, eventTime: (o) => Date.parse(o.created_at), maxOutOfOrdernessMs: 5_000 }))
+  input: {
+    topic: 'orders',
+    schema: OrderEvent,
+    generate: sampleOrder,
+    key: (o) => o.order_id,
+    eventTime: (o) => Date.parse(o.created_at),
+    maxOutOfOrdernessMs: 5_000,
+  },
+  build: (orders, env) =>
+    orders
       .keyBy((o) => o.order_id)
       .apply('dedup', () => dedupOperator<OrderEvent>({ ttlMs: 24 * 3600_000 }))
       .map('to-row', toRow)
-      .sink('table', icebergTableOutput(env, { name: 'orders', schema: ordersTable, partitionSpec: partitionBy(ordersTable, [{ column: 'created_at', transform: 'day' }]) }));
-    return { flow, deadLetters: jsonInputDeadLetters(env, 'orders') };
-  },
+      .sink('table', icebergTableOutput(env, { name: 'orders', schema: ordersTable, partitionSpec: partitionBy(ordersTable, [{ column: 'created_at', transform: 'day' }]) })),
 });

@@ -6,11 +6,7 @@
  * keyed process function). Invalid payments are dead letters.
  */
 import { z } from 'zod';
-import { optional, partitionBy, required, tableSchema } from '../iceberg/schema-builder.js';
-import { icebergTableOutput } from '../operators/sinks/iceberg/iceberg-table-output.js';
-import { jsonInput, jsonInputDeadLetters } from '../operators/sources/json-input.js';
-import { Dataflow } from '../runtime/graph/dataflow.js';
-import { defineJob } from '../runtime/job.js';
+import { defineJob, icebergTableOutput, optional, partitionBy, required, tableSchema } from '../index.js';
 import { samplePayment } from './samples/payments-sample.js';
 import { flagFailedPaymentBursts, type BurstFlag } from './transforms/failed-payment-bursts.js';
 import { centsToDecimal, normalizeCurrency } from './transforms/money.js';
@@ -75,15 +71,18 @@ export const flagSuspiciousOrders = () =>
 export default defineJob({
   name: 'payments',
   checkpoint: { intervalMs: 10_000, retain: 3 },
-  input: { topic: 'payments', generate: samplePayment, key: (record) => String((record as { order_id?: unknown }).order_id) },
-  build(env) {
-    const flow = new Dataflow('payments');
-    flow
-      .source('input', jsonInput(env, { topic: 'payments', schema: PaymentEvent, generate: samplePayment, eventTime: (p) => Date.parse(p.attempted_at), maxOutOfOrdernessMs: 5_000 }))
+  input: {
+    topic: 'payments',
+    schema: PaymentEvent,
+    generate: samplePayment,
+    key: (p) => p.order_id,
+    eventTime: (p) => Date.parse(p.attempted_at),
+    maxOutOfOrdernessMs: 5_000,
+  },
+  build: (payments, env) =>
+    payments
       .keyBy((p) => p.order_id)
       .apply('suspicious', flagSuspiciousOrders)
       .map('to-row', toPaymentRow)
-      .sink('table', icebergTableOutput(env, { name: 'payments', schema: paymentsTable, partitionSpec: partitionBy(paymentsTable, [{ column: 'attempted_at', transform: 'day' }]) }));
-    return { flow, deadLetters: jsonInputDeadLetters(env, 'payments') };
-  },
+      .sink('table', icebergTableOutput(env, { name: 'payments', schema: paymentsTable, partitionSpec: partitionBy(paymentsTable, [{ column: 'attempted_at', transform: 'day' }]) })),
 });

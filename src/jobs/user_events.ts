@@ -5,11 +5,7 @@
  * timestamptz and its UTC calendar day as `event_date`. Invalid events are dead letters.
  */
 import { z } from 'zod';
-import { optional, partitionBy, required, tableSchema } from '../iceberg/schema-builder.js';
-import { icebergTableOutput } from '../operators/sinks/iceberg/iceberg-table-output.js';
-import { jsonInput, jsonInputDeadLetters } from '../operators/sources/json-input.js';
-import { Dataflow } from '../runtime/graph/dataflow.js';
-import { defineJob } from '../runtime/job.js';
+import { defineJob, icebergTableOutput, optional, partitionBy, required, tableSchema } from '../index.js';
 import { sampleUserEvent } from './samples/user-events-sample.js';
 import { normalizeEventType } from './transforms/event-type.js';
 
@@ -59,13 +55,16 @@ export function toUserEventRow(e: UserEvent) {
 export default defineJob({
   name: 'user_events',
   checkpoint: { intervalMs: 10_000, retain: 3 },
-  input: { topic: 'user_events', generate: sampleUserEvent, key: (record) => String((record as { user_id?: unknown }).user_id) },
-  build(env) {
-    const flow = new Dataflow('user_events');
-    flow
-      .source('input', jsonInput(env, { topic: 'user_events', schema: UserEvent, generate: sampleUserEvent, eventTime: (e) => Date.parse(e.occurred_at), maxOutOfOrdernessMs: 5_000 }))
-      .map('to-row', toUserEventRow)
-      .sink('table', icebergTableOutput(env, { name: 'user_events', schema: userEventsTable, partitionSpec: partitionBy(userEventsTable, [{ column: 'event_time', transform: 'day' }]) }));
-    return { flow, deadLetters: jsonInputDeadLetters(env, 'user_events') };
+  input: {
+    topic: 'user_events',
+    schema: UserEvent,
+    generate: sampleUserEvent,
+    key: (e) => e.user_id,
+    eventTime: (e) => Date.parse(e.occurred_at),
+    maxOutOfOrdernessMs: 5_000,
   },
+  build: (events, env) =>
+    events
+      .map('to-row', toUserEventRow)
+      .sink('table', icebergTableOutput(env, { name: 'user_events', schema: userEventsTable, partitionSpec: partitionBy(userEventsTable, [{ column: 'event_time', transform: 'day' }]) })),
 });

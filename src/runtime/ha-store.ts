@@ -1,7 +1,9 @@
 /**
  * High-availability store: the role ZooKeeper / Kubernetes ConfigMaps play for Flink.
- * One lease per job with a fencing token, and the pointer to the latest completed checkpoint.
- * All writes are conditional so that a stalled old instance cannot overwrite a newer one.
+ * One lease per job with a fencing token, and per checkpoint location (CHECKPOINT_URI) the pointer
+ * to the job's latest completed checkpoint there: checkpoint ids are only unique within one
+ * location, so a pointer never names a checkpoint of another one. All writes are conditional so
+ * that a stalled old instance cannot overwrite a newer one.
  */
 
 export interface Lease {
@@ -29,6 +31,14 @@ export interface HaCallOptions {
   readonly attemptTimeoutMs?: number;
 }
 
+/** Who holds a job's lease now (as stored; it may have expired). */
+export interface LeaseHolder {
+  readonly owner: string;
+  readonly fencingToken: bigint;
+  /** Epoch millis; 0 after a release. */
+  readonly expiresAt: number;
+}
+
 export interface HaStore {
   /** Printable description, e.g. `dynamodb://table` or `file:///…`. */
   readonly uri: string;
@@ -41,13 +51,19 @@ export interface HaStore {
   renew(lease: Lease, ttlMs: number, options?: HaCallOptions): Promise<Lease>;
   /** Gives the lease up (graceful stop) so a standby can take over at once. */
   release(lease: Lease, options?: HaCallOptions): Promise<void>;
-  /** Current pointer, if any checkpoint was ever published. */
-  readPointer(jobName: string): Promise<CheckpointPointer | undefined>;
+  /** The lease as stored, or undefined when the job never had one (for `inspect`). */
+  readLease(jobName: string): Promise<LeaseHolder | undefined>;
   /**
-   * Publishes a newer checkpoint. Conditional: only the current lease holder (token match) and
-   * only a higher checkpoint id; throws LeaseLostError / FencedError otherwise.
+   * The pointer of the job's checkpoints in `checkpoints` (a checkpoint store's URI), if one was
+   * ever published there.
    */
-  publishPointer(lease: Lease, pointer: Omit<CheckpointPointer, 'fencingToken'>): Promise<void>;
+  readPointer(jobName: string, checkpoints: string): Promise<CheckpointPointer | undefined>;
+  /**
+   * Publishes a newer checkpoint of the location `checkpoints`. Conditional: only the current
+   * lease holder (token match) and only a higher checkpoint id than that location's pointer;
+   * throws LeaseLostError / FencedError otherwise.
+   */
+  publishPointer(lease: Lease, checkpoints: string, pointer: Omit<CheckpointPointer, 'fencingToken'>): Promise<void>;
   /** Highest fencing token ever issued for the job (used to fence commits elsewhere). */
   currentToken(jobName: string): Promise<bigint>;
   close(): Promise<void>;

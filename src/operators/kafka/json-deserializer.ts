@@ -1,14 +1,7 @@
 import { RecordRejectedError } from '../../errors.js';
+import type { RecordSchema } from '../../runtime/record-schema.js';
 
-/** Result of validating one parsed value; `zodSchema.safeParse` has exactly this shape. */
-export type ValidationResult<T> =
-  | { readonly success: true; readonly data: T }
-  | { readonly success: false; readonly error: unknown };
-
-/** Anything with a zod-style `safeParse` (a zod schema, or a hand-written validator). */
-export interface RecordSchema<T> {
-  safeParse(value: unknown): ValidationResult<T>;
-}
+export type { RecordSchema, ValidationResult } from '../../runtime/record-schema.js';
 
 export interface JsonDeserializerOptions<T> {
   /** Validates the parsed JSON; without it records pass through as parsed (typed `T` on trust). */

@@ -106,6 +106,8 @@ export interface PartitionBounds {
 export interface KafkaAdminClient {
   /** Creates the topic when missing; true when it was created. */
   ensureTopic(topic: string, partitions: number): Promise<boolean>;
+  /** The topic's partition count, or undefined when it does not exist (never creates it). */
+  describeTopic(topic: string): Promise<{ readonly partitions: number } | undefined>;
   partitionBounds(topic: string): Promise<readonly PartitionBounds[]>;
   /** Per partition, the first offset whose timestamp is >= `timestamp` (the high watermark when none). */
   offsetsForTimestamp(topic: string, timestamp: number): Promise<readonly TopicPartitionOffset[]>;

@@ -17,9 +17,21 @@ import { registerRejoinHook } from './kafkajs-rejoin-hook.js';
 import { mskIamToken } from './msk-iam-token.js';
 import { kafkaJsRetry } from './kafkajs-retry.js';
 
+/** Connection limits of a client; kafkajs' defaults (1 s connect, 30 s requests, 5 retries) when absent. */
+export interface KafkaJsClientOptions {
+  readonly connectionTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly retries?: number;
+}
+
 /** Our client interface over kafkajs. */
-export function kafkaJsClient(config: KafkaConfig, logger?: Logger): KafkaClient {
-  const kafka = new Kafka(toKafkaJsConfig(config, logger));
+export function kafkaJsClient(config: KafkaConfig, logger?: Logger, options: KafkaJsClientOptions = {}): KafkaClient {
+  const kafka = new Kafka({
+    ...toKafkaJsConfig(config, logger),
+    ...(options.connectionTimeoutMs === undefined ? {} : { connectionTimeout: options.connectionTimeoutMs }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeout: options.requestTimeoutMs }),
+    ...(options.retries === undefined ? {} : { retry: { retries: options.retries } }),
+  });
   return {
     kind: 'kafkajs',
     consumer: (options) => new KafkaJsConsumer(kafka, options, logger),
@@ -207,6 +219,13 @@ class KafkaJsAdmin implements KafkaAdminClient {
       if ((error as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return false;
       throw error;
     }
+  }
+
+  async describeTopic(topic: string): Promise<{ readonly partitions: number } | undefined> {
+    // Listing first: asking for the metadata of a missing topic is retried as an error.
+    if (!(await this.admin.listTopics()).includes(topic)) return undefined;
+    const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+    return { partitions: topics.find((t) => t.name === topic)?.partitions.length ?? 0 };
   }
 
   async partitionBounds(topic: string): Promise<readonly PartitionBounds[]> {

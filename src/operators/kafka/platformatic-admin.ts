@@ -30,6 +30,12 @@ export class PlatformaticAdmin implements KafkaAdminClient {
     return true;
   }
 
+  async describeTopic(topic: string): Promise<{ readonly partitions: number } | undefined> {
+    // Listing first: the metadata of a missing topic may create it (auto.create.topics.enable).
+    if (!(await this.call(this.admin.listTopics({}), 'listing topics')).includes(topic)) return undefined;
+    return { partitions: (await this.partitionsOf(topic)).length };
+  }
+
   async partitionBounds(topic: string): Promise<readonly PartitionBounds[]> {
     const partitions = await this.partitionsOf(topic);
     const [lows, highs] = await Promise.all([this.listOffsets(topic, partitions, EARLIEST), this.listOffsets(topic, partitions, LATEST)]);

@@ -1,4 +1,4 @@
-import type { RecordSchema } from '../kafka/json-deserializer.js';
+import type { RecordSchema } from '../../runtime/record-schema.js';
 import { describeSchemaError } from '../kafka/json-deserializer.js';
 import { kafkaConfigured, loadKafkaConfig } from '../kafka/kafka-config.js';
 import { KafkaDeadLetterSink, MIN_DLQ_BATCH_BYTES } from '../kafka/kafka-dead-letter-sink.js';
@@ -18,10 +18,15 @@ export interface JsonInputSpec<T> {
   readonly schema: RecordSchema<T>;
   /** Raw JSON-like record `index` for the embedded generator and `produce.js`. */
   readonly generate: (index: number, random: () => number) => unknown;
-  /** Event time of a validated record, epoch millis. */
-  readonly eventTime: (record: T) => number;
-  /** Bounded out-of-orderness of event time. */
-  readonly maxOutOfOrdernessMs: number;
+  /**
+   * The message key the upstream service gives a validated record (the field the topic is
+   * partitioned by); `produce.js` keys test data by it. Optional.
+   */
+  readonly key?: (record: T) => string;
+  /** Event time of a validated record, epoch millis. Without it, records carry no watermarks. */
+  readonly eventTime?: (record: T) => number;
+  /** Bounded out-of-orderness of event time. Default 0. */
+  readonly maxOutOfOrdernessMs?: number;
   /** A Kafka partition quiet this long stops holding back the watermark. Default 30 s. */
   readonly idleTimeoutMs?: number;
 }
@@ -37,8 +42,9 @@ export function jsonInput<T>(env: JobEnvironment, spec: JsonInputSpec<T>): Sourc
       config: loadKafkaConfig(kafka),
       topic: spec.topic,
       schema: spec.schema,
-      eventTime: spec.eventTime,
-      watermarks: { maxOutOfOrdernessMs: spec.maxOutOfOrdernessMs, idleTimeoutMs: spec.idleTimeoutMs ?? 30_000 },
+      ...(spec.eventTime === undefined
+        ? {}
+        : { eventTime: spec.eventTime, watermarks: { maxOutOfOrdernessMs: spec.maxOutOfOrdernessMs ?? 0, idleTimeoutMs: spec.idleTimeoutMs ?? 30_000 } }),
     }) as Source<T, unknown>;
   }
   const count = env.settings.GENERATOR_COUNT ? intSetting(env.settings, 'GENERATOR_COUNT', 0) : undefined;
@@ -51,8 +57,7 @@ export function jsonInput<T>(env: JobEnvironment, spec: JsonInputSpec<T>): Sourc
     },
     ...(count !== undefined ? { count } : {}),
     ...(rate !== undefined ? { ratePerSecond: rate } : {}),
-    eventTime: spec.eventTime,
-    maxOutOfOrdernessMs: spec.maxOutOfOrdernessMs,
+    ...(spec.eventTime === undefined ? {} : { eventTime: spec.eventTime, maxOutOfOrdernessMs: spec.maxOutOfOrdernessMs ?? 0 }),
   }) as Source<T, unknown>;
 }
 

@@ -21,7 +21,7 @@ import { CommitDriver } from './commit-driver.js';
 import { buildPipeline, type Pipeline } from './pipeline-builder.js';
 import { PipelineCapacity } from './pipeline-capacity.js';
 import { PipelineInput } from './pipeline-input.js';
-import { planRestore, type RestoreSelection } from './restore-planner.js';
+import { planRestore, type HaPointerReader, type RestoreSelection } from './restore-planner.js';
 import { mergeSubtaskStates } from '../parallel/parallel-restore.js';
 import { TaskMailbox, type MailboxStats } from './task-mailbox.js';
 
@@ -35,8 +35,8 @@ export interface JobRunnerOptions {
   readonly store: CheckpointStore;
   readonly checkpoint?: CheckpointOptions;
   readonly restoreFrom?: RestoreSelection;
-  /** Latest checkpoint id published in the HA store, if one is used (preferred over listing). */
-  readonly haLatestCheckpointId?: () => Promise<number | undefined>;
+  /** The HA pointer of this run's checkpoint location, if an HA store is used (preferred over listing). */
+  readonly haPointer?: HaPointerReader;
   /** Max elements waiting in the pipeline before sources pause. Default 16 batches. */
   readonly capacity?: number;
   readonly metrics: MetricsRegistry;
@@ -153,14 +153,14 @@ export class JobRunner {
       scope: this.scope,
       logger: options.logger,
       restoreFrom: options.restoreFrom ?? 'latest',
-      ...(options.haLatestCheckpointId ? { haLatestCheckpointId: options.haLatestCheckpointId } : {}),
+      ...(options.haPointer ? { haPointer: options.haPointer } : {}),
       ...(options.assignment ? { assignment: options.assignment } : {}),
       committerFor: (node) => this.commits.committerFor(node),
     });
     // A checkpoint of a parallel run, restored in one thread: its subtasks' states merged.
     const restore = mergeSubtaskStates(options.flow, planned);
     const restoredId = restore.checkpoint?.metadata.checkpointId;
-    const firstId = Math.max(0, restoredId ?? 0, (await options.store.highestCheckpointId(this.scope)) ?? 0) + 1;
+    const firstId = Math.max(0, restoredId ?? 0, restore.pointedCheckpointId ?? 0, (await options.store.highestCheckpointId(this.scope)) ?? 0) + 1;
 
     const failed = new Promise<never>((_, reject) => (this.rejectRun = reject));
     failed.catch(() => undefined);

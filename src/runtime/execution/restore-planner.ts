@@ -30,6 +30,15 @@ export interface RestorePlan {
   readonly positions: ReadonlyMap<string, unknown>;
   /** Group mode: splits whose state and positions came from the output's last commits. */
   readonly restoredSplits?: readonly string[];
+  /** The checkpoint the HA pointer names (standby mode): new checkpoints are numbered above it, so they can be published. */
+  readonly pointedCheckpointId?: number;
+}
+
+/** The HA store's pointer to a job's latest checkpoint in this run's checkpoint location. */
+export interface HaPointerReader {
+  /** Where the pointer is kept, for messages (`dynamodb://table`, `file:///…/ha`). */
+  readonly uri: string;
+  latestCheckpointId(): Promise<number | undefined>;
 }
 
 /** What restore planning reads. */
@@ -39,8 +48,8 @@ export interface RestorePlannerOptions {
   readonly scope: string;
   readonly logger: Logger;
   readonly restoreFrom: RestoreSelection;
-  /** Latest checkpoint id published in the HA store, if one is used (preferred over listing). */
-  readonly haLatestCheckpointId?: () => Promise<number | undefined>;
+  /** The HA pointer, if an HA store is used: its checkpoint is preferred over listing. */
+  readonly haPointer?: HaPointerReader;
   /** Group mode: the splits the run owns. */
   readonly assignment?: SplitAssignment;
   /** The committer of a sink, created once per run (restore may need it before the pipeline is wired). */
@@ -54,7 +63,9 @@ export interface RestorePlannerOptions {
  */
 export async function planRestore(options: RestorePlannerOptions): Promise<RestorePlan> {
   if (options.assignment !== undefined) return planSplitRestore(options, options.assignment);
-  let checkpoint = await selectCheckpoint(options);
+  const pointed = await options.haPointer?.latestCheckpointId();
+  if (pointed !== undefined && options.restoreFrom === 'latest') await assertPointedCheckpointStored(options, options.haPointer!, pointed);
+  let checkpoint = await selectCheckpoint(options, pointed);
   let states = checkpoint ? await readStates(options, checkpoint) : new Map<string, Map<string, StateSection>>();
   const newer = await checkAgainstOutput(options, checkpoint, states);
   if (newer !== undefined) {
@@ -67,7 +78,7 @@ export async function planRestore(options: RestorePlannerOptions): Promise<Resto
     const restores = [...statesOfTask(states, node.id)].flatMap(([, sections]) => keyedRestoresOf(sections, node.id));
     if (restores.length > 0) keyed.set(node.id, restores);
   }
-  return { checkpoint, states, keyed, positions: new Map() };
+  return { checkpoint, states, keyed, positions: new Map(), ...(pointed !== undefined ? { pointedCheckpointId: pointed } : {}) };
 }
 
 /** Every restored state of a step: its own and each subtask's, by qualifier (`''` or `#<subtask>`). */
@@ -126,11 +137,35 @@ async function planSplitRestore(options: RestorePlannerOptions, assignment: Spli
   return { checkpoint: undefined, states: new Map(), keyed: restored.keyed, positions, restoredSplits: restored.restoredSplits };
 }
 
-async function selectCheckpoint(options: RestorePlannerOptions): Promise<CompletedCheckpoint | undefined> {
+/**
+ * The HA pointer names a checkpoint of this location that is not there, nor anything newer: the
+ * checkpoints were deleted or moved. Starting from an older one (or none) would read input again
+ * that the pointed checkpoint covered, so the run refuses and says how to go on.
+ */
+async function assertPointedCheckpointStored(options: RestorePlannerOptions, ha: HaPointerReader, pointed: number): Promise<void> {
+  const highest = await options.store.highestCheckpointId(options.scope);
+  if (highest !== undefined && highest >= pointed) return;
+  throw new RestoreError(missingPointedCheckpoint({ ha: ha.uri, scope: options.scope, checkpoints: options.store.uri, pointed, highest }));
+}
+
+/**
+ * Why a pointer to checkpoint `pointed` that its location does not hold (its newest is `highest`)
+ * stops a start, and the ways on; also what `check` says about such a pointer.
+ */
+export function missingPointedCheckpoint(m: { ha: string; scope: string; checkpoints: string; pointed: number; highest: number | undefined }): string {
+  return (
+    `The HA store (${m.ha}) names checkpoint ${m.pointed} of job '${m.scope}' as the latest in ${m.checkpoints}, but ` +
+    `${m.highest === undefined ? 'there are no checkpoints of the job there' : `the newest there is ${m.highest}`}: they were deleted or moved. ` +
+    `Starting from ${m.highest === undefined ? 'nothing' : 'an older one'} would read input again that checkpoint ${m.pointed} had covered. ` +
+    `Put the checkpoints back, set CHECKPOINT_URI to where they are now, or start over deliberately with FROM_CHECKPOINT=none ` +
+    `(the input is then read again from its start position; new checkpoints are numbered after ${m.pointed}).`
+  );
+}
+
+async function selectCheckpoint(options: RestorePlannerOptions, pointed: number | undefined): Promise<CompletedCheckpoint | undefined> {
   const { store, restoreFrom, logger, scope } = options;
   if (restoreFrom === 'none') return undefined;
   if (typeof restoreFrom === 'number') return store.load(scope, restoreFrom);
-  const pointed = await options.haLatestCheckpointId?.();
   if (pointed !== undefined) {
     try {
       return await store.load(scope, pointed);

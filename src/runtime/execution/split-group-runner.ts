@@ -6,7 +6,7 @@ import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
 
 /** Options of {@link SplitGroupRunner}: a job runner's, minus what the group decides. */
-export interface SplitGroupRunnerOptions extends Omit<JobRunnerOptions, 'assignment' | 'checkpointScope' | 'restoreFrom' | 'haLatestCheckpointId' | 'closeDeadLetters'> {
+export interface SplitGroupRunnerOptions extends Omit<JobRunnerOptions, 'assignment' | 'checkpointScope' | 'restoreFrom' | 'haPointer' | 'closeDeadLetters'> {
   /** This instance's id: its checkpoints go to the scope `<job>.<instanceId>`. */
   readonly instanceId: string;
   /** Told whether the instance is ready: running its assignment (restored), or owning nothing. */

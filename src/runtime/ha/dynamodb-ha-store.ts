@@ -2,8 +2,11 @@
  * HA store on DynamoDB (the production role of Flink's ZooKeeper / Kubernetes HA services).
  *
  * Items, keyed `pk = job#<name>`:
- *   sk = 'lease'      owner, expiresAt (epoch ms), fencingToken (N, only ever incremented)
- *   sk = 'checkpoint' checkpointId, location, fencingToken of the publisher
+ *   sk = 'lease'                      owner, expiresAt (epoch ms), fencingToken (N, only ever incremented)
+ *   sk = 'checkpoint#<location>'      per checkpoint location (a checkpoint store's URI, CHECKPOINT_URI):
+ *                                     checkpointId, location, fencingToken of the publisher, checkpoints
+ * (An item `sk = 'checkpoint'` written by earlier versions, one per job whatever the location, is
+ * ignored: a start without a pointer restores the newest readable checkpoint of its location.)
  * Every write is conditional, so the table itself refuses a stale holder; the pointer update is a
  * transaction that also checks the lease item, so "only the token holder" and "only forward"
  * are decided atomically by DynamoDB.
@@ -19,8 +22,9 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
 import { ConfigError, StreamlineError } from '../../errors.js';
-import type { CheckpointPointer, HaCallOptions, HaStore, Lease } from '../ha-store.js';
+import type { CheckpointPointer, HaCallOptions, HaStore, Lease, LeaseHolder } from '../ha-store.js';
 import type { Logger } from '../logger.js';
 import { assertJobName } from '../checkpoint/checkpoint-layout.js';
 import { callWithRetry } from '../../remote/call-with-retry.js';
@@ -121,13 +125,19 @@ export class DynamoDbHaStore implements HaStore {
     }
   }
 
-  async readPointer(jobName: string): Promise<CheckpointPointer | undefined> {
-    const item = await this.getItem(jobName, 'checkpoint');
+  async readLease(jobName: string): Promise<LeaseHolder | undefined> {
+    const holder = await this.readHolder(jobName);
+    if (holder?.owner === undefined) return undefined;
+    return { owner: holder.owner, fencingToken: holder.fencingToken ?? 0n, expiresAt: holder.expiresAt ?? 0 };
+  }
+
+  async readPointer(jobName: string, checkpoints: string): Promise<CheckpointPointer | undefined> {
+    const item = await this.getItem(jobName, pointerSortKey(checkpoints));
     if (item?.checkpointId?.N === undefined) return undefined;
     return { checkpointId: Number(item.checkpointId.N), location: item.location?.S ?? '', fencingToken: BigInt(item.fencingToken?.N ?? '0') };
   }
 
-  async publishPointer(lease: Lease, pointer: Omit<CheckpointPointer, 'fencingToken'>): Promise<void> {
+  async publishPointer(lease: Lease, checkpoints: string, pointer: Omit<CheckpointPointer, 'fencingToken'>): Promise<void> {
     await this.ensureTable();
     const token = { N: lease.fencingToken.toString() };
     const command = new TransactWriteItemsCommand({
@@ -144,11 +154,11 @@ export class DynamoDbHaStore implements HaStore {
         {
           Update: {
             TableName: this.tableName,
-            Key: key(lease.jobName, 'checkpoint'),
+            Key: key(lease.jobName, pointerSortKey(checkpoints)),
             ConditionExpression: 'attribute_not_exists(#cid) OR #cid < :cid',
-            UpdateExpression: 'SET #cid = :cid, #loc = :loc, #tok = :tok',
-            ExpressionAttributeNames: { '#cid': 'checkpointId', '#loc': 'location', '#tok': 'fencingToken' },
-            ExpressionAttributeValues: { ':cid': { N: String(pointer.checkpointId) }, ':loc': { S: pointer.location }, ':tok': token },
+            UpdateExpression: 'SET #cid = :cid, #loc = :loc, #tok = :tok, #chk = :chk',
+            ExpressionAttributeNames: { '#cid': 'checkpointId', '#loc': 'location', '#tok': 'fencingToken', '#chk': 'checkpoints' },
+            ExpressionAttributeValues: { ':cid': { N: String(pointer.checkpointId) }, ':loc': { S: pointer.location }, ':tok': token, ':chk': { S: checkpoints } },
           },
         },
       ],
@@ -162,12 +172,12 @@ export class DynamoDbHaStore implements HaStore {
       // Decide from the items themselves; cancellation reasons are not always reported.
       const holder = await this.readHolder(lease.jobName);
       if (holder?.owner !== lease.owner || holder.fencingToken !== lease.fencingToken) throw staleToken(lease, pointer.checkpointId, holder);
-      const published = await this.readPointer(lease.jobName);
+      const published = await this.readPointer(lease.jobName, checkpoints);
       if (published === undefined) throw this.wrap(err, `publish checkpoint ${pointer.checkpointId} of job '${lease.jobName}'`);
       const retriedWrite = published.checkpointId === pointer.checkpointId && published.location === pointer.location &&
         published.fencingToken === lease.fencingToken;
       if (retriedWrite) return;
-      throw pointerNotNewer(lease, pointer.checkpointId, published.checkpointId);
+      throw pointerNotNewer(lease, checkpoints, pointer.checkpointId, published.checkpointId);
     }
   }
 
@@ -294,6 +304,16 @@ export class DynamoDbHaStore implements HaStore {
     const retriable = isTransientFailure(err) || isTransactionConflict(err);
     return new StreamlineError(`HA store ${this.uri}: could not ${action}: ${(err as Error).message}`, { retriable, cause: err });
   }
+}
+
+/** Longest checkpoint location kept readable in a sort key (DynamoDB allows 1024 bytes); longer ones are hashed. */
+const MAX_READABLE_LOCATION_BYTES = 900;
+
+/** `checkpoint#<location>`: the item of one checkpoint location's pointer. */
+function pointerSortKey(checkpoints: string): string {
+  if (checkpoints === '') throw new StreamlineError('an HA pointer needs the checkpoint location it belongs to');
+  if (Buffer.byteLength(checkpoints) <= MAX_READABLE_LOCATION_BYTES) return `checkpoint#${checkpoints}`;
+  return `checkpoint#sha256:${createHash('sha256').update(checkpoints).digest('hex')}`;
 }
 
 function key(jobName: string, sk: string): Record<string, AttributeValue> {

@@ -35,9 +35,9 @@ export function staleToken(lease: Lease, checkpointId: number, holder: HolderVie
 }
 
 /** Pointer publish refused because it would not move the pointer forward. */
-export function pointerNotNewer(lease: Lease, checkpointId: number, publishedId: number): FencedError {
+export function pointerNotNewer(lease: Lease, checkpoints: string, checkpointId: number, publishedId: number): FencedError {
   return new FencedError(
-    `Job '${lease.jobName}': refused to publish checkpoint ${checkpointId} — the published pointer is already at ` +
+    `Job '${lease.jobName}': refused to publish checkpoint ${checkpointId} of ${checkpoints} — the published pointer there is already at ` +
       `checkpoint ${publishedId}; the pointer only moves to higher ids.`,
   );
 }

@@ -19,6 +19,8 @@ export interface HaStoreConfig {
   readonly env?: NodeJS.ProcessEnv;
   readonly dynamoClient?: DynamoDBClient;
   readonly logger?: Logger;
+  /** Create the DynamoDB table when it is missing (default true; inspection does not). */
+  readonly createTable?: boolean;
 }
 
 const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
@@ -37,5 +39,5 @@ export function haStoreFromConfig(config: HaStoreConfig): HaStore {
     const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
     client = new DynamoDBClient({ ...awsClientOptions(calls.timeouts), region, ...(endpoint ? { endpoint } : {}) });
   }
-  return new DynamoDbHaStore({ client, tableName: table, logger: config.logger, retry: calls.retry });
+  return new DynamoDbHaStore({ client, tableName: table, logger: config.logger, retry: calls.retry, ...(config.createTable === false ? { createTable: false } : {}) });
 }

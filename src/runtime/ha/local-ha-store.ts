@@ -1,7 +1,7 @@
 /**
  * File-based HA store for processes on one machine (the embedded default).
  *
- * Each job's state (lease + checkpoint pointer) is an append-only series of files
+ * Each job's state (lease + one checkpoint pointer per checkpoint location) is an append-only series of files
  * `<dir>/<job>/state.<seq>.json`. An update from version n creates version n+1 by hard-linking a
  * fully written, fsynced temp file to that name; the link fails if the name exists, which is a
  * compare-and-swap without locks. A process frozen mid-update (SIGSTOP) therefore cannot clobber
@@ -12,7 +12,7 @@ import { access, link, mkdir, open, readdir, readFile, unlink } from 'node:fs/pr
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StreamlineError } from '../../errors.js';
-import type { CheckpointPointer, HaStore, Lease } from '../ha-store.js';
+import type { CheckpointPointer, HaStore, Lease, LeaseHolder } from '../ha-store.js';
 import { assertJobName } from '../checkpoint/checkpoint-layout.js';
 import { leaseLost, pointerNotNewer, staleToken } from './ha-refusals.js';
 import type { WallClock } from '../time/clock.js';
@@ -21,9 +21,18 @@ import { systemClock } from '../time/system-clock.js';
 /** The HA state file of a job cannot be parsed. */
 export class HaStateCorruptError extends StreamlineError {}
 
+interface StoredPointer {
+  readonly checkpointId: number;
+  readonly location: string;
+  readonly fencingToken: string;
+}
+
 interface StoredState {
   readonly lease?: { owner: string; expiresAt: number; fencingToken: string };
-  readonly pointer?: { checkpointId: number; location: string; fencingToken: string };
+  /** Checkpoint location (a checkpoint store's URI) → its pointer. */
+  readonly pointers?: Readonly<Record<string, StoredPointer>>;
+  // A `pointer` field written by earlier versions (one per job, whatever the location) is ignored:
+  // a start without a pointer restores the newest readable checkpoint of its location.
 }
 
 interface Versioned {
@@ -83,23 +92,29 @@ export class LocalHaStore implements HaStore {
     });
   }
 
-  async readPointer(jobName: string): Promise<CheckpointPointer | undefined> {
-    const pointer = (await this.read(jobName)).state.pointer;
+  async readLease(jobName: string): Promise<LeaseHolder | undefined> {
+    const lease = (await this.read(jobName)).state.lease;
+    return lease && { owner: lease.owner, fencingToken: BigInt(lease.fencingToken), expiresAt: lease.expiresAt };
+  }
+
+  async readPointer(jobName: string, checkpoints: string): Promise<CheckpointPointer | undefined> {
+    const pointer = pointerAt((await this.read(jobName)).state, checkpoints);
     return pointer && { checkpointId: pointer.checkpointId, location: pointer.location, fencingToken: BigInt(pointer.fencingToken) };
   }
 
-  async publishPointer(lease: Lease, pointer: Omit<CheckpointPointer, 'fencingToken'>): Promise<void> {
+  async publishPointer(lease: Lease, checkpoints: string, pointer: Omit<CheckpointPointer, 'fencingToken'>): Promise<void> {
+    assertCheckpointsUri(checkpoints);
     await this.update(lease.jobName, (state) => {
       if (!holds(state, lease)) throw staleToken(lease, pointer.checkpointId, holderView(state));
-      const published = state.pointer;
+      const published = pointerAt(state, checkpoints);
       if (published !== undefined && published.checkpointId >= pointer.checkpointId) {
         const sameWrite = published.checkpointId === pointer.checkpointId && published.location === pointer.location &&
           published.fencingToken === lease.fencingToken.toString();
         if (sameWrite) return { result: undefined }; // a retried publish
-        throw pointerNotNewer(lease, pointer.checkpointId, published.checkpointId);
+        throw pointerNotNewer(lease, checkpoints, pointer.checkpointId, published.checkpointId);
       }
-      const next = { checkpointId: pointer.checkpointId, location: pointer.location, fencingToken: lease.fencingToken.toString() };
-      return { result: undefined, next: { ...state, pointer: next } };
+      const next: StoredPointer = { checkpointId: pointer.checkpointId, location: pointer.location, fencingToken: lease.fencingToken.toString() };
+      return { result: undefined, next: { ...state, pointers: { ...state.pointers, [checkpoints]: next } } };
     });
   }
 
@@ -157,6 +172,14 @@ export class LocalHaStore implements HaStore {
       .sort((a, b) => a - b);
     for (const seq of doomed) await unlink(join(dir, stateFileName(seq))).catch(() => undefined);
   }
+}
+
+function pointerAt(state: StoredState, checkpoints: string): StoredPointer | undefined {
+  return Object.hasOwn(state.pointers ?? {}, checkpoints) ? state.pointers![checkpoints] : undefined;
+}
+
+function assertCheckpointsUri(checkpoints: string): void {
+  if (checkpoints === '') throw new StreamlineError('an HA pointer needs the checkpoint location it belongs to');
 }
 
 function holds(state: StoredState, lease: Lease): boolean {

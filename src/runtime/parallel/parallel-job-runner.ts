@@ -144,12 +144,12 @@ export class ParallelJobRunner {
       scope: this.scope,
       logger: options.logger,
       restoreFrom: options.restoreFrom ?? 'latest',
-      ...(options.haLatestCheckpointId ? { haLatestCheckpointId: options.haLatestCheckpointId } : {}),
+      ...(options.haPointer ? { haPointer: options.haPointer } : {}),
       ...(options.assignment ? { assignment: options.assignment } : {}),
       committerFor: (node) => this.commits.committerFor(node),
     });
     const restoredId = restore.checkpoint?.metadata.checkpointId;
-    const firstId = Math.max(0, restoredId ?? 0, (await options.store.highestCheckpointId(this.scope)) ?? 0) + 1;
+    const firstId = Math.max(0, restoredId ?? 0, restore.pointedCheckpointId ?? 0, (await options.store.highestCheckpointId(this.scope)) ?? 0) + 1;
     await this.recommit(restore);
 
     const { generation, splits } = await this.splitsToRead();

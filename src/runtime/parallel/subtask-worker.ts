@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import type { DeadLetter, DeadLetterSink } from '../dead-letter.js';
 import { checkpointStoreFromUri } from '../checkpoint/checkpoint-store-from-uri.js';
 import type { Job } from '../job.js';
+import { importJobModule } from '../job-module.js';
 import { createLogger } from '../logger.js';
 import { parseLogFormat } from '../terminal/log-format.js';
 import { MetricsRegistry } from '../metrics-registry.js';
@@ -66,7 +67,7 @@ port.on('message', (message: ToSubtask) => {
 async function start(message: SubtaskStart): Promise<void> {
   const format = parseLogFormat(message.settings.LOG_FORMAT);
   const logger = createLogger({ level: message.logLevel, ...(format ? { format } : {}) }).child({ subtask: message.index });
-  const job = ((await import(message.jobUrl)) as { default: Job }).default;
+  const job = (await importJobModule(message.jobUrl)).default as Job;
   metrics = new MetricsRegistry();
   metrics.initJob(job.name);
   const plan = await job.build({ jobName: job.name, settings: message.settings, workDir: message.workDir, logger, metrics });

@@ -51,19 +51,24 @@ haStoreContract('DynamoDbHaStore', {
   },
 });
 
-test('DynamoDbHaStore: items are {pk: job#<name>, sk: lease|checkpoint} with a numeric fencing token', async () => {
+test('DynamoDbHaStore: items are {pk: job#<name>, sk: lease|checkpoint#<location>} with a numeric fencing token', async () => {
   const client = newClient(endpoint);
   const clock = new FakeClock();
   const store = new DynamoDbHaStore({ client, tableName, clock });
   const lease = (await store.tryAcquire('layout', 'host:1:x', 5000))!;
-  await store.publishPointer(lease, { checkpointId: 9, location: 's3://bucket/checkpoints/layout/chk-9' });
+  await store.publishPointer(lease, 's3://bucket/checkpoints', { checkpointId: 9, location: 's3://bucket/checkpoints/layout/chk-9' });
   const leaseItem = (await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'job#layout' }, sk: { S: 'lease' } } }))).Item;
   assert.deepEqual(leaseItem, {
     pk: { S: 'job#layout' }, sk: { S: 'lease' }, owner: { S: 'host:1:x' }, expiresAt: { N: String(clock.now() + 5000) }, fencingToken: { N: '1' },
   });
-  const pointerItem = (await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'job#layout' }, sk: { S: 'checkpoint' } } }))).Item;
+  const pointerItem = (await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'job#layout' }, sk: { S: 'checkpoint#s3://bucket/checkpoints' } } }))).Item;
   assert.deepEqual(pointerItem, {
-    pk: { S: 'job#layout' }, sk: { S: 'checkpoint' }, checkpointId: { N: '9' }, location: { S: 's3://bucket/checkpoints/layout/chk-9' }, fencingToken: { N: '1' },
+    pk: { S: 'job#layout' },
+    sk: { S: 'checkpoint#s3://bucket/checkpoints' },
+    checkpointId: { N: '9' },
+    location: { S: 's3://bucket/checkpoints/layout/chk-9' },
+    fencingToken: { N: '1' },
+    checkpoints: { S: 's3://bucket/checkpoints' },
   });
 });
 
@@ -76,12 +81,12 @@ test('DynamoDbHaStore: a zombie publishing concurrently with its successor never
   clock.advance(1001);
   const successor = (await successorStore.tryAcquire(job, 'new', 1000))!;
   const results = await Promise.allSettled([
-    ...Array.from({ length: 5 }, (_, i) => zombieStore.publishPointer(zombie, { checkpointId: 100 + i, location: `zombie-${i}` })),
-    successorStore.publishPointer(successor, { checkpointId: 10, location: 'successor-10' }),
+    ...Array.from({ length: 5 }, (_, i) => zombieStore.publishPointer(zombie, 's3://b/c', { checkpointId: 100 + i, location: `zombie-${i}` })),
+    successorStore.publishPointer(successor, 's3://b/c', { checkpointId: 10, location: 'successor-10' }),
   ]);
   assert.ok(results.slice(0, 5).every((r) => r.status === 'rejected' && r.reason instanceof FencedError));
   assert.equal(results[5]!.status, 'fulfilled');
-  assert.deepEqual(await zombieStore.readPointer(job), { checkpointId: 10, location: 'successor-10', fencingToken: 2n });
+  assert.deepEqual(await zombieStore.readPointer(job, 's3://b/c'), { checkpointId: 10, location: 'successor-10', fencingToken: 2n });
 });
 
 test('DynamoDbHaStore: an existing table with another key schema is a ConfigError naming DYNAMODB_TABLE', async () => {

@@ -64,3 +64,21 @@ test('a bounded embedded-default run exits 0', () => {
   const r = run(['jobs/orders', '--generator-count', '500', '--checkpoint-interval-ms', '200']);
   assert.equal(r.code, 0, r.stderr);
 });
+
+test('check on the embedded default passes every item and exits 0; a bad setting is a ✗ line naming it, exit 1', () => {
+  const ok = run(['check', 'jobs/orders']);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /^✓ checkpoints \(CHECKPOINT_URI\): .* is writable/m);
+  assert.match(ok.stdout, /^All \d+ checks passed\.$/m);
+  const bad = run(['check', 'jobs/orders'], { TABLE_BUCKET_ARN: 'arn:aws:s3:::testing-python-flink-connector', STATE_BACKEND: 'rocks' });
+  assert.equal(bad.code, 1, bad.stdout);
+  assert.match(bad.stdout, /^✗ TABLE_BUCKET_ARN \(--table-bucket-arn\): .*regular S3 bucket ARN/m);
+  assert.match(bad.stdout, /^✗ STATE_BACKEND \(--state-backend\): must be 'heap'/m);
+});
+
+test('check and inspect need a job; an unknown one is exit 2', () => {
+  assert.equal(run(['check']).code, 2);
+  const unknown = run(['inspect', 'jobs/nope']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /No job module at 'jobs\/nope'/);
+});

@@ -20,6 +20,7 @@ class RecordingClient implements KafkaClient {
   async admin() {
     return {
       ensureTopic: async (topic: string, partitions: number) => (this.topics.push([topic, partitions]), true),
+      describeTopic: async () => undefined,
       partitionBounds: async () => [],
       offsetsForTimestamp: async () => [],
       disconnect: async () => {},
@@ -55,6 +56,22 @@ describe('produce', () => {
     await produce({ job: keyed, client: byIndex, count: 10, keyBy: 'index' });
     assert.deepEqual(byIndex.sent.flatMap((s) => s.messages).map((m) => m.key), Array.from({ length: 10 }, (_, i) => String(i)));
     await assert.rejects(produce({ job, client: new RecordingClient(), count: 1, keyBy: 'record' }), /declares no input.key/);
+  });
+
+  it('with an input schema, the record key sees the record as the schema validates it', async () => {
+    // A hand-written validator that normalizes: what the job (and so its key function) sees.
+    const schema = {
+      safeParse: (value: unknown) => {
+        const id = (value as { id?: unknown }).id;
+        return typeof id === 'number' ? { success: true as const, data: { orderId: `o-${id}` } } : { success: false as const, error: new Error('no id') };
+      },
+    };
+    const typed: ProducibleJob = { input: { ...job.input, schema, key: (r) => (r as { orderId: string }).orderId } };
+    const client = new RecordingClient();
+    await produce({ job: typed, client, count: 5, badFraction: 0.5, seed: 1 });
+    assert.deepEqual(client.sent.flatMap((s) => s.messages).map((m) => m.key), ['o-0', 'o-1', 'o-2', 'o-3', 'o-4']);
+    const broken: ProducibleJob = { input: { ...typed.input, generate: () => ({ id: 'not a number' }) } };
+    await assert.rejects(produce({ job: broken, client: new RecordingClient(), count: 1 }), /generator record 0 violates the job's input schema/);
   });
 
   it('is deterministic per seed, and bad records do not change the good ones', async () => {

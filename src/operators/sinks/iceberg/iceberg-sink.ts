@@ -1,4 +1,6 @@
+import type { TableIdentifier } from '../../../iceberg/catalog.js';
 import type { DataFile } from '../../../iceberg/data-file.js';
+import type { PartitionSpec, Schema } from '../../../iceberg/schema.js';
 import { dataFileFromJson, dataFileToJson, type DataFileJson } from '../../../iceberg/data-file-json.js';
 import type { VersionedSerializer } from '../../../runtime/serializer.js';
 import type { TwoPhaseCommitSink } from '../../../runtime/sink.js';
@@ -17,6 +19,24 @@ const dataFileSerializer: VersionedSerializer<DataFile> = {
   },
 };
 
+/** The table an Iceberg sink writes, as declared: what `check` and `inspect` look at. */
+export interface IcebergSinkTarget {
+  readonly table: TableIdentifier;
+  readonly schema: Schema;
+  readonly partitionSpec?: PartitionSpec;
+}
+
+/** An Iceberg sink: a two-phase-commit sink that says which table it writes. */
+export interface IcebergSink<T> extends TwoPhaseCommitSink<T, DataFile> {
+  readonly kind: 'iceberg';
+  readonly target: IcebergSinkTarget;
+}
+
+/** The table a sink writes, when it is an Iceberg sink. */
+export function icebergTargetOf(sink: TwoPhaseCommitSink<unknown, unknown>): IcebergSinkTarget | undefined {
+  return sink.kind === 'iceberg' && 'target' in sink ? (sink as IcebergSink<unknown>).target : undefined;
+}
+
 /**
  * Exactly-once Iceberg sink (two-phase commit with the runtime's checkpoints): Parquet files are
  * written as records arrive, listed in the checkpoint at each barrier, and appended to the table
@@ -26,9 +46,10 @@ const dataFileSerializer: VersionedSerializer<DataFile> = {
  * @example
  * stream.sink('table', icebergSink({ catalog: () => catalog, table: { namespace: 'sink', name: 'orders' }, schema }));
  */
-export function icebergSink<T>(options: IcebergSinkOptions<T>): TwoPhaseCommitSink<T, DataFile> {
+export function icebergSink<T>(options: IcebergSinkOptions<T>): IcebergSink<T> {
   return {
     kind: 'iceberg',
+    target: { table: options.table, schema: options.schema, ...(options.partitionSpec ? { partitionSpec: options.partitionSpec } : {}) },
     committableSerializer: dataFileSerializer,
     createWriter: (ctx) => createIcebergSinkWriter(options, ctx),
     createCommitter: (ctx) => createIcebergCommitter(options, ctx),

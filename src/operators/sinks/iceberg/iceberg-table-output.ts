@@ -1,10 +1,8 @@
 import type { PartitionSpec, Schema } from '../../../iceberg/schema.js';
-import type { DataFile } from '../../../iceberg/data-file.js';
 import type { JobEnvironment } from '../../../runtime/job.js';
-import type { TwoPhaseCommitSink } from '../../../runtime/sink.js';
 import { intSetting } from '../../../runtime/int-setting.js';
 import { catalogSetting, createCatalog } from './catalog-from-settings.js';
-import { icebergSink } from './iceberg-sink.js';
+import { icebergSink, type IcebergSink } from './iceberg-sink.js';
 import { s3TablesMaintenanceSettings, tableMaintenanceSettings } from './table-maintenance-settings.js';
 import { remoteCallSettings } from '../../../remote/remote-call-settings.js';
 
@@ -25,7 +23,7 @@ export interface IcebergTableOutputSpec<T> {
  * The job's Iceberg table: in the S3 Tables bucket of `TABLE_BUCKET_ARN`, or in the local
  * warehouse (embedded default). Settings (MAINTAIN_* included) are validated here, at start.
  */
-export function icebergTableOutput<T>(env: JobEnvironment, spec: IcebergTableOutputSpec<T>): TwoPhaseCommitSink<T, DataFile> {
+export function icebergTableOutput<T>(env: JobEnvironment, spec: IcebergTableOutputSpec<T>): IcebergSink<T> {
   const setting = catalogSetting(env.settings, env.workDir);
   const target = intSetting(env.settings, 'TARGET_FILE_SIZE_BYTES', spec.targetFileSizeBytes ?? 128 * 1024 * 1024, 1024);
   const writeBuffer = intSetting(env.settings, 'WRITE_BUFFER_BYTES', spec.writeBufferBytes ?? 64 * 1024 * 1024, 1024 * 1024);

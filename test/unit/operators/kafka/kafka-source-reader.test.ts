@@ -72,6 +72,7 @@ class FakeClient implements KafkaClient {
   async admin(): Promise<KafkaAdminClient> {
     return {
       ensureTopic: async () => false,
+      describeTopic: async () => ({ partitions: this.logs.size }),
       partitionBounds: async () => [...this.logs].map(([partition, log]) => ({ partition, low: '0', high: String(log.length) })),
       offsetsForTimestamp: async () => [],
       disconnect: async () => {},

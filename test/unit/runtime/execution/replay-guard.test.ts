@@ -79,7 +79,7 @@ describe('a standby job restarted behind what its table holds', () => {
         store,
         checkpoint: { intervalMs: 20, retain: 50 },
         restoreFrom,
-        ...(haLatest === undefined ? {} : { haLatestCheckpointId: async () => haLatest }),
+        ...(haLatest === undefined ? {} : { haPointer: { uri: 'test://ha', latestCheckpointId: async () => haLatest } }),
         metrics: new MetricsRegistry(),
         logger: silentLogger(),
         deadLetters: new FileDeadLetterSink(join(dir, name, 'dead-letters.jsonl')),

@@ -33,6 +33,8 @@ export interface HaContractTarget {
 }
 
 const TTL = 10_000;
+/** The checkpoint location (a checkpoint store's URI) the pointers of most tests belong to. */
+const AT = 's3://b/p';
 
 /** Registers the contract tests for one HaStore implementation. */
 export function haStoreContract(label: string, target: HaContractTarget): void {
@@ -88,36 +90,66 @@ export function haStoreContract(label: string, target: HaContractTarget): void {
   test(`${label}: the pointer moves only forward and only by the token holder`, async () => {
     const clock = new FakeClock();
     const { stores: [a, b], jobName } = await target.create(2, clock);
-    assert.equal(await a!.readPointer(jobName), undefined);
+    assert.equal(await a!.readPointer(jobName, AT), undefined);
     const lease = (await a!.tryAcquire(jobName, 'host:1:a', TTL))!;
-    await a!.publishPointer(lease, { checkpointId: 5, location: 's3://b/p/chk-5' });
-    assert.deepEqual(await b!.readPointer(jobName), { checkpointId: 5, location: 's3://b/p/chk-5', fencingToken: 1n });
-    await a!.publishPointer(lease, { checkpointId: 5, location: 's3://b/p/chk-5' }); // retried publish
-    await assert.rejects(a!.publishPointer(lease, { checkpointId: 4, location: 's3://b/p/chk-4' }), (err: unknown) => {
+    await a!.publishPointer(lease, AT, { checkpointId: 5, location: 's3://b/p/chk-5' });
+    assert.deepEqual(await b!.readPointer(jobName, AT), { checkpointId: 5, location: 's3://b/p/chk-5', fencingToken: 1n });
+    await a!.publishPointer(lease, AT, { checkpointId: 5, location: 's3://b/p/chk-5' }); // retried publish
+    await assert.rejects(a!.publishPointer(lease, AT, { checkpointId: 4, location: 's3://b/p/chk-4' }), (err: unknown) => {
       assert.ok(err instanceof FencedError);
       assert.match(err.message, /checkpoint 4 .*already at checkpoint 5/);
       return true;
     });
-    await assert.rejects(a!.publishPointer(lease, { checkpointId: 5, location: 's3://b/p/other' }), FencedError);
-    await a!.publishPointer(lease, { checkpointId: 6, location: 's3://b/p/chk-6' });
-    assert.equal((await a!.readPointer(jobName))?.checkpointId, 6);
+    await assert.rejects(a!.publishPointer(lease, AT, { checkpointId: 5, location: 's3://b/p/other' }), FencedError);
+    await a!.publishPointer(lease, AT, { checkpointId: 6, location: 's3://b/p/chk-6' });
+    assert.equal((await a!.readPointer(jobName, AT))?.checkpointId, 6);
+  });
+
+  test(`${label}: each checkpoint location has its own pointer; ids only move forward within one`, async () => {
+    const clock = new FakeClock();
+    const { stores: [a, b], jobName } = await target.create(2, clock);
+    const lease = (await a!.tryAcquire(jobName, 'host:1:a', TTL))!;
+    await a!.publishPointer(lease, 's3://b/p', { checkpointId: 5, location: 's3://b/p/job/chk-5' });
+    // CHECKPOINT_URI changed: the new location starts at checkpoint 1, the old pointer stays as it was.
+    assert.equal(await b!.readPointer(jobName, 'file:///work/checkpoints'), undefined);
+    await a!.publishPointer(lease, 'file:///work/checkpoints', { checkpointId: 1, location: '/work/checkpoints/job/chk-1' });
+    assert.deepEqual(await b!.readPointer(jobName, 'file:///work/checkpoints'), { checkpointId: 1, location: '/work/checkpoints/job/chk-1', fencingToken: 1n });
+    assert.deepEqual(await b!.readPointer(jobName, 's3://b/p'), { checkpointId: 5, location: 's3://b/p/job/chk-5', fencingToken: 1n });
+    assert.equal(await b!.readPointer(jobName, 's3://b/p/other'), undefined, 'a location is matched exactly, not by prefix');
+    await assert.rejects(a!.publishPointer(lease, 's3://b/p', { checkpointId: 2, location: 's3://b/p/job/chk-2' }), (err: unknown) => {
+      assert.ok(err instanceof FencedError);
+      assert.match(err.message, /checkpoint 2 of s3:\/\/b\/p .*already at checkpoint 5/);
+      return true;
+    });
+    await a!.publishPointer(lease, 'file:///work/checkpoints', { checkpointId: 2, location: '/work/checkpoints/job/chk-2' });
+    assert.equal((await b!.readPointer(jobName, 'file:///work/checkpoints'))?.checkpointId, 2);
+  });
+
+  test(`${label}: the lease as stored is readable, also after a release`, async () => {
+    const clock = new FakeClock();
+    const { stores: [a, b], jobName } = await target.create(2, clock);
+    assert.equal(await b!.readLease(jobName), undefined);
+    const lease = (await a!.tryAcquire(jobName, 'host:1:a', TTL))!;
+    assert.deepEqual(await b!.readLease(jobName), { owner: 'host:1:a', fencingToken: 1n, expiresAt: clock.now() + TTL });
+    await a!.release(lease);
+    assert.deepEqual(await b!.readLease(jobName), { owner: 'host:1:a', fencingToken: 1n, expiresAt: 0 });
   });
 
   test(`${label}: a stale holder (zombie) cannot publish after a takeover`, async () => {
     const clock = new FakeClock();
     const { stores: [a, b], jobName } = await target.create(2, clock);
     const zombie = (await a!.tryAcquire(jobName, 'host:1:a', TTL))!;
-    await a!.publishPointer(zombie, { checkpointId: 3, location: 'chk-3' });
+    await a!.publishPointer(zombie, AT, { checkpointId: 3, location: 'chk-3' });
     clock.advance(TTL + 1); // the zombie is frozen past its lease
     const successor = (await b!.tryAcquire(jobName, 'host:2:b', TTL))!;
-    await assert.rejects(a!.publishPointer(zombie, { checkpointId: 4, location: 'chk-4' }), (err: unknown) => {
+    await assert.rejects(a!.publishPointer(zombie, AT, { checkpointId: 4, location: 'chk-4' }), (err: unknown) => {
       assert.ok(err instanceof FencedError);
       assert.match(err.message, /refused to publish checkpoint 4 from 'host:1:a'.*token 1 is stale.*'host:2:b' with fencing token 2/);
       return true;
     });
-    assert.deepEqual(await b!.readPointer(jobName), { checkpointId: 3, location: 'chk-3', fencingToken: 1n });
-    await b!.publishPointer(successor, { checkpointId: 4, location: 'chk-4b' });
-    assert.deepEqual(await a!.readPointer(jobName), { checkpointId: 4, location: 'chk-4b', fencingToken: 2n });
+    assert.deepEqual(await b!.readPointer(jobName, AT), { checkpointId: 3, location: 'chk-3', fencingToken: 1n });
+    await b!.publishPointer(successor, AT, { checkpointId: 4, location: 'chk-4b' });
+    assert.deepEqual(await a!.readPointer(jobName, AT), { checkpointId: 4, location: 'chk-4b', fencingToken: 2n });
   });
 
   test(`${label}: an expired holder that nobody replaced may still renew and publish (its token is current)`, async () => {
@@ -125,7 +157,7 @@ export function haStoreContract(label: string, target: HaContractTarget): void {
     const { stores: [a], jobName } = await target.create(1, clock);
     const lease = (await a!.tryAcquire(jobName, 'host:1:a', TTL))!;
     clock.advance(TTL * 2);
-    await a!.publishPointer(lease, { checkpointId: 1, location: 'chk-1' });
+    await a!.publishPointer(lease, AT, { checkpointId: 1, location: 'chk-1' });
     const renewed = await a!.renew(lease, TTL);
     assert.equal(renewed.fencingToken, 1n);
   });

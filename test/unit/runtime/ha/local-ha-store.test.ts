@@ -34,11 +34,11 @@ test('LocalHaStore: old state versions are pruned, the latest survives', async (
   let lease = (await store.tryAcquire('orders', 'me', 1000))!;
   for (let i = 1; i <= 30; i++) {
     lease = await store.renew(lease, 1000);
-    await store.publishPointer(lease, { checkpointId: i, location: `chk-${i}` });
+    await store.publishPointer(lease, 'file:///checkpoints', { checkpointId: i, location: `chk-${i}` });
   }
   const files = (await readdir(join(dir, 'orders'))).filter((name) => name.startsWith('state.'));
   assert.ok(files.length <= 5, `${files.length} versions kept`);
-  assert.equal((await store.readPointer('orders'))?.checkpointId, 30);
+  assert.equal((await store.readPointer('orders', 'file:///checkpoints'))?.checkpointId, 30);
 });
 
 test('LocalHaStore: separate processes racing for the lease — exactly one wins, tokens never repeat', async () => {

@@ -10,7 +10,7 @@ import { keyedProcessOperator } from '../../../../../src/operators/keyed-process
 import { jsonlFileSink } from '../../../../../src/operators/sinks/jsonl-file-sink.js';
 import { datagenSource, GENERATOR_SPLITS } from '../../../../../src/operators/sources/datagen-source.js';
 import { Dataflow } from '../../../../../src/runtime/graph/dataflow.js';
-import { defineJob } from '../../../../../src/runtime/job.js';
+import { defineDataflowJob } from '../../../../../src/runtime/job.js';
 import type { ValueState } from '../../../../../src/runtime/state/keyed-state-backend.js';
 
 export interface CountedRecord {
@@ -31,7 +31,7 @@ function committedAny(directory: string): boolean {
   return readdirSync(directory).some((f) => f.endsWith('.jsonl') && !f.startsWith('.'));
 }
 
-export default defineJob({
+export default defineDataflowJob({
   name: 'pcount',
   checkpoint: { intervalMs: 30, retain: 2 },
   build(env) {

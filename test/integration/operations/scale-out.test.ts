@@ -226,9 +226,15 @@ for (const client of KAFKA_CLIENT_KINDS) describe(`scale-out (${client}): instan
     await settled('a and b sharing the partitions again');
     const committed = await committedToEnd();
 
-    const s = (await scrape(a.port))!;
-    const refused = (s.sum('streamline_fenced_commits_total', { job: 'orders', kind: 'iceberg' }) ?? 0) + (s.sum('streamline_group_run_restarts_total', JOB) ?? 0);
-    assert.ok(refused > 0, `the zombie tried to commit what b had taken over and was refused\n${a.process.tail(60)}`);
+    // Both claimed the same splits; whichever publishes progress for them second is refused and
+    // restarts its run from what the table holds. Usually that is the zombie; on a loaded machine b
+    // may not have committed yet when a wakes, and then b is the one refused.
+    const refusedOf = async (i: Instance) => {
+      const s = (await scrape(i.port))!;
+      return (s.sum('streamline_fenced_commits_total', { job: 'orders', kind: 'iceberg' }) ?? 0) + (s.sum('streamline_group_run_restarts_total', JOB) ?? 0);
+    };
+    const refused = { a: await refusedOf(a), b: await refusedOf(b) };
+    assert.ok(refused.a + refused.b > 0, `the zombie or the instance that took its partitions over was refused (${JSON.stringify(refused)})\n${a.process.tail(60)}`);
     for (const instance of [a, b]) await stop(instance);
     await assertEveryOrderOnce(summary, committed.metadataLocation);
   });

@@ -48,6 +48,8 @@ export interface ChaosReport {
   restartToCheckpointMs: (number | null)[];
   /** Occurrences of the AWS secret key's value in every job log (must be 0). */
   secretInLogs: number;
+  /** Connections the fault proxy accepted: the job's AWS traffic went through it. */
+  awsConnectionsThroughProxy: number;
   logDir: string;
 }
 
@@ -141,7 +143,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const secretInLogs = supervisor.allLogText().split(secret).length - 1;
   const report: ChaosReport = {
     seed: options.seed,
-    pass: outcome.missing === 0 && outcome.duplicated === 0 && outcome.deadLettersLost === 0 && supervisor.unexpectedExits.length === 0 && outcome.foreign === 0 && secretInLogs === 0,
+    pass: proxy.accepted > 0 && outcome.missing === 0 && outcome.duplicated === 0 && outcome.deadLettersLost === 0 && supervisor.unexpectedExits.length === 0 && outcome.foreign === 0 && secretInLogs === 0,
     seconds: Math.round((performance.now() - started) / 1000),
     faults,
     faultLog,
@@ -153,6 +155,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     peakRssMb: Math.round(Math.max(0, ...supervisor.members.map((m) => m.peakRssKb)) / 1024),
     restartToCheckpointMs: supervisor.restartToCheckpointMs,
     secretInLogs,
+    awsConnectionsThroughProxy: proxy.accepted,
     logDir: outDir,
   };
   writeFileSync(join(outDir, 'report.json'), JSON.stringify(report, null, 2));
@@ -173,6 +176,7 @@ export function formatReport(r: ChaosReport): string {
     ['peak RSS', `${r.peakRssMb} MB`],
     ['restart → next checkpoint', r.restartToCheckpointMs.map((ms) => (ms === null ? '—' : `${(ms / 1000).toFixed(1)} s`)).join(', ')],
     ['secret in logs', String(r.secretInLogs)],
+    ['AWS connections via the proxy', String(r.awsConnectionsThroughProxy)],
   ];
   return rows.map(([k, v]) => `${k.padEnd(32)} ${v}`).join('\n');
 }

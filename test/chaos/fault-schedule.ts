@@ -74,6 +74,11 @@ export async function awaitProgress(targets: FaultTargets, timeoutMs: number): P
   return false;
 }
 
+/** Log lines of a process saying an AWS call or a checkpoint failed (how an outage shows). */
+function awsFailures(member: Member): number {
+  return ['request failed; retrying', 'lease renewal failed; retrying', 'checkpoint failed'].reduce((n, msg) => n + member.proc.logged(msg).length, 0);
+}
+
 /** Injects one fault; returns a note for the run's log (e.g. a point that was not reached). */
 export async function inject(fault: ScheduledFault, t: FaultTargets): Promise<string> {
   const { supervisor, proxy } = t;
@@ -113,10 +118,11 @@ export async function inject(fault: ScheduledFault, t: FaultTargets): Promise<st
     case 'aws-blackhole':
     case 'aws-slow': {
       const kind = fault.kind.slice('aws-'.length) as 'refuse' | 'blackhole' | 'slow';
+      const failuresBefore = awsFailures(active);
       await proxy.set(kind === 'slow' ? { kind, delayMs: 400 } : { kind });
       await new Promise((resolve) => setTimeout(resolve, fault.param));
       await proxy.set({ kind: 'pass' });
-      return `${kind} for ${fault.param} ms`;
+      return `${kind} for ${fault.param} ms (${awsFailures(active) - failuresBefore} retried calls or failed checkpoints logged)`;
     }
     case 'bad-burst':
       t.producer.burst(fault.param);

@@ -36,9 +36,8 @@ venv_install() {
 moto_endpoint() { echo "http://127.0.0.1:$MOTO_PORT"; }
 
 moto_healthy() {
-  # moto's dashboard answers once the server routes requests; no AWS call needed. Not data.json:
-  # it serialises every resource, seconds once tests made thousands, and this check then failed.
-  "$VENV_DIR/bin/python" - "$(moto_endpoint)/moto-api/" <<'PY'
+  # moto's own API answers once the server routes requests; no AWS call needed.
+  "$VENV_DIR/bin/python" - "$(moto_endpoint)/moto-api/data.json" <<'PY'
 import sys, urllib.request
 with urllib.request.urlopen(sys.argv[1], timeout=2) as response:
     sys.exit(0 if response.status == 200 else 1)

@@ -164,8 +164,7 @@ async function kafkaAnswers(broker: string): Promise<boolean> {
 
 async function motoAnswers(endpoint: string): Promise<boolean> {
   try {
-    // The dashboard, not data.json: that serialises every resource and takes seconds on a busy moto.
-    const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(2000) });
+    const response = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) });
     await response.arrayBuffer();
     return response.ok;
   } catch {

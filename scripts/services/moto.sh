@@ -36,10 +36,11 @@ venv_install() {
 moto_endpoint() { echo "http://127.0.0.1:$MOTO_PORT"; }
 
 moto_healthy() {
-  # moto's own API answers once the server routes requests; no AWS call needed.
-  "$VENV_DIR/bin/python" - "$(moto_endpoint)/moto-api/data.json" <<'PY'
+  # moto's dashboard answers once the server routes requests (small and static; data.json would
+  # dump every resource, megabytes late in a test run); no AWS call needed.
+  "$VENV_DIR/bin/python" - "$(moto_endpoint)/moto-api/" <<'PY'
 import sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=2) as response:
+with urllib.request.urlopen(sys.argv[1], timeout=10) as response:
     sys.exit(0 if response.status == 200 else 1)
 PY
 }

@@ -162,14 +162,22 @@ async function kafkaAnswers(broker: string): Promise<boolean> {
   }
 }
 
+/**
+ * moto answers its dashboard page (small and static: /moto-api/data.json would dump every
+ * resource of every test, megabytes by the end of a run). A busy moto (every test file shares it)
+ * may take seconds: three tries of 10 s before it counts as not answering.
+ */
 async function motoAnswers(endpoint: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.ok;
-  } catch {
-    return false;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(10_000) });
+      await response.arrayBuffer();
+      if (response.ok) return true;
+    } catch {
+      // not answering (yet): try again
+    }
   }
+  return false;
 }
 
 async function servicesScript(command: 'up' | 'install', service: 'kafka' | 'moto'): Promise<void> {

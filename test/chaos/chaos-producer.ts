@@ -56,12 +56,15 @@ export class ChaosProducer {
 
   private async loop(): Promise<void> {
     const started = performance.now();
-    while (!this.stopped) {
+    for (;;) {
+      // A stop still sends what is due, bursts included, in one last tick.
+      const last = this.stopped;
       const due = Math.floor(((performance.now() - started) / 1000) * this.rate);
       const records: ChaosRecord[] = [];
       for (; this.index < due; this.index++) records.push(...this.input.next(this.index));
       for (const count of this.burstsDue.splice(0)) records.push(...this.input.burst(count, this.index));
       await this.send(records);
+      if (last) return;
       await new Promise((resolve) => setTimeout(resolve, TICK_MS));
     }
   }

@@ -1,9 +1,11 @@
 /**
  * Secrets never appear in logs. The shared broker has no SASL listener, so the job's SASL login
- * fails — the path where a client or the job is most tempted to print its configuration. The
- * job (debug logging) and `check` run with SASL SCRAM credentials and an AWS secret key known
+ * fails — an error path, where a client or the job is most tempted to print its configuration.
+ * The job (debug logging) and `check` run with SASL SCRAM credentials and an AWS secret key known
  * only to this test; their whole output must name neither secret, while it must show that the
- * SASL login was attempted and failed (else the check would prove nothing).
+ * SASL handshake was attempted and refused (else the check would prove nothing). The broker
+ * refuses the handshake before any credential is sent, so a successful SCRAM login (and what a
+ * client logs after it) is not covered: that needs a SASL listener on the broker.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

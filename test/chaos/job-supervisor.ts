@@ -33,7 +33,7 @@ export interface UnexpectedExit {
 export class JobSupervisor {
   readonly members: Member[] = [];
   readonly unexpectedExits: UnexpectedExit[] = [];
-  /** Restart or takeover → first completed checkpoint of the process that took over, ms (undefined: none before it ended). */
+  /** Restart or takeover → first completed checkpoint of the process that took over, ms (null: it ended before one). */
   readonly restartToCheckpointMs: (number | null)[] = [];
   restarts = 0;
   active: Member | undefined;

@@ -1,0 +1,131 @@
+/**
+ * The seeded fault schedule of a chaos run and the code that injects each fault into the
+ * supervised job: kills at random moments and at chosen points of its life, a SIGSTOP past the
+ * lease with a standby taking over, outages of every AWS service through the fault proxy, and
+ * bursts of bad records. The shared Kafka broker is never touched (others use it).
+ */
+import type { FaultProxy } from './fault-proxy.js';
+import type { ChaosProducer } from './chaos-producer.js';
+import type { JobSupervisor, Member } from './job-supervisor.js';
+import { Prng } from './prng.js';
+
+export const FAULT_KINDS = [
+  'kill-random',
+  'kill-after-checkpoint',
+  'kill-after-commit',
+  'kill-during-restore',
+  'sigstop-takeover',
+  'aws-refuse',
+  'aws-blackhole',
+  'aws-slow',
+  'bad-burst',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** One scheduled fault: what, after how long a pause, and its seeded parameter (outage ms, burst size). */
+export interface ScheduledFault {
+  readonly kind: FaultKind;
+  readonly pauseMs: number;
+  readonly param: number;
+}
+
+/** `count` faults: every kind of `kinds` once in a seeded order, then seeded picks. */
+export function faultSchedule(seed: number, kinds: readonly FaultKind[], count: number): ScheduledFault[] {
+  const prng = new Prng(seed ^ 0x5eed);
+  const order = [...kinds];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = prng.int(0, i);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  while (order.length < count) order.push(prng.pick(kinds));
+  return order.slice(0, count).map((kind) => ({
+    kind,
+    pauseMs: prng.int(1_000, 5_000),
+    param: kind === 'bad-burst' ? prng.int(1_000, 3_000) : kind.startsWith('aws-') ? prng.int(2_000, 4_000) : prng.int(0, 2_000),
+  }));
+}
+
+/** What the injection needs to reach. */
+export interface FaultTargets {
+  readonly supervisor: JobSupervisor;
+  readonly proxy: FaultProxy;
+  readonly producer: ChaosProducer;
+  readonly leaseTtlMs: number;
+  readonly log: (text: string) => void;
+}
+
+/** Waits for the next log line (after now) of `member` containing `msg`; false when it did not come in time or the process ended. */
+async function nextLine(member: Member, msg: string, timeoutMs: number): Promise<boolean> {
+  const seen = new Set(member.proc.logged(msg));
+  return member.proc.waitForMsg(msg, timeoutMs, (line) => !seen.has(line)).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Waits until the active process has completed a checkpoint since it took over (progress between faults). */
+export async function awaitProgress(targets: FaultTargets, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const member = targets.supervisor.active!;
+    if (member.proc.logged('checkpoint complete').length > 0) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+/** Log lines of a process saying an AWS call or a checkpoint failed (how an outage shows). */
+function awsFailures(member: Member): number {
+  return ['request failed; retrying', 'lease renewal failed; retrying', 'checkpoint failed'].reduce((n, msg) => n + member.proc.logged(msg).length, 0);
+}
+
+/** Injects one fault; returns a note for the run's log (e.g. a point that was not reached). */
+export async function inject(fault: ScheduledFault, t: FaultTargets): Promise<string> {
+  const { supervisor, proxy } = t;
+  const active = supervisor.active!;
+  switch (fault.kind) {
+    case 'kill-random':
+      await new Promise((resolve) => setTimeout(resolve, fault.param));
+      await supervisor.killActive();
+      return 'killed';
+    case 'kill-after-checkpoint':
+    case 'kill-after-commit': {
+      const msg = fault.kind === 'kill-after-checkpoint' ? 'checkpoint complete' : 'committed Iceberg snapshot';
+      const seen = await nextLine(active, msg, 60_000);
+      await supervisor.killActive();
+      return seen ? `killed right after '${msg}'` : `'${msg}' did not come within 60 s; killed anyway`;
+    }
+    case 'kill-during-restore': {
+      const next = await supervisor.killActive();
+      const seen = await nextLine(next, 'restored', 60_000);
+      if (!seen) return "no 'restored' line within 60 s (nothing to restore?)";
+      await supervisor.killActive();
+      return "killed right after 'restored'";
+    }
+    case 'sigstop-takeover': {
+      const standby = supervisor.spawnStandby();
+      const waiting = await nextLine(standby, 'waiting as standby', 60_000);
+      active.proc.signal('SIGSTOP');
+      supervisor.promote(standby, active);
+      const took = await nextLine(standby, 'checkpoint complete', t.leaseTtlMs + 90_000);
+      active.proc.signal('SIGCONT');
+      // The resumed zombie must find out it lost the lease and exit; an orchestrator would not wait for ever.
+      const gone = await Promise.race([active.proc.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))]);
+      if (!gone) await active.proc.kill();
+      return `standby ${waiting ? 'waited' : 'did not log waiting'}, ${took ? 'took over and checkpointed' : 'did not checkpoint in time'}; zombie ${gone ? `exited ${JSON.stringify(active.proc.exitStatus)}` : 'killed after 60 s'}`;
+    }
+    case 'aws-refuse':
+    case 'aws-blackhole':
+    case 'aws-slow': {
+      const kind = fault.kind.slice('aws-'.length) as 'refuse' | 'blackhole' | 'slow';
+      const failuresBefore = awsFailures(active);
+      await proxy.set(kind === 'slow' ? { kind, delayMs: 400 } : { kind });
+      await new Promise((resolve) => setTimeout(resolve, fault.param));
+      await proxy.set({ kind: 'pass' });
+      return `${kind} for ${fault.param} ms (${awsFailures(active) - failuresBefore} retried calls or failed checkpoints logged)`;
+    }
+    case 'bad-burst':
+      t.producer.burst(fault.param);
+      return `${fault.param} bad records`;
+  }
+}

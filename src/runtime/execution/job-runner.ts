@@ -5,6 +5,8 @@ import type { Dataflow } from '../graph/dataflow.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import type { SinkContext } from '../sink.js';
+import { stopWithFinalCheckpoint } from './final-checkpoint-stop.js';
+import { sinkContextFor } from './sink-context.js';
 import type { SplitAssignment } from '../split-group.js';
 import type { JobActivity } from '../activity/job-activity.js';
 import type { KeyedStateBackend, KeyedStateContext } from '../state/keyed-state-backend.js';
@@ -284,18 +286,7 @@ export class JobRunner {
   }
 
   private sinkContext(stepId: string): SinkContext {
-    const { options } = this;
-    return {
-      jobName: this.jobName,
-      stepId,
-      logger: options.logger.child({ step: stepId }),
-      metrics: options.metrics,
-      deadLetters: options.deadLetters,
-      fencingToken: options.fencingToken ?? (() => 0n),
-      checkpointScope: this.scope,
-      clock: this.clock,
-      ...(options.activity ? { observer: options.activity } : {}),
-    };
+    return sinkContextFor({ ...this.options, jobName: this.jobName, scope: this.scope, clock: this.clock }, stepId);
   }
 
   /**
@@ -309,15 +300,11 @@ export class JobRunner {
       return Promise.resolve();
     }
     if (this.stopping) return this.stopping;
-    this.stopping = (async () => {
-      const coordinator = this.coordinator;
-      if (coordinator === undefined) return;
-      coordinator.stop();
-      const completed = await coordinator.trigger(true);
-      if (completed === undefined && !this.failure) {
-        this.fail(new StreamlineError('The final checkpoint of the graceful stop failed; the next start restores from the previous checkpoint.'));
-      }
-    })();
+    this.stopping = stopWithFinalCheckpoint(
+      this.coordinator,
+      () => this.failure !== undefined,
+      (error) => this.fail(error),
+    );
     return this.stopping;
   }
 

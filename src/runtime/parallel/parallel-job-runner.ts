@@ -11,6 +11,8 @@ import type { AsyncSnapshotPart } from '../execution/task-snapshot.js';
 import type { Dataflow } from '../graph/dataflow.js';
 import type { SinkNode, SourceNode } from '../graph/graph-node.js';
 import type { SinkContext } from '../sink.js';
+import { stopWithFinalCheckpoint } from '../execution/final-checkpoint-stop.js';
+import { sinkContextFor } from '../execution/sink-context.js';
 import type { SplitFeedLink, SplitGroup } from '../split-group.js';
 import type { StateBackendKind } from '../state/state-backend-choice.js';
 import type { Clock } from '../time/clock.js';
@@ -277,15 +279,11 @@ export class ParallelJobRunner {
       return Promise.resolve();
     }
     if (this.stopping) return this.stopping;
-    this.stopping = (async () => {
-      const coordinator = this.coordinator;
-      if (coordinator === undefined) return;
-      coordinator.stop();
-      const completed = await coordinator.trigger(true);
-      if (completed === undefined && !this.failure) {
-        this.fail(new StreamlineError('The final checkpoint of the graceful stop failed; the next start restores from the previous checkpoint.'));
-      }
-    })();
+    this.stopping = stopWithFinalCheckpoint(
+      this.coordinator,
+      () => this.failure !== undefined,
+      (error) => this.fail(error),
+    );
     return this.stopping;
   }
 
@@ -461,17 +459,6 @@ export class ParallelJobRunner {
   }
 
   private sinkContext(stepId: string): SinkContext {
-    const { options } = this;
-    return {
-      jobName: this.jobName,
-      stepId,
-      logger: options.logger.child({ step: stepId }),
-      metrics: options.metrics,
-      deadLetters: options.deadLetters,
-      fencingToken: options.fencingToken ?? (() => 0n),
-      checkpointScope: this.scope,
-      clock: this.clock,
-      ...(options.activity ? { observer: options.activity } : {}),
-    };
+    return sinkContextFor({ ...this.options, jobName: this.jobName, scope: this.scope, clock: this.clock }, stepId);
   }
 }

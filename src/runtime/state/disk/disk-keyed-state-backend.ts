@@ -16,12 +16,12 @@ import { RestoreError, StreamlineError } from '../../../errors.js';
 import type { CheckpointStore } from '../../checkpoint-store.js';
 import { ChangelogWriter } from '../changelog/changelog-writer.js';
 import { decodeLegacySnapshot, type LegacyEntry, type LegacyMapEntry } from '../format/legacy-json-snapshot.js';
-import { StateFileReader } from '../format/state-file-reader.js';
 import type { StateBlock, StateInfo, StateKind } from '../format/state-file.js';
 import { KeyCursor } from '../key-cursor.js';
 import { checkMaxParallelism, DEFAULT_MAX_PARALLELISM, hashKey, inKeyGroupRange, type KeyGroupRange } from '../key-group.js';
 import type { KeyedStateBackend, KeyedStateContext, KeyedStateRestore, MapState, StateDescriptor, StateKey, ValueState } from '../keyed-state-backend.js';
 import { IncrementalSnapshots, type KeyedStateSnapshot, type MaterializationPolicy } from '../snapshot/incremental-snapshots.js';
+import { chainBlocks } from '../snapshot/chain-blocks.js';
 import type { ChainInput } from '../snapshot/snapshot-files.js';
 import { SplitAttribution } from '../split-attribution.js';
 import { KeyGroupOutOfRangeError, StateDeclarationError } from '../state-errors.js';
@@ -212,29 +212,15 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
   }
 
   private async restoreChain(input: ChainInput, replay: boolean): Promise<void> {
-    const { chain } = input;
-    if (chain.maxParallelism !== this.maxParallelism) {
-      throw new RestoreError(`keyed state of '${this.context.stepId}' has maxParallelism ${chain.maxParallelism}, this backend ${this.maxParallelism}: key groups cannot be mapped`);
-    }
-    const splitSet = input.splits === undefined ? undefined : new Set(input.splits);
-    const groups = input.keyGroups;
-    const filter =
-      splitSet === undefined && groups === undefined
-        ? undefined
-        : (_state: string, split: string, keyGroup: number) => (splitSet === undefined || splitSet.has(split)) && (groups === undefined || inKeyGroupRange(groups, keyGroup));
     const now = this.now();
     let written = 0;
-    for (const file of chain.files) {
-      const reader = new StateFileReader(this.checkpointStore.readSharedState(file), `${file.scope}/${file.name}`);
-      const infos = new Map((await reader.header()).states.map((s) => [s.name, s]));
-      for (let block = await reader.next(filter); block !== undefined; block = await reader.next(filter)) {
-        written += this.applyBlock(this.tableFor(infos.get(block.state)!), block, now, replay);
-        if (written >= RESTORE_DRAIN_EVERY) {
-          written = 0;
-          await this.requireStore().drain();
-        }
-        if (replay) await this.flushRestored(false);
+    for await (const { info, block } of chainBlocks(input, this.maxParallelism, this.context.stepId, this.checkpointStore)) {
+      written += this.applyBlock(this.tableFor(info), block, now, replay);
+      if (written >= RESTORE_DRAIN_EVERY) {
+        written = 0;
+        await this.requireStore().drain();
       }
+      if (replay) await this.flushRestored(false);
     }
   }
 

@@ -1,5 +1,5 @@
 /** The MAINTAIN_* settings (table maintenance: `maintain <job>`, MAINTAIN_INTERVAL_MS), as flags of run.js. */
-import type { RunFlag } from './run-flags.js';
+import type { RunFlag } from './run-flag.js';
 
 export const MAINTENANCE_FLAGS: readonly RunFlag[] = [
   { flag: 'maintain-interval-ms', env: 'MAINTAIN_INTERVAL_MS', help: 'Run table maintenance inside the job after a commit, at most this often (0: never; `maintain <job>` runs it from outside).', default: '0' },

@@ -2,20 +2,11 @@ import { KAFKA_SETTINGS } from '../operators/kafka/kafka-config.js';
 import { UsageError } from '../errors.js';
 import { MAINTENANCE_FLAGS } from './maintenance-flags.js';
 import { REMOTE_CALL_SETTINGS } from '../remote/remote-call-settings.js';
+import type { RunFlag } from './run-flag.js';
 
-/**
- * Every setting of `run.js`: each flag has an environment variable of the same meaning
- * (`--checkpoint-uri` ⇔ `CHECKPOINT_URI`); flags win over the environment.
- */
-export interface RunFlag {
-  readonly flag: string;
-  readonly env: string;
-  readonly help: string;
-  /** Value shown in --help; not applied here (the consumer applies its default). */
-  readonly default?: string;
-  readonly secret?: boolean;
-}
+export type { RunFlag } from './run-flag.js';
 
+/** Every setting of `run.js`, as flags and environment variables. */
 export const RUN_FLAGS: readonly RunFlag[] = [
   ...KAFKA_SETTINGS.map((k) => ({ flag: k.flag, env: k.env, help: k.description, ...(k.secret ? { secret: true } : {}) })),
   { flag: 'table-bucket-arn', env: 'TABLE_BUCKET_ARN', help: 'S3 Tables table bucket ARN (arn:aws:s3tables:<region>:<account>:bucket/<name>). When unset, a local warehouse.' },

@@ -5,7 +5,7 @@
  * runtime can read them out of checkpoints.
  */
 import type { Logger } from './logger.js';
-import type { CheckpointRef } from './sink.js';
+import type { CheckpointRef } from './checkpoint-ref.js';
 import type { Clock } from './time/clock.js';
 
 /** What a maintainer gets when it is created. */

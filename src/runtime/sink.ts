@@ -1,9 +1,12 @@
+import type { CheckpointRef } from './checkpoint-ref.js';
 import type { DeadLetterSink } from './dead-letter.js';
 import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics-registry.js';
 import type { MaintenanceContext, OutputMaintainer } from './output-maintenance.js';
 import type { VersionedSerializer } from './serializer.js';
 import type { Clock } from './time/clock.js';
+
+export { formatCheckpointRef, type CheckpointRef } from './checkpoint-ref.js';
 
 /** What a sink writer or committer gets when it is created. */
 export interface SinkContext {
@@ -87,17 +90,6 @@ export interface SplitProgress {
   readonly positions: Readonly<Record<string, number>>;
   /** The checkpoint whose state matches these positions. */
   readonly checkpoint: CheckpointRef;
-}
-
-/** A checkpoint of one checkpoint scope (a job, or one instance of a job in group mode). */
-export interface CheckpointRef {
-  readonly scope: string;
-  readonly checkpointId: number;
-}
-
-/** `<scope>/<id>`: how a checkpoint is named in logs and in an output's commit metadata. */
-export function formatCheckpointRef(ref: CheckpointRef): string {
-  return `${ref.scope}/${ref.checkpointId}`;
 }
 
 /** What the output holds of one split: records before `position`, state in `checkpoint`. */

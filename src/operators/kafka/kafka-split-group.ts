@@ -3,10 +3,14 @@ import { StreamlineError } from '../../errors.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { SplitAssignment, SplitFeed, SplitFeedLink, SplitGroup } from '../../runtime/split-group.js';
 import { packBatch } from './kafka-batch-packing.js';
-import type { KafkaFeedControl } from './remote-kafka-group.js';
 import type { ConsumedBatch, KafkaClient, KafkaConsumerClient, TopicPartition, TopicPartitionOffset } from './kafka-client.js';
 import type { KafkaConfig } from './kafka-config.js';
 import { parsePartitionKey, partitionKey } from './kafka-positions.js';
+
+/** A control message of a subtask's reader to the coordinator's consumer. */
+export type KafkaFeedControl =
+  | { readonly op: 'seek'; readonly position: TopicPartitionOffset }
+  | { readonly op: 'pause' | 'resume'; readonly partitions: readonly TopicPartition[] };
 
 /** What a run reading through the group receives. */
 export interface GroupBatchHandler {

@@ -1,12 +1,6 @@
 import type { RemoteSplitFeed } from '../../runtime/split-group.js';
-import type { TopicPartition, TopicPartitionOffset } from './kafka-client.js';
 import { unpackBatch, type PackedKafkaBatch } from './kafka-batch-packing.js';
-import type { GroupBatchHandler, GroupPartitionControl, PartitionFeedSource } from './kafka-split-group.js';
-
-/** A control message of a subtask's reader to the coordinator's consumer. */
-export type KafkaFeedControl =
-  | { readonly op: 'seek'; readonly position: TopicPartitionOffset }
-  | { readonly op: 'pause' | 'resume'; readonly partitions: readonly TopicPartition[] };
+import type { GroupBatchHandler, GroupPartitionControl, KafkaFeedControl, PartitionFeedSource } from './kafka-split-group.js';
 
 /**
  * The group as a parallel subtask sees it: batches of its partitions arrive from the coordinator,

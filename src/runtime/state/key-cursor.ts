@@ -1,4 +1,4 @@
-import type { StateKey } from './keyed-state-backend.js';
+import type { StateKey } from './state-key.js';
 
 /**
  * The current key, shared by every state handle of one backend. TTL states read the clock at most

@@ -7,7 +7,7 @@
  * and `'1'` share a group), encoded as UTF-8 (lone surrogates as U+FFFD), hashed with FNV-1a 32,
  * then scrambled with Murmur3's fmix32 so the low bits used by the modulo are well mixed.
  */
-import type { StateKey } from './keyed-state-backend.js';
+import type { StateKey } from './state-key.js';
 import { fmix32 } from '../random.js';
 
 /** Flink's default lower bound; enough groups for 128 instances. */

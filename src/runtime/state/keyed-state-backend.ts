@@ -11,8 +11,9 @@ import type { KeyedStateSnapshot } from './snapshot/incremental-snapshots.js';
 import type { KeyGroupRange } from './key-group.js';
 import type { SnapshotFileWriter } from './snapshot/snapshot-file-writer.js';
 import type { ChainInput } from './snapshot/snapshot-files.js';
+import type { StateKey } from './state-key.js';
 
-export type StateKey = string | number;
+export type { StateKey } from './state-key.js';
 
 /** Options every state declaration takes. */
 export interface StateDescriptor {

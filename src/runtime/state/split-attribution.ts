@@ -1,4 +1,4 @@
-import type { StateKey } from './keyed-state-backend.js';
+import type { StateKey } from './state-key.js';
 
 /**
  * Which source split (Kafka partition) each key's state belongs to — the split it was first seen

@@ -1,5 +1,5 @@
 import { CorruptCheckpointError } from '../../../errors.js';
-import type { StateKey } from '../keyed-state-backend.js';
+import type { StateKey } from '../state-key.js';
 import { hashKey } from '../key-group.js';
 import { ByteReader } from '../format/byte-reader.js';
 import { compareBlocks, compareEntries, type StateBlock, type StateEntry, type StateInfo } from '../format/state-file.js';

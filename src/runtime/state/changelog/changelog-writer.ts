@@ -1,4 +1,4 @@
-import type { StateKey } from '../keyed-state-backend.js';
+import type { StateKey } from '../state-key.js';
 import { ByteWriter } from '../format/byte-writer.js';
 import { writeKey, writeValue } from '../format/state-value-codec.js';
 

@@ -5,7 +5,7 @@
  * per entry: map key, u8 flags, [varint written-at], value. A key's whole map is one record, so
  * `entries()` stays one synchronous read.
  */
-import type { StateKey } from '../keyed-state-backend.js';
+import type { StateKey } from '../state-key.js';
 import { ByteReader } from '../format/byte-reader.js';
 import { ByteWriter } from '../format/byte-writer.js';
 import { readKey, readValue, writeKey, writeValue } from '../format/state-value-codec.js';

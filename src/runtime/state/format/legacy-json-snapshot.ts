@@ -5,7 +5,7 @@
  */
 import { CorruptCheckpointError } from '../../../errors.js';
 import { bigintReviver } from '../../bigint-json.js';
-import type { StateKey } from '../keyed-state-backend.js';
+import type { StateKey } from '../state-key.js';
 import type { StateKind } from './state-file.js';
 
 export type LegacyEntry = [StateKey, unknown, number?];

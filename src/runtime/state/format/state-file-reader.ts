@@ -1,5 +1,5 @@
 import { CorruptCheckpointError } from '../../../errors.js';
-import type { StateKey } from '../keyed-state-backend.js';
+import type { StateKey } from '../state-key.js';
 import { ByteReader } from './byte-reader.js';
 import {
   FLAG_DELETED,

@@ -16,7 +16,7 @@
  * previous file of its chain, including deletions (tombstones). For map state, an entry without
  * a map key is a tombstone of the key's whole map.
  */
-import type { StateKey } from '../keyed-state-backend.js';
+import type { StateKey } from '../state-key.js';
 import { compareKeys } from './state-value-codec.js';
 
 export const STATE_FILE_VERSION = 1;

@@ -1,6 +1,6 @@
 import { CorruptCheckpointError } from '../../../errors.js';
 import { bigintReplacer, bigintReviver } from '../../bigint-json.js';
-import type { StateKey } from '../keyed-state-backend.js';
+import type { StateKey } from '../state-key.js';
 import type { ByteReader } from './byte-reader.js';
 import type { ByteWriter } from './byte-writer.js';
 

@@ -1,4 +1,4 @@
-import type { StateKey } from '../keyed-state-backend.js';
+import type { StateKey } from '../state-key.js';
 import type { StateInfo, StateKind } from '../format/state-file.js';
 
 /** A TTL state's value and when it was written; replaced, never mutated (snapshots may still read it). */

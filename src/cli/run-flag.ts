@@ -1,0 +1,12 @@
+/**
+ * Every setting of `run.js`: each flag has an environment variable of the same meaning
+ * (`--checkpoint-uri` ⇔ `CHECKPOINT_URI`); flags win over the environment.
+ */
+export interface RunFlag {
+  readonly flag: string;
+  readonly env: string;
+  readonly help: string;
+  /** Value shown in --help; not applied here (the consumer applies its default). */
+  readonly default?: string;
+  readonly secret?: boolean;
+}

@@ -4,7 +4,8 @@
  * failure, so a partial object is never visible); every request has the process's timeouts and
  * is retried under its one retry policy (src/remote), which names S3 when it gives up.
  */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { FileIO, OutputFile, S3FileIODescription } from './file-io.js';
 import { MIN_PART_BYTES, S3ObjectWriter } from '../storage/s3-object-writer.js';
 import { awsClientOptions } from '../remote/aws-client-options.js';
@@ -131,8 +132,7 @@ export class S3FileIO implements FileIO {
       await this.retrying(`HeadObject ${location}`, (abortSignal) => this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }));
       return true;
     } catch (error) {
-      const e = error as { name?: string };
-      if (e.name === 'NotFound' || e.name === 'NoSuchKey' || httpStatusOf(error) === 404) return false;
+      if (error instanceof NotFound || error instanceof NoSuchKey || httpStatusOf(error) === 404) return false;
       throw error;
     }
   }

@@ -10,9 +10,11 @@
  * and is retried under its one retry policy (src/remote).
  */
 import {
+  ConflictException,
   CreateNamespaceCommand,
   CreateTableCommand,
   GetTableCommand,
+  NotFoundException,
   S3TablesClient,
   UpdateTableMetadataLocationCommand,
   type S3TablesClientConfig,
@@ -27,6 +29,7 @@ import { readTableMetadataFile, writeTableMetadataFile } from './table-metadata-
 import { putTableMaintenanceConfiguration, type MaintenanceConfigurationOutcome, type S3TablesMaintenanceSettings } from './s3-tables-maintenance.js';
 import { awsClientOptions } from '../remote/aws-client-options.js';
 import { callWithRetry } from '../remote/call-with-retry.js';
+import { httpStatusOf } from '../remote/transient-failure.js';
 import { DEFAULT_REMOTE_CALL_SETTINGS, type RemoteCallSettings } from '../remote/remote-call-settings.js';
 
 export interface S3TablesCatalogOptions {
@@ -45,9 +48,8 @@ export interface S3TablesCatalogOptions {
   readonly calls?: RemoteCallSettings;
 }
 
-const isName = (error: unknown, name: string) => (error as { name?: string })?.name === name;
-const isNotFound = (error: unknown) => isName(error, 'NotFoundException') || (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404;
-const isConflict = (error: unknown) => isName(error, 'ConflictException') || (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 409;
+const isNotFound = (error: unknown) => error instanceof NotFoundException || httpStatusOf(error) === 404;
+const isConflict = (error: unknown) => error instanceof ConflictException || httpStatusOf(error) === 409;
 
 /** An S3 Tables table bucket as an Iceberg catalog. */
 export class S3TablesCatalog implements Catalog {

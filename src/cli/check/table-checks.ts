@@ -3,13 +3,14 @@
  * table exist (or will be created by the first run), and an existing table's schema takes the
  * job's rows. On the local warehouse: the folder is writable, and the same schema comparison.
  */
-import { GetNamespaceCommand, GetTableBucketCommand, GetTableCommand, type S3TablesClient } from '@aws-sdk/client-s3tables';
+import { GetNamespaceCommand, GetTableBucketCommand, GetTableCommand, NotFoundException, type S3TablesClient } from '@aws-sdk/client-s3tables';
 import { NoSuchTableError } from '../../errors.js';
 import { formatIdentifier, type Catalog } from '../../iceberg/catalog.js';
 import { schemaIncompatibilities } from '../../iceberg/schema-compatibility.js';
 import { currentSchema } from '../../iceberg/table-metadata.js';
 import type { CatalogSetting } from '../../operators/sinks/iceberg/catalog-from-settings.js';
 import type { IcebergSinkTarget } from '../../operators/sinks/iceberg/iceberg-sink.js';
+import { httpStatusOf } from '../../remote/transient-failure.js';
 import type { Clock } from '../../runtime/time/clock.js';
 import { boundedS3TablesClient } from '../remote/aws-clients.js';
 import { boundedCatalog } from '../remote/bounded-catalog.js';
@@ -113,7 +114,6 @@ async function schemaResult(catalog: Catalog, target: IcebergSinkTarget, options
 }
 
 function isNotFound(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NotFoundException' || e?.$metadata?.httpStatusCode === 404;
+  return error instanceof NotFoundException || httpStatusOf(error) === 404;
 }
 

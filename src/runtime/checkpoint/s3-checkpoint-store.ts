@@ -10,6 +10,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
+  NoSuchKey,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -117,7 +118,7 @@ export class S3CheckpointStore implements CheckpointStore {
       try {
         result = await store.retry(`GetObject ${location}`, (abortSignal) => store.client.send(new GetObjectCommand({ Bucket: store.bucket, Key: key }), { abortSignal }));
       } catch (err) {
-        if ((err as Error).name === 'NoSuchKey' || httpStatusOf(err) === 404) throw new CorruptCheckpointError(`shared state file ${location} is missing`);
+        if (err instanceof NoSuchKey || httpStatusOf(err) === 404) throw new CorruptCheckpointError(`shared state file ${location} is missing`);
         throw err;
       }
       if (result.Body === undefined) throw new CorruptCheckpointError(`GetObject ${location} returned no body`);
@@ -405,7 +406,7 @@ export class S3CheckpointStore implements CheckpointStore {
         return result.Body.transformToByteArray();
       });
     } catch (err) {
-      if ((err as Error).name === 'NoSuchKey' || httpStatusOf(err) === 404) return undefined;
+      if (err instanceof NoSuchKey || httpStatusOf(err) === 404) return undefined;
       throw err;
     }
   }

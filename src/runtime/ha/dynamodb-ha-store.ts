@@ -16,6 +16,8 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   GetItemCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -254,7 +256,7 @@ export class DynamoDbHaStore implements HaStore {
         );
       } catch (err) {
         // Another instance created it at the same moment.
-        if ((err as Error).name !== 'ResourceInUseException') throw this.wrap(err, `create table '${this.tableName}'`);
+        if (!(err instanceof ResourceInUseException)) throw this.wrap(err, `create table '${this.tableName}'`);
       }
       status = await this.describeTable();
     }
@@ -276,7 +278,7 @@ export class DynamoDbHaStore implements HaStore {
       }
       return table?.TableStatus;
     } catch (err) {
-      if ((err as Error).name === 'ResourceNotFoundException') return undefined;
+      if (err instanceof ResourceNotFoundException) return undefined;
       if (err instanceof StreamlineError) throw err;
       throw this.wrap(err, `describe table '${this.tableName}'`);
     }

@@ -18,6 +18,8 @@ import { FaultProxy } from './fault-proxy.js';
 import { awaitProgress, faultSchedule, inject, type FaultKind } from './fault-schedule.js';
 import { BrokerControl } from './broker-control.js';
 import { excusedByBrokerOutage } from './broker-outage-exits.js';
+import { awaitGroupCaughtUp } from './consumer-progress.js';
+import { StallWatch } from './stall-watch.js';
 import { awaitCommittedToEnd } from './group-drain.js';
 import { GroupSupervisor } from './group-supervisor.js';
 import { ChaosInput } from './hostile-records.js';
@@ -57,6 +59,8 @@ export interface ChaosReport {
   producerLongestUnconfirmedMs: number;
   /** Each broker crash: from SIGKILL to answering again, ms. */
   brokerDownMs: number[];
+  /** Faults after which the job did not read again in time. */
+  stalls: string[];
   restarts: number;
   unexpectedExits: { process: number; exit: unknown; tail: string }[];
   /** Exits after a broker outage longer than RETRY_DEADLINE_MS that named Kafka (broker-outage-exits.ts). */
@@ -142,11 +146,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (process.env.CHAOS_VERBOSE) console.error(line);
   };
   const faults: Record<string, number> = {};
+  const stalls: string[] = [];
+  const watch = new StallWatch(brokers, env.KAFKA_GROUP_ID!, topic, () => `+${((performance.now() - started) / 1000).toFixed(1)}s`);
   try {
     await producer.start();
+    await watch.start();
     if (single !== undefined) single.start();
     else group!.start(GROUP_SIZE);
-    const targets = { supervisor, group, broker, proxy, producer, leaseTtlMs: LEASE_TTL_MS, log };
+    const catchUp = (timeoutMs: number) => awaitGroupCaughtUp(brokers, env.KAFKA_GROUP_ID!, topic, timeoutMs);
+    const targets = { supervisor, group, broker, proxy, producer, leaseTtlMs: LEASE_TTL_MS, log, catchUp, stalls };
     for (const fault of faultSchedule(options.seed, options.kinds, options.faults)) {
       if (!(await awaitProgress(targets, 120_000))) log(`no checkpoint of job#${supervisor.active!.n} within 120 s`);
       await new Promise((resolve) => setTimeout(resolve, fault.pauseMs));
@@ -154,6 +162,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       faults[fault.kind] = (faults[fault.kind] ?? 0) + 1;
     }
     await awaitProgress(targets, 120_000);
+    await watch.stop();
+    for (const stall of watch.stalls) log(`STALL ${stall}`);
+    stalls.push(...watch.stalls);
     await producer.stop();
     log(`producer stopped after ${producer.stats.records} records`);
     await proxy.set({ kind: 'pass' });
@@ -170,6 +181,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
   } finally {
     await producer.stop().catch(() => undefined);
+    await watch.stop();
     await supervisor.close();
     await proxy.close();
     // The broker is shared: up again whatever happened.
@@ -194,7 +206,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       outcome.foreign === 0 &&
       secretInLogs === 0 &&
       ledger.lost === 0 &&
-      ledger.reordered === 0,
+      ledger.reordered === 0 &&
+      stalls.length === 0,
     seconds: Math.round((performance.now() - started) / 1000),
     faults,
     faultLog,
@@ -204,6 +217,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     producerLedger: ledger,
     producerLongestUnconfirmedMs: producer.stats.longestUnconfirmedMs,
     brokerDownMs: (broker?.outages ?? []).map((o) => Math.round((o.readyAt ?? NaN) - o.killedAt)),
+    stalls,
     restarts: supervisor.restarts,
     unexpectedExits: supervisor.unexpectedExits.map((u) => ({ process: u.process, exit: u.exit, tail: u.tail })),
     excusedExits: supervisor.excusedExits.map((u) => ({ process: u.process, exit: u.exit, tail: u.tail })),
@@ -229,6 +243,7 @@ export function formatReport(r: ChaosReport): string {
       `${r.producerLedger.confirmed} / ${r.producerLedger.lost} / ${r.producerLedger.reordered} (in topic unconfirmed ${r.producerLedger.unconfirmedInTopic}; longest wait for a confirmation ${(r.producerLongestUnconfirmedMs / 1000).toFixed(1)} s)`,
     ],
     ['broker down (SIGKILL → ready)', r.brokerDownMs.length === 0 ? '—' : r.brokerDownMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')],
+    ['stalls (no reading after a fault)', r.stalls.length === 0 ? '0' : `${r.stalls.length}: ${r.stalls.join('; ')}`],
     ['valid in table', `${o.validInTable} of ${o.expectedIds} expected ids (${o.rows} rows)`],
     ['missing / duplicated / foreign', `${o.missing} / ${o.duplicated} / ${o.foreign}`],
     ['dead letters expected / found', `${o.deadLettersExpected} / ${o.deadLettersFound} (lost ${o.deadLettersLost}, unexpected ${o.deadLettersUnexpected}, repeats ${o.deadLetterRepeats})`],

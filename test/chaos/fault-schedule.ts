@@ -8,6 +8,7 @@
 import type { BrokerControl } from './broker-control.js';
 import type { FaultProxy } from './fault-proxy.js';
 import type { ChaosProducer } from './chaos-producer.js';
+import type { CatchUp } from './consumer-progress.js';
 import { injectGroupFault } from './group-faults.js';
 import type { GroupSupervisor } from './group-supervisor.js';
 import type { JobSupervisor, Member, Supervision } from './job-supervisor.js';
@@ -71,6 +72,10 @@ export interface FaultTargets {
   readonly producer: ChaosProducer;
   readonly leaseTtlMs: number;
   readonly log: (text: string) => void;
+  /** Waits until the job's consumer group has committed the topic's current end (consumer-progress.ts). */
+  readonly catchUp: (timeoutMs: number) => Promise<CatchUp>;
+  /** Faults after which the job did not read again in time (each a note); a run with any fails. */
+  readonly stalls: string[];
 }
 
 /** Waits for the next log line (after now) of `member` containing `msg`; false when it did not come in time or the process ended. */
@@ -155,6 +160,19 @@ export async function inject(fault: ScheduledFault, t: FaultTargets): Promise<st
   }
 }
 
+/** How long the job has to consume and commit what the topic holds once the producer wrote FRESH_RECORDS after the broker's return. */
+const CATCH_UP_MS = 90_000;
+const FRESH_RECORDS = 200;
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return true;
+}
+
 /** Crashes the broker, keeps it down `param` ms, restarts it, and notes how the job came through. */
 async function restartBroker(fault: ScheduledFault, t: FaultTargets): Promise<string> {
   if (t.broker === undefined) throw new Error('broker-restart needs the broker control (the full run with CHAOS_BROKER_RESTART not 0)');
@@ -162,14 +180,15 @@ async function restartBroker(fault: ScheduledFault, t: FaultTargets): Promise<st
   const exitsBefore = exits();
   const outage = await t.broker.crashAndRestart(fault.param);
   const downS = ((outage.readyAt! - outage.killedAt) / 1000).toFixed(1);
-  // Progress after the outage: a checkpoint of any live job process, completed after the broker answered.
-  const deadline = performance.now() + 120_000;
-  while (performance.now() < deadline) {
-    const done = t.supervisor.live().some((m) => m.proc.lines.some((l) => l.msg === 'checkpoint complete' && typeof l.time === 'number' && l.time >= performance.timeOrigin + outage.readyAt!));
-    if (done) break;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  const progress = performance.now() < deadline ? `a checkpoint ${((performance.now() - outage.readyAt!) / 1000).toFixed(1)} s after` : 'no checkpoint within 120 s after';
+  // Riding it out means reading again, not only checkpointing (a job with paused partitions still completes empty
+  // checkpoints): the job must consume what the producer wrote after the broker came back.
+  const confirmed = t.producer.confirmedKeys.length;
+  const wrote = await until(() => t.producer.confirmedKeys.length >= confirmed + FRESH_RECORDS, 60_000);
+  const progress = await t.catchUp(CATCH_UP_MS);
   const exited = exits() - exitsBefore;
-  return `broker SIGKILLed, started again after ${fault.param} ms, down ${downS} s in all; ${exited === 0 ? 'no job process exited' : `${exited} job process exit(s) nobody caused`}, ${progress} it answered`;
+  let note = `broker SIGKILLed, started again after ${fault.param} ms, down ${downS} s in all; ${exited === 0 ? 'no job process exited' : `${exited} job process exit(s) nobody caused`}; `;
+  if (!wrote) note += 'the producer wrote nothing new within 60 s; ';
+  if (progress.caughtUp) return `${note}the job's group committed ${FRESH_RECORDS}+ records written after the broker's return within ${(progress.ms / 1000).toFixed(1)} s`;
+  t.stalls.push(`broker-restart: ${progress.behind} records written after the broker's return still uncommitted by the job's group after ${CATCH_UP_MS / 1000} s`);
+  return `${note}STALLED: ${progress.behind} records written after the broker's return still uncommitted by the job's group after ${CATCH_UP_MS / 1000} s`;
 }

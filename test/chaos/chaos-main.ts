@@ -28,6 +28,7 @@ for (const seed of seeds) {
   const report = await runChaos({
     seed,
     mode,
+    watchStalls: true,
     faults: Number(process.env.CHAOS_FAULTS ?? 12),
     kinds,
     rate: Number(process.env.CHAOS_RATE ?? 300),

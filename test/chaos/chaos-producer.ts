@@ -1,8 +1,10 @@
 /**
  * The continuous producer of a chaos run: writes the run's input (ChaosInput) into the topic at a
  * steady rate, with bursts of bad records at moments of the seeded schedule, until stopped. A send
- * that fails is sent again (Kafka may then hold it twice; the oracle reads the topic, so a
- * duplicate is expected like any other record).
+ * that fails is sent again until the broker confirms it (Kafka may then hold it twice; the oracle
+ * reads the topic, so a duplicate is expected like any other record), through a broker restart
+ * too; sends are one at a time, so a retry can repeat records but never put them out of order.
+ * Every confirmed key is kept, in the order sent, for the oracle to check the topic against.
  */
 import kafkajs from 'kafkajs';
 import type { ChaosInput, ChaosRecord } from './hostile-records.js';
@@ -12,14 +14,20 @@ export interface ProducerStats {
   records: number;
   byKind: Record<string, number>;
   sendRetries: number;
+  /** The longest a batch waited between its first send and its confirmation, ms. */
+  longestUnconfirmedMs: number;
 }
 
 const TICK_MS = 100;
 /** Records above this go alone in a send: two near the size limit would exceed the broker's batch limit. */
 const LARGE_BYTES = 100_000;
+/** How long a batch is retried before the run fails: longer than any broker restart of the schedule. */
+const CONFIRM_DEADLINE_MS = 180_000;
 
 export class ChaosProducer {
-  readonly stats: ProducerStats = { records: 0, byKind: {}, sendRetries: 0 };
+  readonly stats: ProducerStats = { records: 0, byKind: {}, sendRetries: 0, longestUnconfirmedMs: 0 };
+  /** Keys of the records the broker confirmed, in the order they were sent. */
+  readonly confirmedKeys: string[] = [];
   private stopped = false;
   private running: Promise<void> | undefined;
   private readonly burstsDue: number[] = [];
@@ -74,17 +82,20 @@ export class ChaosProducer {
     const batches = [small, ...records.filter((r) => (r.value?.length ?? 0) >= LARGE_BYTES).map((r) => [r])];
     for (const batch of batches) {
       if (batch.length === 0) continue;
-      for (let attempt = 0; ; attempt++) {
+      const first = performance.now();
+      for (;;) {
         try {
           await this.producer.send({ topic: this.topic, acks: -1, timeout: 30_000, messages: batch.map((r) => ({ key: r.key, value: r.value })) });
           break;
         } catch (error) {
-          if (attempt >= 20) throw error;
+          if (performance.now() - first > CONFIRM_DEADLINE_MS) throw new Error(`chaos producer: ${batch.length} records unconfirmed after ${CONFIRM_DEADLINE_MS} ms`, { cause: error });
           this.stats.sendRetries++;
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
       }
+      this.stats.longestUnconfirmedMs = Math.max(this.stats.longestUnconfirmedMs, Math.round(performance.now() - first));
       for (const r of batch) {
+        this.confirmedKeys.push(r.key);
         this.stats.records++;
         this.stats.byKind[r.kind] = (this.stats.byKind[r.kind] ?? 0) + 1;
       }

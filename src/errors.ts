@@ -71,6 +71,16 @@ export class LeaseLostError extends FencingError {}
 /** A commit was refused because a newer fencing token (or another owner of a split) already committed. */
 export class FencedError extends FencingError {}
 
+/**
+ * A standby-mode run was assigned partitions its subtasks were not started with (another member
+ * was in the consumer group when it started); the restart reads every partition.
+ */
+export class UnplannedSplitsError extends StreamlineError {
+  constructor(message: string) {
+    super(message, { retriable: true });
+  }
+}
+
 /** The group of instances rebalanced meanwhile: an assignment a run started with is not current any more. */
 export class StaleAssignmentError extends StreamlineError {
   constructor(message: string) {

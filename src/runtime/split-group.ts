@@ -56,4 +56,6 @@ export interface RemoteSplitFeed {
   send(payload: unknown): void;
   /** From the coordinator: the data of this subtask's splits. */
   onDeliver(handler: (payload: unknown) => void): void;
+  /** From the coordinator: after a rebalance, which of this subtask's splits are assigned now (the reader seeks them to where it stands). */
+  onReassigned(handler: (splits: readonly string[]) => void): void;
 }

@@ -83,7 +83,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
     if (assignment !== undefined) {
       const group = this.group();
       if (group === undefined) throw new StreamlineError(`kafka source '${ctx.stepId}': group mode reader opened before the source joined its group`);
-      const control = group.attach(assignment.generation, { onBatch: (batch) => this.onBatch(batch) });
+      const control = group.attach(assignment.generation, { onBatch: (batch) => this.onBatch(batch), onReassigned: (partitions) => this.onAssignment(partitions) });
       this.consumer = { ...control, stop: async () => control.detach() };
       this.onAssignment(assignment.splits.map(parsePartitionKey));
       ctx.logger.info({ topic: this.topic, groupId: this.options.config.groupId, partitions: assignment.splits.length, restored: restored !== undefined }, 'kafka source reading its assignment');

@@ -15,6 +15,8 @@ export type KafkaFeedControl =
 /** What a run reading through the group receives. */
 export interface GroupBatchHandler {
   onBatch(batch: ConsumedBatch): void;
+  /** A rebalance assigned these of the run's partitions again (paused): seek each to where the run stands and resume. */
+  onReassigned?(partitions: readonly TopicPartition[]): void;
 }
 
 /** The consumer operations a run may use on the partitions it was assigned. */

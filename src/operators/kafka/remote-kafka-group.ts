@@ -1,5 +1,6 @@
 import type { RemoteSplitFeed } from '../../runtime/split-group.js';
 import { unpackBatch, type PackedKafkaBatch } from './kafka-batch-packing.js';
+import { parsePartitionKey } from './kafka-positions.js';
 import type { GroupBatchHandler, GroupPartitionControl, KafkaFeedControl, PartitionFeedSource } from './kafka-split-group.js';
 
 /**
@@ -12,6 +13,7 @@ export class RemoteKafkaGroup implements PartitionFeedSource {
 
   constructor(private readonly feed: RemoteSplitFeed) {
     feed.onDeliver((payload) => this.handler?.onBatch(unpackBatch(payload as PackedKafkaBatch)));
+    feed.onReassigned((splits) => this.handler?.onReassigned?.(splits.map(parsePartitionKey)));
   }
 
   attach(_generation: number, handler: GroupBatchHandler): GroupPartitionControl {

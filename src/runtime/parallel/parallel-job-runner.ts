@@ -19,6 +19,7 @@ import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
 import { restoredPendingCommits, subtaskRestores } from './parallel-restore.js';
 import { distributeSplits } from './split-distribution.js';
+import { followStandbyReassignments } from './standby-reassignments.js';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { SubtaskHandle, fromWireError } from './subtask-handle.js';
 import type { FromSubtask } from './subtask-protocol.js';
@@ -202,10 +203,25 @@ export class ParallelJobRunner {
     this.subtasks = shares.map((_, index) => new SubtaskHandle(index, (i, message) => this.onMessage(i, message), this.clock));
     const removeRemoteMetrics = options.metrics.addRemote(() => this.collectMetrics());
     const feed = (this.options.group ?? this.ownGroup)?.feed;
+    const reassignments = new AbortController();
     if (feed !== undefined) {
       const owner = new Map<string, number>();
       shares.forEach((share, index) => share.forEach((split) => owner.set(split, index)));
-      this.link = feed.attach(generation, (split, payload, transfer) => this.subtasks[owner.get(split) ?? -1]?.send({ type: 'feed', payload }, transfer));
+      const deliver = (split: string, payload: unknown, transfer: readonly ArrayBuffer[]) => this.subtasks[owner.get(split) ?? -1]?.send({ type: 'feed', payload }, transfer);
+      this.link = feed.attach(generation, deliver);
+      if (this.ownGroup !== undefined) {
+        void followStandbyReassignments({
+          group: this.ownGroup,
+          feed,
+          shares,
+          deliver,
+          relink: (link) => (this.link = link),
+          reassign: (index, splits) => this.subtasks[index]?.send({ type: 'feed-reassigned', splits: [...splits] }),
+          fail: (error) => this.fail(error),
+          logger: options.logger,
+          signal: reassignments.signal,
+        });
+      }
     }
     const spec = options.store.spec;
     if (spec === undefined) throw new StreamlineError(`the checkpoint store ${options.store.uri} cannot be opened in a subtask thread; run with PARALLELISM=1`);
@@ -262,6 +278,7 @@ export class ParallelJobRunner {
       const patience = new AbortController();
       await Promise.race([coordinator.settled(), this.clock.sleep(CLOSE_PATIENCE_MS, patience.signal).catch(() => undefined)]);
       patience.abort();
+      reassignments.abort();
       this.link?.detach();
       await Promise.all(this.subtasks.map((s) => (this.failure ? s.terminate() : s.close(CLOSE_PATIENCE_MS))));
       for (const part of this.asyncParts.values()) part.reject(new StreamlineError('the run ended'));

@@ -52,6 +52,8 @@ export type ToSubtask =
   | { readonly type: 'checkpoint-finished'; readonly checkpointId: number }
   /** Data of this subtask's splits from the coordinator's group (see SplitFeed). */
   | { readonly type: 'feed'; readonly payload: unknown }
+  /** The coordinator's group rebalanced: of this subtask's splits, these are assigned now (see standby-reassignments.ts). */
+  | { readonly type: 'feed-reassigned'; readonly splits: readonly string[] }
   | { readonly type: 'metrics-request'; readonly id: number }
   /** End the run: close everything (after the stop checkpoint, or on failure). */
   | { readonly type: 'close' };

@@ -30,9 +30,11 @@ const forwardedDeadLetters: DeadLetterSink = {
 let runner: SubtaskRunner | undefined;
 let metrics: MetricsRegistry | undefined;
 const feedHandlers: ((payload: unknown) => void)[] = [];
+const reassignedHandlers: ((splits: readonly string[]) => void)[] = [];
 const feed: RemoteSplitFeed = {
   send: (payload) => post({ type: 'feed-control', payload }),
   onDeliver: (handler) => void feedHandlers.push(handler),
+  onReassigned: (handler) => void reassignedHandlers.push(handler),
 };
 
 port.on('message', (message: ToSubtask) => {
@@ -51,6 +53,9 @@ port.on('message', (message: ToSubtask) => {
       return;
     case 'feed':
       for (const handler of feedHandlers) handler(message.payload);
+      return;
+    case 'feed-reassigned':
+      for (const handler of reassignedHandlers) handler(message.splits);
       return;
     case 'metrics-request':
       void metrics?.registry.getMetricsAsJSON().then((json) => post({ type: 'metrics', id: message.id, metrics: json }));

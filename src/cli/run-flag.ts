@@ -1,6 +1,6 @@
 /**
- * Every setting of `run.js`: each flag has an environment variable of the same meaning
- * (`--checkpoint-uri` ⇔ `CHECKPOINT_URI`); flags win over the environment.
+ * One setting of `run.js`: a flag and an environment variable of the same meaning
+ * (`--checkpoint-uri` ⇔ `CHECKPOINT_URI`); the flag wins over the environment.
  */
 export interface RunFlag {
   readonly flag: string;

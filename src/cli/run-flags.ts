@@ -4,8 +4,6 @@ import { MAINTENANCE_FLAGS } from './maintenance-flags.js';
 import { REMOTE_CALL_SETTINGS } from '../remote/remote-call-settings.js';
 import type { RunFlag } from './run-flag.js';
 
-export type { RunFlag } from './run-flag.js';
-
 /** Every setting of `run.js`, as flags and environment variables. */
 export const RUN_FLAGS: readonly RunFlag[] = [
   ...KAFKA_SETTINGS.map((k) => ({ flag: k.flag, env: k.env, help: k.description, ...(k.secret ? { secret: true } : {}) })),

@@ -4,7 +4,6 @@
  * failure, so a partial object is never visible); every request has the process's timeouts and
  * is retried under its one retry policy (src/remote), which names S3 when it gives up.
  */
-
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { FileIO, OutputFile, S3FileIODescription } from './file-io.js';
 import { MIN_PART_BYTES, S3ObjectWriter } from '../storage/s3-object-writer.js';

@@ -6,8 +6,6 @@ import type { MaintenanceContext, OutputMaintainer } from './output-maintenance.
 import type { VersionedSerializer } from './serializer.js';
 import type { Clock } from './time/clock.js';
 
-export { formatCheckpointRef, type CheckpointRef } from './checkpoint-ref.js';
-
 /** What a sink writer or committer gets when it is created. */
 export interface SinkContext {
   readonly jobName: string;

@@ -9,7 +9,7 @@ import { partitionValueText } from '../../iceberg/partition-display.js';
 import { SUMMARY_CHECKPOINT_ID, SUMMARY_CHECKPOINT_SCOPE, SUMMARY_FENCING_TOKEN, SUMMARY_JOB_ID, SUMMARY_SPLITS } from '../../iceberg/snapshot-ancestry.js';
 import { partitionSpecById, type Snapshot, type TableMetadata } from '../../iceberg/table-metadata.js';
 import { decodeSplitMap } from '../../operators/sinks/iceberg/split-progress-summary.js';
-import { formatCheckpointRef } from '../../runtime/sink.js';
+import { formatCheckpointRef } from '../../runtime/checkpoint-ref.js';
 import type { TableContents } from './table-contents.js';
 import { formatBytes, formatCount, formatDuration, formatTime } from './text-format.js';
 

@@ -7,7 +7,8 @@
  * the output holds. When the output names a newer checkpoint of this scope, that one is the
  * right restore point; otherwise the job refuses to start and says why.
  */
-import { formatCheckpointRef, type CommittedSplit } from '../sink.js';
+import { formatCheckpointRef } from '../checkpoint-ref.js';
+import type { CommittedSplit } from '../sink.js';
 
 /** What to do with the restore point chosen from the checkpoints. */
 export type ReplayVerdict =

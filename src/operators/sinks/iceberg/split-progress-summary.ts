@@ -13,7 +13,8 @@
 import type { TableMetadata } from '../../../iceberg/table-metadata.js';
 import { SUMMARY_SPLITS, latestSummaryValue } from '../../../iceberg/snapshot-ancestry.js';
 import { CorruptCheckpointError } from '../../../errors.js';
-import { formatCheckpointRef, type CheckpointRef, type CommittedSplit } from '../../../runtime/sink.js';
+import { formatCheckpointRef, type CheckpointRef } from '../../../runtime/checkpoint-ref.js';
+import type { CommittedSplit } from '../../../runtime/sink.js';
 
 /** Split id → what the table holds of it. */
 export type SplitMap = ReadonlyMap<string, CommittedSplit>;

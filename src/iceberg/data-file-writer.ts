@@ -14,10 +14,14 @@
  * `parquet.rowGroupBytes`: 8 MiB, or an eighth of the target size) and its unfinished upload part
  * (S3: up to `partConcurrency + 1` parts while uploads lag).
  *
+ * `seal()` is the asynchronous form of `flush()` for checkpoints: it closes the open files at
+ * once and resolves with them when they are stored, while later rows already go to new files —
+ * so a barrier waits for neither the last row group's encoding nor the upload of the footer.
+ *
  * Not safe for concurrent calls; await each. A failed encode or upload fails the next
  * `append`/`flush` and every one after it — that file's rows are lost, so the caller must fail
  * and restore from its checkpoint. `close()` aborts open files (nothing partial becomes visible),
- * deletes files finished since the last flush (they belong to no checkpoint) and releases the
+ * deletes files finished since the last flush or seal (they belong to no checkpoint) and releases the
  * shared writer pool.
  */
 import { randomUUID } from 'node:crypto';
@@ -85,6 +89,8 @@ interface PartitionFile {
   readonly values: readonly PartitionValue[];
   /** Open order; flush returns files in it. */
   readonly seq: number;
+  /** The seal the file belongs to: the one after it was closed. */
+  epoch: number;
   readonly filePath: string;
   readonly builder: RecordBatchBuilder;
   /** Opened with the first shipped batch. */
@@ -106,8 +112,12 @@ export class DataFileWriter {
   private readonly keyer: PartitionKeyer;
   private readonly open = new Map<string, PartitionFile>();
   private nextSeq = 0;
-  /** Files closed since the last flush. */
-  private completed: { readonly seq: number; readonly file: DataFile }[] = [];
+  /** Files closed and not yet returned by a flush or seal. */
+  private completed: { readonly seq: number; readonly epoch: number; readonly file: DataFile }[] = [];
+  /** Seals so far: files closed from now on belong to the next one. */
+  private epoch = 0;
+  /** The last seal's result (close waits for it: the files it returns are the caller's, not orphans). */
+  private sealing: Promise<unknown> = Promise.resolve();
   /** Batches handed to encoders and not yet taken, and files closing; these promises never reject (see `failure`). */
   private readonly inFlight = new Set<Promise<void>>();
   private readonly closing = new Set<Promise<void>>();
@@ -212,15 +222,44 @@ export class DataFileWriter {
     return { accepted, rejected };
   }
 
-  /** Closes every open file, waits until all are stored and returns the files closed since the last flush. */
+  /** Closes every open file, waits until all are stored and returns the files closed since the last flush or seal. */
   async flush(): Promise<DataFile[]> {
     this.throwIfUnusable();
     for (const pf of [...this.open.values()]) this.roll(pf);
+    this.epoch++;
     while (this.closing.size > 0 || this.inFlight.size > 0) await Promise.all([...this.closing, ...this.inFlight]);
     this.throwIfUnusable();
-    const files = this.completed.sort((a, b) => a.seq - b.seq).map((c) => c.file);
-    this.completed = [];
-    return files;
+    return this.take(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Closes every open file without waiting for it; resolves with the files closed since the last
+   * flush or seal once they are all stored. Rows appended after the call start new files, which
+   * belong to the next seal. Seals resolve in call order; a file that fails rejects the seal (and,
+   * as always, the writer: its rows are lost).
+   */
+  seal(): Promise<DataFile[]> {
+    try {
+      this.throwIfUnusable();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    for (const pf of [...this.open.values()]) this.roll(pf);
+    const epoch = this.epoch++;
+    // Every file of this seal or an earlier one is closing now or already complete.
+    const sealed = Promise.all([this.sealing, ...this.closing]).then(() => {
+      this.throwIfUnusable();
+      return this.take(epoch);
+    });
+    this.sealing = sealed.catch(() => undefined);
+    return sealed;
+  }
+
+  /** Removes and returns, in open order, the completed files of seal `epoch` and earlier ones. */
+  private take(epoch: number): DataFile[] {
+    const taken = this.completed.filter((c) => c.epoch <= epoch).sort((a, b) => a.seq - b.seq);
+    this.completed = this.completed.filter((c) => c.epoch > epoch);
+    return taken.map((c) => c.file);
   }
 
   /**
@@ -235,6 +274,7 @@ export class DataFileWriter {
     this.open.clear();
     await Promise.all(open.map((pf) => pf.file?.abort()));
     while (this.closing.size > 0 || this.inFlight.size > 0) await Promise.all([...this.closing, ...this.inFlight]);
+    await this.sealing;
     // Best effort: an undeleted one is an orphan file, unreferenced by the table.
     await Promise.all(this.completed.map((c) => this.options.fileIO.delete(c.file.filePath).catch(() => undefined)));
     this.completed = [];
@@ -263,6 +303,7 @@ export class DataFileWriter {
         key,
         values,
         seq: this.nextSeq++,
+        epoch: this.epoch,
         filePath: `${this.location}/data/${partitionPath ? `${partitionPath}/` : ''}${name}`,
         builder: new RecordBatchBuilder(this.options.schema),
         file: undefined,
@@ -313,6 +354,7 @@ export class DataFileWriter {
   /** Ships the partition's last rows and closes its file in the background; the partition's next rows start a new file. */
   private roll(pf: PartitionFile): void {
     this.ship(pf);
+    pf.epoch = this.epoch;
     if (this.open.get(pf.key) === pf) this.open.delete(pf.key);
     const file = pf.file;
     if (file === undefined) return;
@@ -374,6 +416,7 @@ export class DataFileWriter {
     for (const [id, n] of pf.nanValueCounts) if (stats.valueCounts.has(id)) nanValueCounts.set(id, n);
     this.completed.push({
       seq: pf.seq,
+      epoch: pf.epoch,
       file: {
         content: 0,
         filePath: pf.filePath,

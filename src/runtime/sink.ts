@@ -75,6 +75,14 @@ export interface SinkWriter<T, C> {
   write(records: readonly T[]): Promise<void> | void;
   /** Called on a barrier: close open files and hand over what the next commit must publish. */
   prepareCommit(checkpointId: number): Promise<readonly C[]>;
+  /**
+   * Optional asynchronous form of `prepareCommit`: called on a barrier, it seals what was written
+   * before returning — records written afterwards belong to the next checkpoint — and its promise
+   * resolves with the committables once they are durable. The barrier is acknowledged at once and
+   * the checkpoint waits for the promise in its asynchronous phase (closing and uploading files
+   * then overlaps with processing). A rejection fails the sink.
+   */
+  seal?(checkpointId: number): Promise<readonly C[]>;
   close(): Promise<void>;
 }
 

@@ -241,7 +241,7 @@ export class JobRunner {
     options.metrics.ready.set({ job: this.jobName }, 1);
     options.onReady?.(true);
 
-    const loop = this.mailbox.run(new PipelineInput(pipeline.sources, pipeline.sinks, this.capacity));
+    const loop = this.mailbox.run(new PipelineInput(pipeline.sources, pipeline.sinks, this.capacity, [...pipeline.keyedState.values()]));
     loop.catch((error: unknown) => this.fail(error));
     coordinator.start();
     this.running = true;

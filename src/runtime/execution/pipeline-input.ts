@@ -18,6 +18,7 @@ export class PipelineInput implements MailboxInput {
     private readonly sources: readonly SourceDriver[],
     private readonly sinks: readonly SinkStage[],
     private readonly capacity: PipelineCapacity,
+    private readonly pressure: readonly InputPressure[] = [],
     private readonly exchanges?: ExchangeInputs,
   ) {}
 
@@ -32,8 +33,11 @@ export class PipelineInput implements MailboxInput {
       if (step === INPUT_PROCESSED) progressed = true;
       else if (step !== 'idle') (waiting ??= []).push(step.until);
     }
+    // Barriers still pass while a stage behind the sources holds data back.
+    const heldBack = this.heldBack();
+    if (heldBack !== undefined) (waiting ??= []).push(heldBack);
     // Exchange inputs sit between the sources and the sinks: one element each per turn.
-    let sourcesHaveRoom = this.capacity.hasRoom();
+    let sourcesHaveRoom = heldBack === undefined && this.capacity.hasRoom();
     if (this.exchanges !== undefined) {
       for (const input of this.exchanges.inputs) {
         const step = input.step(sourcesHaveRoom);
@@ -63,6 +67,20 @@ export class PipelineInput implements MailboxInput {
     if (blockers === undefined || blockers.length === 0) return BLOCKED_ON_MAIL;
     return { until: blockers.length === 1 ? blockers[0]! : Promise.race(blockers) };
   }
+
+  private heldBack(): Promise<void> | undefined {
+    for (const stage of this.pressure) {
+      const until = stage.backpressure();
+      if (until !== undefined) return until;
+    }
+    return undefined;
+  }
+}
+
+/** A stage that can hold the pipeline's data back while it catches up (a keyed-state backend behind on its writes). */
+export interface InputPressure {
+  /** Undefined when it can take more data; else resolves when it can. */
+  backpressure(): Promise<void> | undefined;
 }
 
 /**

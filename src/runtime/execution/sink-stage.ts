@@ -18,8 +18,8 @@ export type SinkStep = typeof INPUT_PROCESSED | InputBlocked | 'idle' | 'done';
 /**
  * Drives a two-phase-commit sink on the task's mailbox loop. Elements queue here (holding
  * pipeline capacity) and the loop hands them to the writer one at a time (`step`), because
- * writes may be asynchronous; while one is in flight the loop goes on with other input. On a barrier the writer pre-commits;
- * the committables join the pending list, and the whole pending list is the sink's state — so a
+ * writes may be asynchronous; while one is in flight the loop goes on with other input. On a barrier the writer pre-commits
+ * (or seals, and the files are finished in the checkpoint's asynchronous phase); the committables join the pending list, and the whole pending list is the sink's state — so a
  * checkpoint that fails or a commit that fails leaves them pending for the next checkpoint, and
  * a restore re-commits them (committers are idempotent).
  */
@@ -30,6 +30,8 @@ export class SinkStage {
   private state: 'open' | 'done' | 'failed' = 'open';
   private pending: CommitRequest<unknown>[] = [];
   private committing: Promise<void> = Promise.resolve();
+  /** The last barrier's seal (see `seal`); never rejects — a failed seal fails the sink. */
+  private sealing: Promise<void> = Promise.resolve();
   private finished!: () => void;
   private failed!: (error: unknown) => void;
   /** Resolves when the input completed and everything queued was handled; rejects when the writer failed. */
@@ -84,7 +86,8 @@ export class SinkStage {
     if (element === undefined) {
       if (!this.inputComplete) return 'idle';
       this.state = 'done';
-      this.finished();
+      // Done means sealed, too: the run closes the writer once every sink is done.
+      void this.sealing.then(() => this.finished());
       return 'done';
     }
     const started = this.clock?.monotonic();
@@ -162,17 +165,44 @@ export class SinkStage {
         this.recordsIn.inc(element.records.length);
         await this.writer.write(element.records);
         return;
-      case 'barrier': {
-        const committables = await this.writer.prepareCommit(element.checkpointId);
-        const splits = this.splitProgress?.(element.checkpointId);
-        if (committables.length > 0 || splits !== undefined) this.pending.push({ checkpointId: element.checkpointId, committables, ...(splits ? { splits } : {}) });
-        this.ack({ taskId: this.taskId, checkpointId: element.checkpointId, sections: [this.snapshotPending()] });
+      case 'barrier':
+        if (this.writer.seal !== undefined) this.seal(element.checkpointId);
+        else await this.prepareCommit(element.checkpointId);
         return;
-      }
       case 'watermark':
       case 'end':
         return;
     }
+  }
+
+  private async prepareCommit(checkpointId: number): Promise<void> {
+    const committables = await this.writer.prepareCommit(checkpointId);
+    this.addPending(checkpointId, committables, this.splitProgress?.(checkpointId));
+    this.ack({ taskId: this.taskId, checkpointId, sections: [this.snapshotPending()] });
+  }
+
+  /**
+   * The writer seals at the barrier and the barrier is acknowledged at once; the pending list — the
+   * sink's state — is snapshotted when the sealed committables are durable (the checkpoint's
+   * asynchronous phase). Seals complete in barrier order, so each snapshot holds its own
+   * committables and every earlier checkpoint's still pending, never a later one's.
+   */
+  private seal(checkpointId: number): void {
+    const splits = this.splitProgress?.(checkpointId);
+    const sealed = this.writer.seal!(checkpointId);
+    const part = Promise.all([this.sealing, sealed]).then(([, committables]) => {
+      this.addPending(checkpointId, committables, splits);
+      return { sections: [this.snapshotPending()], sharedState: [], writtenBytes: 0, fullBytes: 0 };
+    });
+    this.sealing = part.then(
+      () => undefined,
+      (error: unknown) => this.fail(error),
+    );
+    this.ack({ taskId: this.taskId, checkpointId, sections: [], pending: part });
+  }
+
+  private addPending(checkpointId: number, committables: readonly unknown[], splits: SplitProgress | undefined): void {
+    if (committables.length > 0 || splits !== undefined) this.pending.push({ checkpointId, committables, ...(splits ? { splits } : {}) });
   }
 
   private snapshotPending(): StateSection {

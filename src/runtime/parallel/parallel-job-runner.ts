@@ -399,21 +399,24 @@ export class ParallelJobRunner {
 
   private onAck(index: number, message: Extract<FromSubtask, { type: 'ack' }>): void {
     const { checkpointId, taskId, sections } = message;
+    let pending: Promise<AsyncSnapshotPart> | undefined;
+    if (message.asyncId !== undefined) {
+      pending = new Promise<AsyncSnapshotPart>((resolve, reject) => this.asyncParts.set(`${index}:${message.asyncId}`, { resolve, reject }));
+      pending.catch(() => undefined);
+    }
     if (taskId === this.sinkNode.id) {
       let bySubtask = this.sinkAcks.get(checkpointId);
       if (bySubtask === undefined) this.sinkAcks.set(checkpointId, (bySubtask = new Map()));
-      bySubtask.set(String(index), [...sections]);
+      const acks = bySubtask;
+      // A sealing sink sends its pending commits with the asynchronous part; they are in place before the checkpoint can complete.
+      if (pending === undefined) acks.set(String(index), [...sections]);
+      else pending.then((part) => acks.set(String(index), [...sections, ...part.sections])).catch(() => undefined);
     } else if (taskId === this.sourceNode.id) {
       const source = this.sourceNode.source;
       const position = sections.find((s) => s.name === 'position');
       if (position !== undefined && source.splits !== undefined) {
         this.sourceAcks.set(checkpointId, { ...this.sourceAcks.get(checkpointId), ...source.splits.toSplits(source.positionSerializer.deserialize(position.version, position.bytes)) });
       }
-    }
-    let pending: Promise<AsyncSnapshotPart> | undefined;
-    if (message.asyncId !== undefined) {
-      pending = new Promise<AsyncSnapshotPart>((resolve, reject) => this.asyncParts.set(`${index}:${message.asyncId}`, { resolve, reject }));
-      pending.catch(() => undefined);
     }
     this.coordinator?.acknowledge({ taskId: `${taskId}#${index}`, checkpointId, sections, ...(pending ? { pending } : {}) });
   }

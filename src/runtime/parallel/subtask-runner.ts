@@ -137,7 +137,7 @@ export class SubtaskRunner {
     const pipeline = this.pipeline!;
     const senders = this.senders;
     const exchanges = this.hub === undefined ? undefined : { inputs: this.receivers, hasRoom: () => senders.every((s) => s.hasRoom()) };
-    const loop = this.mailbox.run(new PipelineInput(pipeline.sources, pipeline.sinks, this.capacity, exchanges));
+    const loop = this.mailbox.run(new PipelineInput(pipeline.sources, pipeline.sinks, this.capacity, [...pipeline.keyedState.values()], exchanges));
     await Promise.all([loop, ...pipeline.sinks.map((s) => s.done)]);
     if (this.failure) throw this.failure;
   }

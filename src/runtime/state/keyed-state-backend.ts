@@ -68,6 +68,12 @@ export interface KeyedStateBackend {
   /** After each batch: a little TTL expiry, and a full changelog segment handed to the snapshot writer. */
   afterBatch(): void;
   /**
+   * Undefined while the backend can take more input; otherwise resolves when it can again (disk
+   * writes the store has not taken, changelog segments not yet stored). The task pulls no input
+   * until then, so a backend that falls behind slows the job down instead of filling memory.
+   */
+  backpressure(): Promise<void> | undefined;
+  /**
    * The barrier of `checkpointId`. The synchronous part (handing the changelog over) happens
    * before this returns and costs O(1); the promise resolves once the state is durable.
    */

@@ -7,7 +7,7 @@ import type { IcebergSinkOptions } from './iceberg-sink-options.js';
 /**
  * First phase of the Iceberg sink: rows → Arrow → Parquet data files under the table's data
  * location, streamed to storage as they grow within a memory budget, rolled by size and always
- * closed at a barrier. The files written for a checkpoint are its committables; nothing is
+ * sealed at a barrier (closed and stored while the next checkpoint's rows already flow). The files written for a checkpoint are its committables; nothing is
  * visible in the table until the committer appends them. Rows that do not fit the table schema
  * become dead letters (`sink_rejected`).
  */
@@ -31,6 +31,15 @@ export async function createIcebergSinkWriter<T>(options: IcebergSinkOptions<T>,
   const labels = { job: ctx.jobName, operator: ctx.stepId };
   const toRow = options.toRow;
   let rejectedLogged = 0;
+  const counted = (written: DataFile[]): DataFile[] => {
+    ctx.metrics.sinkBufferedBytes.set(labels, files.bufferedBytes);
+    for (const f of written) {
+      ctx.metrics.sinkFiles.inc(labels);
+      ctx.metrics.sinkBytes.inc(labels, f.fileSizeInBytes);
+      ctx.metrics.sinkRows.inc(labels, f.recordCount);
+    }
+    return written;
+  };
   return {
     async write(records) {
       const rows = toRow ? records.map(toRow) : records;
@@ -50,14 +59,12 @@ export async function createIcebergSinkWriter<T>(options: IcebergSinkOptions<T>,
       }
     },
     async prepareCommit() {
-      const written = await files.flush();
+      return counted(await files.flush());
+    },
+    seal() {
+      const sealed = files.seal();
       ctx.metrics.sinkBufferedBytes.set(labels, files.bufferedBytes);
-      for (const f of written) {
-        ctx.metrics.sinkFiles.inc(labels);
-        ctx.metrics.sinkBytes.inc(labels, f.fileSizeInBytes);
-        ctx.metrics.sinkRows.inc(labels, f.recordCount);
-      }
-      return written;
+      return sealed.then(counted);
     },
     async close() {
       // Buffered rows belong to no checkpoint: they are re-read from the source after a restart.

@@ -163,6 +163,10 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
     if (this.log.bytes >= this.segmentBytes) this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
   }
 
+  backpressure(): Promise<void> | undefined {
+    return this.requireStore().backpressure() ?? this.snapshots.roomForWrites();
+  }
+
   snapshot(checkpointId: number): Promise<KeyedStateSnapshot> {
     this.lastBarrier = checkpointId;
     this.store?.flush();

@@ -4,6 +4,12 @@ import { StreamlineError } from '../../../errors.js';
 
 /** Records handed over in one LevelDB batch at most. */
 const BATCH_LIMIT = 20_000;
+/**
+ * Unwritten records at which the store holds input back: under a sustained stream of new keys
+ * LevelDB (compactions) can take writes more slowly than a task makes them, and each record
+ * waiting here costs a few hundred bytes of heap.
+ */
+const PENDING_LIMIT = 2 * BATCH_LIMIT;
 
 /**
  * The disk backend's working copy: a LevelDB (classic-level, prebuilt binaries) in a folder of
@@ -77,7 +83,19 @@ export class DiskStateStore {
       .finally(() => {
         this.flushing = undefined;
         this.inFlight = undefined;
+        // A full batch is waiting: hand it over now rather than after the task's next batch.
+        if (this.failure === undefined && this.pending.size >= BATCH_LIMIT) this.flush();
       });
+  }
+
+  /**
+   * Undefined while few writes wait for LevelDB; else resolves when the batch in flight was
+   * written (the next one starts then), so the caller can hold its input back meanwhile.
+   */
+  backpressure(): Promise<void> | undefined {
+    if (this.pending.size < PENDING_LIMIT) return undefined;
+    this.flush();
+    return this.inFlight;
   }
 
   /** Waits until every write so far is in LevelDB. */

@@ -184,6 +184,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     if (this.log.bytes >= this.segmentBytes) this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
   }
 
+  backpressure(): Promise<void> | undefined {
+    return this.snapshots.roomForWrites();
+  }
+
   snapshot(checkpointId: number): Promise<KeyedStateSnapshot> {
     this.lastBarrier = checkpointId;
     return this.snapshots.checkpoint(this.log.detach(), checkpointId, this.now());

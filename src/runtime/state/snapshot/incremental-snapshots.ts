@@ -41,6 +41,12 @@ export interface IncrementalSnapshotsOptions {
 }
 
 /**
+ * Changelog segments (4 MiB each by default) queued for the snapshot writer before the task holds
+ * its input back: the writer can fall behind a task that changes state at full speed.
+ */
+export const QUEUED_WRITES_LIMIT = 4;
+
+/**
  * The asynchronous side of one keyed operator's incremental checkpoints (Flink's changelog state
  * backend): changelog segments are written as delta files while processing goes on — one when a
  * segment fills, and the tail at each barrier — so a checkpoint only waits for its tail. Writes
@@ -51,8 +57,6 @@ export interface IncrementalSnapshotsOptions {
 export class IncrementalSnapshots {
   private chain: StateChain;
   private carried: Uint8Array[] = [];
-  /** Writes queued and not settled yet. */
-  private backlog = 0;
   private tail: Promise<unknown> = Promise.resolve();
   private materializing: Promise<void> | undefined;
   private lost: Error | undefined;
@@ -61,6 +65,8 @@ export class IncrementalSnapshots {
   /** Files of each checkpoint's chain, kept until that checkpoint is finished (its metadata then protects them). */
   private readonly pinned = new Map<number, string[]>();
   private readonly policy: MaterializationPolicy;
+  /** Writes queued or running, oldest first. */
+  private readonly queued: Promise<SnapshotResult>[] = [];
 
   constructor(private readonly options: IncrementalSnapshotsOptions) {
     this.chain = this.stamp(emptyChain(options.maxParallelism));
@@ -87,7 +93,16 @@ export class IncrementalSnapshots {
 
   /** Writes queued and not finished (a restore writing its state waits when they pile up). */
   get pendingWrites(): number {
-    return this.backlog;
+    return this.queued.length;
+  }
+
+  /** Undefined while fewer than {@link QUEUED_WRITES_LIMIT} writes are queued; else resolves when the oldest of them finished. */
+  roomForWrites(): Promise<void> | undefined {
+    if (this.queued.length < QUEUED_WRITES_LIMIT) return undefined;
+    return this.queued[0]!.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** A changelog segment filled up: write it in the background. */
@@ -128,9 +143,11 @@ export class IncrementalSnapshots {
   }
 
   private enqueue(log: Uint8Array, checkpointId: number, now: number): Promise<SnapshotResult> {
-    this.backlog++;
     const run = this.tail.catch(() => undefined).then(() => this.write(log, checkpointId, now));
-    this.tail = run.finally(() => this.backlog--);
+    this.queued.push(run);
+    this.tail = run.finally(() => {
+      this.queued.splice(this.queued.indexOf(run), 1);
+    });
     return run;
   }
 

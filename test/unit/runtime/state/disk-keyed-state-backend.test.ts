@@ -143,3 +143,26 @@ test('disk backend restores only its key groups when rescaled', async () => {
   }
   assert.equal(total, 1000);
 });
+
+test('disk backend holds input back while LevelDB has not taken its writes, and lets go once it has', async () => {
+  const b = await new BackendFactory(new TestClock()).freshDisk();
+  const seen = b.valueState<number>({ name: 'seen' });
+  // A task writing far faster than LevelDB takes batches: 100 k new keys in one micro-batch.
+  for (let i = 0; i < 100_000; i++) {
+    b.setCurrentKey(`k-${i}`);
+    seen.set(i);
+  }
+  b.afterBatch();
+  let waits = 0;
+  for (let until = b.backpressure(); until !== undefined; until = b.backpressure()) {
+    waits++;
+    await until;
+  }
+  assert.ok(waits >= 2, `held back over several LevelDB batches, got ${waits}`);
+  assert.equal(b.backpressure(), undefined);
+  for (const i of [0, 49_999, 99_999]) {
+    b.setCurrentKey(`k-${i}`);
+    assert.equal(seen.get(), i);
+  }
+  await b.close();
+});

@@ -385,3 +385,39 @@ test('a snapshot of the previous JSON format restores, and the first checkpoint 
   badVersion[4] = 99;
   await assert.rejects(factory.heap().restore([{ kind: 'legacy', bytes: badVersion }]), /version 99/);
 });
+
+test('a store slower than the task holds input back once changelog segments pile up, and loses none of them', async () => {
+  const factory = new BackendFactory();
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const slow = Object.create(factory.store) as typeof factory.store;
+  slow.writeSharedState = async (scope, name, chunks) => {
+    await gate;
+    return factory.store.writeSharedState(scope, name, chunks);
+  };
+  const b = factory.heapOn(slow, { segmentBytes: 1024 });
+  const s = b.valueState<number>({ name: 'n' });
+  const oracle = new Map<string, number>();
+  let batches = 0;
+  // Micro-batches of 100 new keys (several KiB of changelog each) while the store takes nothing.
+  while (b.backpressure() === undefined && batches < 1000) {
+    for (let i = 0; i < 100; i++) {
+      const key = `k-${batches * 100 + i}`;
+      b.setCurrentKey(key);
+      s.set(batches);
+      oracle.set(key, batches);
+    }
+    b.afterBatch();
+    batches++;
+  }
+  assert.ok(batches < 1000, 'the backend asked to hold input back');
+  assert.ok(batches >= 4, `a few segments may queue first, held back after ${batches}`);
+  const until = b.backpressure()!;
+  open();
+  await until;
+  const { chain } = await b.snapshot(1);
+  assert.equal(b.backpressure(), undefined);
+  const r = factory.heap();
+  await r.restore(chainOf(chain));
+  assert.deepEqual(valuesOf(r, 'n'), oracle);
+});

@@ -51,8 +51,8 @@ export class BackendFactory {
   }
 
   /** A heap backend writing through another store (e.g. one that fails on purpose). */
-  heapOn(store: CheckpointStore): HeapKeyedStateBackend {
-    return new HeapKeyedStateBackend(this.context('job.op', 'job', store));
+  heapOn(store: CheckpointStore, options: HeapKeyedStateBackendOptions = {}): HeapKeyedStateBackend {
+    return new HeapKeyedStateBackend(this.context('job.op', 'job', store), options);
   }
 }
 

@@ -1,10 +1,11 @@
 /**
  * A streaming Parquet data-file writer with bounded memory. Rows are grouped by partition tuple;
- * each partition has one open file, fed with Arrow batches of at most `batchRows` rows: a sealed
- * batch goes to the file's encoder at once (in a worker thread by default), which streams it as
- * row groups into storage while the file grows (S3 multipart parts, a local temp file). A file
- * closes at about the target size, and `flush()` (called at every checkpoint) closes them all and
- * returns complete DataFile entries (stats, split offsets) ready for a manifest.
+ * each partition has one open file, fed with Arrow batches of at most `batchRows` rows (a file's
+ * first batch is a larger sample): a sealed batch goes to the file's encoder at once (in a worker
+ * thread by default), which streams it as row groups into storage while the file grows (S3
+ * multipart parts, a local temp file). A file closes at about the target size, and `seal()` or
+ * `flush()` (at every checkpoint) closes them all and returns complete DataFile entries (stats,
+ * split offsets) ready for a manifest.
  *
  * Memory is bounded by `writeBufferBytes`, independent of the target file size: it caps the Arrow
  * rows buffered on this thread plus the batches handed to encoders and not yet taken, over all
@@ -52,8 +53,13 @@ export interface DataFileWriterOptions {
   readonly targetFileSizeBytes?: number;
   /** Memory budget of buffered and in-flight Arrow batches over all open files (default 64 MiB). */
   readonly writeBufferBytes?: number;
-  /** Rows per Arrow batch handed to an encoder (default 65,536; a batch also seals at a quarter of the budget). */
+  /**
+   * Rows per Arrow batch handed to an encoder (default 8,192; a batch also seals at a quarter of
+   * the budget). Small batches keep the encoders close behind, so a seal has little left to encode.
+   */
   readonly batchRows?: number;
+  /** Rows of a file's first batch, the sample its dictionary columns are chosen from (default `batchRows` when that is given, else 65,536). */
+  readonly firstBatchRows?: number;
   readonly parquet?: ParquetWriteOptions;
   /** Prepended to each file's uuid name, e.g. `orders-0-` (default none). */
   readonly fileNamePrefix?: string;
@@ -132,6 +138,7 @@ export class DataFileWriter {
   private readonly target: number;
   private readonly budget: number;
   private readonly batchRows: number;
+  private readonly firstBatchRows: number;
   private readonly batchBytes: number;
   private readonly location: string;
   private readonly parquet: ParquetWriteOptions;
@@ -142,12 +149,14 @@ export class DataFileWriter {
     this.keyer = new PartitionKeyer(options.spec ?? UNPARTITIONED, options.schema);
     this.target = options.targetFileSizeBytes ?? 128 * MiB;
     this.budget = options.writeBufferBytes ?? 64 * MiB;
-    this.batchRows = options.batchRows ?? 65_536;
+    this.batchRows = options.batchRows ?? 8_192;
+    this.firstBatchRows = options.firstBatchRows ?? options.batchRows ?? 65_536;
     this.batchBytes = this.budget / 4;
     this.location = options.tableLocation.replace(/\/+$/, '');
     if (!(this.target > 0)) throw new RangeError('targetFileSizeBytes must be positive');
     if (!(this.budget > 0)) throw new RangeError('writeBufferBytes must be positive');
     if (!Number.isInteger(this.batchRows) || this.batchRows < 1) throw new RangeError('batchRows must be a positive integer');
+    if (!Number.isInteger(this.firstBatchRows) || this.firstBatchRows < 1) throw new RangeError('firstBatchRows must be a positive integer');
     this.parquet = {
       // A file's size is known once its row groups are stored: smaller row groups than the target keep files close to it.
       rowGroupBytes: Math.min(DEFAULT_ROW_GROUP_BYTES, Math.ceil(this.target / 8)),
@@ -209,7 +218,7 @@ export class DataFileWriter {
       accepted++;
       touched.add(pf);
       const length = pf.builder.length;
-      if (length >= this.batchRows || ((length & 1023) === 0 && pf.builder.estimatedBytes() >= this.batchBytes)) {
+      if (length >= (pf.file === undefined ? this.firstBatchRows : this.batchRows) || ((length & 1023) === 0 && pf.builder.estimatedBytes() >= this.batchBytes)) {
         this.ship(pf);
         if (this.estimatedFileBytes(pf) >= this.target) {
           this.roll(pf);

@@ -61,7 +61,8 @@ export interface SubtaskRunnerOptions {
  */
 export class SubtaskRunner {
   private readonly mailbox: TaskMailbox;
-  private readonly capacity = new PipelineCapacity(16);
+  /** Batches in flight between the subtask's sources and sinks: few, since a barrier waits behind them (see CHANNEL_CREDITS). */
+  private readonly capacity = new PipelineCapacity(4);
   private readonly commits: CommitDriver;
   private pipeline: Pipeline | undefined;
   private writer: SnapshotFileWriter | undefined;

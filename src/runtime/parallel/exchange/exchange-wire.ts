@@ -30,5 +30,9 @@ export interface CreditMessage {
 
 export type ExchangeMessage = ElementsMessage | CreditMessage;
 
-/** Elements a sender may have in flight per channel before it waits for credit. */
-export const CHANNEL_CREDITS = 16;
+/**
+ * Elements a sender may have in flight per channel before it waits for credit. A barrier queues
+ * behind them: 4 (rather than 16) took a tenth to a quarter off checkpoint times at full speed, for
+ * about 3 % of throughput (BENCHMARKS.md).
+ */
+export const CHANNEL_CREDITS = 4;

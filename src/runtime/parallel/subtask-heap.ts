@@ -34,7 +34,7 @@ export function subtaskResourceLimits(heapMb: number): ResourceLimits {
 export function subtaskOutOfHeapMessage(heapMb: number): string {
   return (
     `ran out of heap memory: its V8 heap is limited to ${heapMb} MiB by ${SUBTASK_HEAP_SETTING}. ` +
-    'Raise it (the process needs about PARALLELISM × that much plus ~200 MiB), run fewer subtasks (PARALLELISM), ' +
+    'Raise it (each subtask takes up to that much of the process memory), give each subtask less keyed state with more subtasks (PARALLELISM), ' +
     'or keep large keyed state on disk (STATE_BACKEND=disk)'
   );
 }

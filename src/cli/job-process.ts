@@ -175,6 +175,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
         return new ParallelJobRunner({
           ...options,
           parallelism,
+          ...(processSettings.subtaskHeapMb === undefined ? {} : { subtaskHeapMb: processSettings.subtaskHeapMb }),
           jobUrl: jobUrl!,
           settings,
           workDir,

@@ -10,6 +10,7 @@ import type { RestoreSelection } from '../runtime/execution/job-runner.js';
 import { intSetting } from '../runtime/int-setting.js';
 import type { Job } from '../runtime/job.js';
 import { parseParallelism } from '../runtime/parallel/parallelism-setting.js';
+import { parseSubtaskHeapMb } from '../runtime/parallel/subtask-heap.js';
 import { parseStateBackend, type StateBackendKind } from '../runtime/state/state-backend-choice.js';
 
 /** How instances of one job share the work (SCALE_OUT). */
@@ -27,6 +28,8 @@ export interface ProcessSettings {
   readonly stateBackend: StateBackendKind;
   readonly stateDir: string;
   readonly parallelism: number;
+  /** SUBTASK_HEAP_MB: each subtask thread's V8 heap limit; undefined leaves V8's default. */
+  readonly subtaskHeapMb: number | undefined;
   readonly eventLoopDelayWarnMs: number;
   /** The job's checkpointing with CHECKPOINT_INTERVAL_MS / CHECKPOINT_RETAIN / CHECKPOINT_TOLERABLE_FAILURES applied. */
   readonly checkpoint: CheckpointOptions;
@@ -51,6 +54,7 @@ export function parseProcessSettings(settings: Readonly<Record<string, string | 
     stateBackend: parseStateBackend(settings.STATE_BACKEND, job.stateBackend),
     stateDir: resolve(settings.STATE_DIR ?? join(workDir, 'state')),
     parallelism: parseParallelism(settings.PARALLELISM),
+    subtaskHeapMb: parseSubtaskHeapMb(settings.SUBTASK_HEAP_MB),
     eventLoopDelayWarnMs: intSetting(settings, 'EVENT_LOOP_DELAY_WARN_MS', 200, 1),
     checkpoint: {
       ...job.checkpoint,

@@ -19,6 +19,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flag: 'checkpoint-tolerable-failures', env: 'CHECKPOINT_TOLERABLE_FAILURES', help: 'Checkpoints that may fail in a row (e.g. during an S3 outage) before the job fails (overrides the job).', default: 'unlimited' },
   { flag: 'from-checkpoint', env: 'FROM_CHECKPOINT', help: 'Restore from: latest, none, or a checkpoint id.', default: 'latest' },
   { flag: 'parallelism', env: 'PARALLELISM', help: 'Subtasks (worker threads) sharing the source splits of this process; auto is one per core. Jobs with several sources or operator state of no split run in one thread.', default: 'auto' },
+  { flag: 'subtask-heap-mb', env: 'SUBTASK_HEAP_MB', help: "V8 heap limit of each subtask thread in MiB (young + old generation): V8 collects garbage before the heap grows past it; a subtask whose live data outgrows it fails with an error naming this setting. auto is V8's default limit.", default: 'auto' },
   { flag: 'state-backend', env: 'STATE_BACKEND', help: "Where keyed state lives: heap (memory, fastest) or disk (LevelDB under the work dir, for state larger than memory). Overrides the job's choice.", default: 'heap' },
   { flag: 'state-dir', env: 'STATE_DIR', help: 'Working copies of disk-backed keyed state (deleted when the job stops; checkpoints hold the state).', default: '<work dir>/state' },
   {

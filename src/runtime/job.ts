@@ -50,6 +50,11 @@ export interface JobEnvironment {
   readonly workDir: string;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
+  /**
+   * Set when the job is built in one of several parallel subtasks of a process: budgets meant
+   * for the whole process (Parquet workers, the sink's write buffer) are shared among them.
+   */
+  readonly subtask?: { readonly index: number; readonly parallelism: number };
 }
 
 /**

@@ -2,6 +2,7 @@ import { AssignmentMailbox } from '../../runtime/assignment-mailbox.js';
 import { StreamlineError } from '../../errors.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { SplitAssignment, SplitFeed, SplitFeedLink, SplitGroup } from '../../runtime/split-group.js';
+import { FeedCredit } from './feed-credit.js';
 import { packBatch } from './kafka-batch-packing.js';
 import type { ConsumedBatch, KafkaClient, KafkaConsumerClient, TopicPartition, TopicPartitionOffset } from './kafka-client.js';
 import type { KafkaConfig } from './kafka-config.js';
@@ -10,7 +11,12 @@ import { parsePartitionKey, partitionKey } from './kafka-positions.js';
 /** A control message of a subtask's reader to the coordinator's consumer. */
 export type KafkaFeedControl =
   | { readonly op: 'seek'; readonly position: TopicPartitionOffset }
-  | { readonly op: 'pause' | 'resume'; readonly partitions: readonly TopicPartition[] };
+  | { readonly op: 'pause' | 'resume'; readonly partitions: readonly TopicPartition[] }
+  /** The subtask took a batch of `bytes` of this partition off its port (see FeedCredit). */
+  | { readonly op: 'taken'; readonly partition: TopicPartition; readonly bytes: number };
+
+/** Bytes of fetched batches per partition that may wait in a subtask's port before the partition is paused: a few fetches' worth. */
+export const FEED_BYTES_IN_FLIGHT_PER_PARTITION = 4 * 1024 * 1024;
 
 /** What a run reading through the group receives. */
 export interface GroupBatchHandler {
@@ -121,21 +127,35 @@ export class KafkaSplitGroup implements SplitGroup, PartitionFeedSource {
     };
   }
 
-  /** Feeds parallel subtasks: every batch goes to the subtask reading its partition (see RemoteKafkaGroup). */
+  /**
+   * Feeds parallel subtasks: every batch goes to the subtask reading its partition (see
+   * RemoteKafkaGroup), and a partition whose batches wait unread in that subtask's port is paused
+   * here until the subtask takes them (FeedCredit), beside the pauses of the subtask's own reader.
+   */
   readonly feed: SplitFeed = {
     attach: (generation, deliver): SplitFeedLink => {
+      const credit = new FeedCredit(FEED_BYTES_IN_FLIGHT_PER_PARTITION);
       const control = this.attach(generation, {
         onBatch: (batch) => {
           const { packed, transfer } = packBatch(batch);
-          deliver(partitionKey(batch.topic, batch.partition), packed, transfer);
+          const key = partitionKey(batch.topic, batch.partition);
+          if (credit.sent(key, packed.data.byteLength)) control.pause([{ topic: batch.topic, partition: batch.partition }]);
+          deliver(key, packed, transfer);
         },
       });
       return {
         control: (payload) => {
           const message = payload as KafkaFeedControl;
           if (message.op === 'seek') control.seek(message.position);
-          else if (message.op === 'pause') control.pause(message.partitions);
-          else control.resume(message.partitions);
+          else if (message.op === 'taken') {
+            if (credit.taken(partitionKey(message.partition.topic, message.partition.partition), message.bytes)) control.resume([message.partition]);
+          } else if (message.op === 'pause') {
+            for (const tp of message.partitions) credit.readerPause(partitionKey(tp.topic, tp.partition));
+            control.pause(message.partitions);
+          } else {
+            const resumable = message.partitions.filter((tp) => credit.readerResume(partitionKey(tp.topic, tp.partition)));
+            if (resumable.length > 0) control.resume(resumable);
+          }
         },
         detach: () => control.detach(),
         commit: (positions) => control.commit(Object.entries(positions).map(([split, offset]) => ({ ...parsePartitionKey(split), offset: String(offset) }))),

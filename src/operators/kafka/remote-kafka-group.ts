@@ -12,7 +12,12 @@ export class RemoteKafkaGroup implements PartitionFeedSource {
   private handler: GroupBatchHandler | undefined;
 
   constructor(private readonly feed: RemoteSplitFeed) {
-    feed.onDeliver((payload) => this.handler?.onBatch(unpackBatch(payload as PackedKafkaBatch)));
+    feed.onDeliver((payload) => {
+      const packed = payload as PackedKafkaBatch;
+      // Off the port: the coordinator may fetch this partition again (FeedCredit).
+      feed.send({ op: 'taken', partition: { topic: packed.topic, partition: packed.partition }, bytes: packed.data.byteLength } satisfies KafkaFeedControl);
+      this.handler?.onBatch(unpackBatch(packed));
+    });
     feed.onReassigned((splits) => this.handler?.onReassigned?.(splits.map(parsePartitionKey)));
   }
 

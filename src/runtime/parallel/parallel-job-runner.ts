@@ -31,6 +31,8 @@ const CLOSE_PATIENCE_MS = 30_000;
 export interface ParallelJobRunnerOptions extends Omit<JobRunnerOptions, 'createKeyedState' | 'capacity' | 'sliceMs'> {
   /** Subtasks wanted; fewer run when the source has fewer splits. */
   readonly parallelism: number;
+  /** SUBTASK_HEAP_MB: each subtask thread's V8 heap limit; undefined leaves V8's default. */
+  readonly subtaskHeapMb?: number;
   /** The job module, for the subtasks to load (a file URL). */
   readonly jobUrl: string;
   readonly settings: Readonly<Record<string, string | undefined>>;
@@ -200,7 +202,7 @@ export class ParallelJobRunner {
     );
     this.coordinator = coordinator;
 
-    this.subtasks = shares.map((_, index) => new SubtaskHandle(index, (i, message) => this.onMessage(i, message), this.clock));
+    this.subtasks = shares.map((_, index) => new SubtaskHandle(index, (i, message) => this.onMessage(i, message), this.clock, options.subtaskHeapMb));
     const removeRemoteMetrics = options.metrics.addRemote(() => this.collectMetrics());
     const feed = (this.options.group ?? this.ownGroup)?.feed;
     const reassignments = new AbortController();

@@ -4,6 +4,7 @@ import { Worker, type MessagePort } from 'node:worker_threads';
 import { FencedError, StreamlineError } from '../../errors.js';
 import type { Clock } from '../time/clock.js';
 import type { FromSubtask, ToSubtask, WireError } from './subtask-protocol.js';
+import { subtaskOutOfHeapMessage, subtaskResourceLimits } from './subtask-heap.js';
 
 const WORKER_URL = new URL('./subtask-worker.js', import.meta.url);
 
@@ -37,10 +38,15 @@ export class SubtaskHandle {
     readonly index: number,
     onMessage: (index: number, message: FromSubtask) => void,
     private readonly clock: Clock,
+    /** SUBTASK_HEAP_MB: the thread's V8 heap limit; undefined leaves V8's default. */
+    heapMb?: number,
   ) {
-    this.worker = new Worker(WORKER_URL, { stdout: false, stderr: false });
+    this.worker = new Worker(WORKER_URL, { stdout: false, stderr: false, ...(heapMb === undefined ? {} : { resourceLimits: subtaskResourceLimits(heapMb) }) });
     this.worker.on('message', (message: FromSubtask) => onMessage(index, message));
-    this.worker.on('error', (error) => onMessage(index, { type: 'failed', error: { name: error.name, message: `thread failed: ${error.message}`, fencing: false, retriable: false } }));
+    this.worker.on('error', (error: Error & { code?: string }) => {
+      const message = error.code === 'ERR_WORKER_OUT_OF_MEMORY' && heapMb !== undefined ? subtaskOutOfHeapMessage(heapMb) : `thread failed: ${error.message}`;
+      onMessage(index, { type: 'failed', error: { name: error.name, message, fencing: false, retriable: false } });
+    });
     this.exited = new Promise((resolve) =>
       this.worker.once('exit', (code) => {
         if (!this.closed && code !== 0) onMessage(index, { type: 'failed', error: { name: 'Error', message: `thread exited with code ${code}`, fencing: false, retriable: false } });

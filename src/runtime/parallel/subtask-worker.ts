@@ -75,7 +75,7 @@ async function start(message: SubtaskStart): Promise<void> {
   const job = (await importJobModule(message.jobUrl)).default as Job;
   metrics = new MetricsRegistry();
   metrics.initJob(job.name);
-  const plan = await job.build({ jobName: job.name, settings: message.settings, workDir: message.workDir, logger, metrics });
+  const plan = await job.build({ jobName: job.name, settings: message.settings, workDir: message.workDir, logger, metrics, subtask: { index: message.index, parallelism: message.parallelism } });
   // The job's own dead-letter destination belongs to the coordinator; this thread forwards to it.
   await plan.deadLetters?.close().catch(() => undefined);
   const source = plan.flow.nodesOf('source')[0]!;

@@ -1,3 +1,4 @@
+import { defaultParquetWorkerCount } from '../../../iceberg/parquet-writer-pool.js';
 import type { PartitionSpec, Schema } from '../../../iceberg/schema.js';
 import type { JobEnvironment } from '../../../runtime/job.js';
 import { intSetting } from '../../../runtime/int-setting.js';
@@ -5,6 +6,9 @@ import { catalogSetting, createCatalog } from './catalog-from-settings.js';
 import { icebergSink, type IcebergSink } from './iceberg-sink.js';
 import { s3TablesMaintenanceSettings, tableMaintenanceSettings } from './table-maintenance-settings.js';
 import { remoteCallSettings } from '../../../remote/remote-call-settings.js';
+
+/** Least write buffer a subtask gets, however many share the process's: one row group's worth. */
+const MIN_WRITE_BUFFER_SHARE = 8 * 1024 * 1024;
 
 /** A job's output table. */
 export interface IcebergTableOutputSpec<T> {
@@ -14,9 +18,25 @@ export interface IcebergTableOutputSpec<T> {
   readonly partitionSpec?: PartitionSpec;
   /** Default 128 MiB; `TARGET_FILE_SIZE_BYTES` overrides. */
   readonly targetFileSizeBytes?: number;
-  /** Default 64 MiB; `WRITE_BUFFER_BYTES` overrides. */
+  /** Default 64 MiB; `WRITE_BUFFER_BYTES` overrides. For the whole process: parallel subtasks share it. */
   readonly writeBufferBytes?: number;
   readonly toRow?: (record: T) => unknown;
+}
+
+/**
+ * The write buffer and Parquet workers of one sink writer. WRITE_BUFFER_BYTES and PARQUET_WORKERS
+ * are budgets of the whole process: each of N parallel subtasks (a writer and a worker pool of its
+ * own) gets an Nth, at least 8 MiB and one worker. `parquetWorkers` undefined: the pool's default.
+ */
+export function writerBudget(env: Pick<JobEnvironment, 'settings' | 'subtask'>, spec: Pick<IcebergTableOutputSpec<unknown>, 'writeBufferBytes'>): { writeBufferBytes: number; parquetWorkers: number | undefined } {
+  const share = env.subtask?.parallelism ?? 1;
+  const processBuffer = intSetting(env.settings, 'WRITE_BUFFER_BYTES', spec.writeBufferBytes ?? 64 * 1024 * 1024, 1024 * 1024);
+  const processWorkers = env.settings.PARQUET_WORKERS ? intSetting(env.settings, 'PARQUET_WORKERS', 1, 1) : undefined;
+  if (share === 1) return { writeBufferBytes: processBuffer, parquetWorkers: processWorkers };
+  return {
+    writeBufferBytes: Math.max(Math.min(processBuffer, MIN_WRITE_BUFFER_SHARE), Math.floor(processBuffer / share)),
+    parquetWorkers: Math.max(1, Math.floor((processWorkers ?? defaultParquetWorkerCount()) / share)),
+  };
 }
 
 /**
@@ -26,8 +46,7 @@ export interface IcebergTableOutputSpec<T> {
 export function icebergTableOutput<T>(env: JobEnvironment, spec: IcebergTableOutputSpec<T>): IcebergSink<T> {
   const setting = catalogSetting(env.settings, env.workDir);
   const target = intSetting(env.settings, 'TARGET_FILE_SIZE_BYTES', spec.targetFileSizeBytes ?? 128 * 1024 * 1024, 1024);
-  const writeBuffer = intSetting(env.settings, 'WRITE_BUFFER_BYTES', spec.writeBufferBytes ?? 64 * 1024 * 1024, 1024 * 1024);
-  const workers = env.settings.PARQUET_WORKERS ? intSetting(env.settings, 'PARQUET_WORKERS', 1, 1) : undefined;
+  const { writeBufferBytes: writeBuffer, parquetWorkers: workers } = writerBudget(env, spec);
   const maintenance = tableMaintenanceSettings(env.settings, target, setting.kind === 's3tables');
   const extras = { calls: remoteCallSettings(env.settings), maintenance: s3TablesMaintenanceSettings(maintenance), warn: (message: string) => env.logger.warn({ table: spec.name }, message) };
   let catalog: ReturnType<typeof createCatalog> | undefined;

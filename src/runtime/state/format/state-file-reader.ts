@@ -1,10 +1,6 @@
 import { CorruptCheckpointError } from '../../../errors.js';
-import type { StateKey } from '../state-key.js';
 import { ByteReader } from './byte-reader.js';
 import {
-  FLAG_DELETED,
-  FLAG_HAS_MAP_KEY,
-  FLAG_HAS_TIME,
   STATE_FILE_END,
   STATE_FILE_MAGIC,
   STATE_FILE_VERSION,
@@ -13,7 +9,7 @@ import {
   type StateFileHeader,
   type StateInfo,
 } from './state-file.js';
-import { readKey, readValue } from './state-value-codec.js';
+import { readEntry } from './state-entry-codec.js';
 
 /** Which blocks a reader decodes; the others are skipped without decoding their entries. */
 export type BlockFilter = (state: string, split: string, keyGroup: number) => boolean;
@@ -86,15 +82,7 @@ export class StateFileReader {
       if (filter !== undefined && !filter(info.name, split, keyGroup)) continue;
       const count = input.varint();
       const entries: StateEntry[] = new Array(count);
-      for (let i = 0; i < count; i++) {
-        const key: StateKey = readKey(input);
-        const flags = input.u8();
-        const mapKey = flags & FLAG_HAS_MAP_KEY ? readKey(input) : undefined;
-        const writtenAt = flags & FLAG_HAS_TIME ? input.varint() : undefined;
-        const deleted = (flags & FLAG_DELETED) !== 0;
-        const value = deleted ? undefined : readValue(input);
-        entries[i] = { key, mapKey, deleted, writtenAt, value };
-      }
+      for (let i = 0; i < count; i++) entries[i] = readEntry(input);
       return { state: info.name, split, keyGroup, entries };
     }
   }

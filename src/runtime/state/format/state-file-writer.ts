@@ -1,6 +1,6 @@
 import { ByteWriter } from './byte-writer.js';
-import { FLAG_DELETED, FLAG_HAS_MAP_KEY, FLAG_HAS_TIME, STATE_FILE_END, STATE_FILE_MAGIC, STATE_FILE_VERSION, type StateBlock, type StateFileHeader } from './state-file.js';
-import { writeKey, writeValue } from './state-value-codec.js';
+import { writeEntry } from './state-entry-codec.js';
+import { STATE_FILE_END, STATE_FILE_MAGIC, STATE_FILE_VERSION, type StateBlock, type StateFileHeader } from './state-file.js';
 
 /** Chunks handed to the store are about this large: memory stays bounded whatever the state size. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -46,14 +46,7 @@ export class StateFileWriter {
     out.string(block.split);
     out.varint(block.keyGroup);
     out.varint(block.entries.length);
-    for (const e of block.entries) {
-      writeKey(out, e.key);
-      const hasTime = e.writtenAt !== undefined && !e.deleted;
-      out.u8((e.deleted ? FLAG_DELETED : 0) | (hasTime ? FLAG_HAS_TIME : 0) | (e.mapKey !== undefined ? FLAG_HAS_MAP_KEY : 0));
-      if (e.mapKey !== undefined) writeKey(out, e.mapKey);
-      if (hasTime) out.varint(Math.max(0, Math.floor(e.writtenAt!)));
-      if (!e.deleted) writeValue(out, e.value);
-    }
+    for (const e of block.entries) writeEntry(out, e);
     out.patchU32(lengthAt, out.length - lengthAt - 4);
     this.blocks++;
     this.entries += block.entries.length;

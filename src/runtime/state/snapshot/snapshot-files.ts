@@ -69,13 +69,13 @@ export async function writeSnapshotFiles(job: SnapshotJob, store: CheckpointStor
     changes.apply(log);
     await pause();
   }
-  const changed = changes.blocks(job.maxParallelism);
+  const changed = changes.size(job.maxParallelism);
   await pause();
   const ttl = new Map(job.states.map((s) => [s.name, s.ttlMs]));
   if (job.materialize === undefined && job.chain.files.length > 0) {
-    if (changed.length === 0) return { chain: job.chain, changes: 0 };
-    const file = await writeFile(job, store, 'delta', job.states, listSource(changed), pause);
-    return { chain: { maxParallelism: job.maxParallelism, files: [...job.chain.files, file] }, written: file, changes: changes.size };
+    if (changed === 0) return { chain: job.chain, changes: 0 };
+    const file = await writeFile(job, store, 'delta', job.states, iteratorSource(changes.blocks(job.maxParallelism)), pause);
+    return { chain: { maxParallelism: job.maxParallelism, files: [...job.chain.files, file] }, written: file, changes: changed };
   }
   // A new base: from the inputs (none on a fresh start) and the changes on top.
   const inputs = job.materialize ?? [];
@@ -93,11 +93,11 @@ export async function writeSnapshotFiles(job: SnapshotJob, store: CheckpointStor
       sources.push({ next: () => reader.next(filter) });
     }
   }
-  sources.push(listSource(changed));
+  sources.push(iteratorSource(changes.blocks(job.maxParallelism)));
   for (const s of states.values()) if (!ttl.has(s.name)) ttl.set(s.name, s.ttlMs);
   const merged = mergeBlocks(sources, { dropDeleted: true, now: job.now, ttlOf: (name) => ttl.get(name) ?? null });
   const file = await writeFile(job, store, 'base', [...states.values()], { next: async () => (await merged.next()).value ?? undefined }, pause);
-  return { chain: { maxParallelism: job.maxParallelism, files: [file] }, written: file, changes: changes.size };
+  return { chain: { maxParallelism: job.maxParallelism, files: [file] }, written: file, changes: changed };
 }
 
 function blockFilter(input: ChainInput): BlockFilter | undefined {
@@ -107,9 +107,8 @@ function blockFilter(input: ChainInput): BlockFilter | undefined {
   return (_state, split, keyGroup) => (splitSet === undefined || splitSet.has(split)) && (keyGroups === undefined || (keyGroup >= keyGroups.start && keyGroup <= keyGroups.end));
 }
 
-function listSource(blocks: readonly StateBlock[]): BlockSource {
-  let i = 0;
-  return { next: async () => blocks[i++] };
+function iteratorSource(blocks: Iterator<StateBlock>): BlockSource {
+  return { next: async () => blocks.next().value ?? undefined };
 }
 
 async function writeFile(

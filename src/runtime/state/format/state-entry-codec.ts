@@ -1,0 +1,26 @@
+import type { StateKey } from '../state-key.js';
+import type { ByteReader } from './byte-reader.js';
+import type { ByteWriter } from './byte-writer.js';
+import { FLAG_DELETED, FLAG_HAS_MAP_KEY, FLAG_HAS_TIME, type StateEntry } from './state-file.js';
+import { readKey, readValue, writeKey, writeValue } from './state-value-codec.js';
+
+/** One entry as a state file's block holds it: key, flags, [map key], [written-at], [value]. */
+export function writeEntry(out: ByteWriter, e: StateEntry): void {
+  writeKey(out, e.key);
+  const hasTime = e.writtenAt !== undefined && !e.deleted;
+  out.u8((e.deleted ? FLAG_DELETED : 0) | (hasTime ? FLAG_HAS_TIME : 0) | (e.mapKey !== undefined ? FLAG_HAS_MAP_KEY : 0));
+  if (e.mapKey !== undefined) writeKey(out, e.mapKey);
+  if (hasTime) out.varint(Math.max(0, Math.floor(e.writtenAt!)));
+  if (!e.deleted) writeValue(out, e.value);
+}
+
+/** Reads what {@link writeEntry} wrote. */
+export function readEntry(input: ByteReader): StateEntry {
+  const key: StateKey = readKey(input);
+  const flags = input.u8();
+  const mapKey = flags & FLAG_HAS_MAP_KEY ? readKey(input) : undefined;
+  const writtenAt = flags & FLAG_HAS_TIME ? input.varint() : undefined;
+  const deleted = (flags & FLAG_DELETED) !== 0;
+  const value = deleted ? undefined : readValue(input);
+  return { key, mapKey, deleted, writtenAt, value };
+}

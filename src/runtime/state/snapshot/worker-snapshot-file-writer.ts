@@ -17,7 +17,8 @@ interface Pending {
 
 /**
  * Keyed-state snapshots in worker threads, one per lane, so the task thread only hands over its
- * changelogs (transferred, not copied). Workers start lazily and are unref'd while idle.
+ * changelogs (transferred, not copied). Workers start lazily and are unref'd while idle; the
+ * materialization lane's worker ends after each materialization.
  */
 export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
   /** True when the compiled worker module exists (false when running TypeScript sources directly). */
@@ -45,6 +46,11 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
     });
   }
 
+  /** Lanes with a worker thread running (the materialization lane's ends after each job). */
+  get runningLanes(): SnapshotLane[] {
+    return [...this.workers.keys()];
+  }
+
   async close(): Promise<void> {
     const slots = [...this.workers.values()];
     this.workers.clear();
@@ -52,23 +58,35 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
   }
 
   private slot(lane: SnapshotLane): { worker: Worker; pending: Map<number, Pending> } {
-    let slot = this.workers.get(lane);
-    if (slot !== undefined) return slot;
+    const existing = this.workers.get(lane);
+    if (existing !== undefined) return existing;
     const worker = new Worker(WORKER_URL);
     worker.unref();
     const pending = new Map<number, Pending>();
-    slot = { worker, pending };
-    this.workers.set(lane, slot);
+    const own = { worker, pending };
+    this.workers.set(lane, own);
+    // Only while it is this lane's worker: one that was let go may exit after its successor started.
+    const forget = () => {
+      if (this.workers.get(lane) === own) this.workers.delete(lane);
+    };
     worker.on('message', (response: SnapshotResponse) => {
       const p = pending.get(response.id);
       if (p === undefined) return;
       pending.delete(response.id);
-      if (pending.size === 0) worker.unref();
+      if (pending.size === 0) {
+        worker.unref();
+        // Materializations are occasional (when the deltas reach 20 or outgrow the base) and a worker
+        // idling between them holds its grown heap (50–100 MiB): let it go, the next one starts in a few ms.
+        if (lane === 'materialize') {
+          forget();
+          void worker.terminate();
+        }
+      }
       if (response.ok) p.resolve(response.result);
       else p.reject(new StateSnapshotError(`writing keyed state of '${p.job.taskId}' for checkpoint ${p.job.checkpointId} failed: ${response.message}`, response.logs));
     });
     const fail = (message: string) => {
-      this.workers.delete(lane);
+      forget();
       // The changelogs went to the dead worker: nothing can write them again, the run must restore.
       for (const p of pending.values()) p.reject(new StateLostError(`keyed-state snapshot worker ${message} while writing '${p.job.taskId}'; its changelogs are lost, the job restores from the last checkpoint`));
       pending.clear();
@@ -76,8 +94,8 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
     worker.on('error', (error) => fail(`failed: ${error.message}`));
     worker.on('exit', (code) => {
       if (pending.size > 0) fail(`exited (code ${code})`);
-      else this.workers.delete(lane);
+      else forget();
     });
-    return slot;
+    return own;
   }
 }

@@ -1,0 +1,60 @@
+/**
+ * Snapshot workers: the write lane's thread stays for the next checkpoint; the materialization
+ * lane's ends after each materialization (it would hold its grown heap while idle) and the next
+ * one starts a new thread. What they write restores to what was written.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { LocalCheckpointStore } from '../../../../src/runtime/checkpoint/local-checkpoint-store.js';
+import { ChangelogWriter } from '../../../../src/runtime/state/changelog/changelog-writer.js';
+import { snapshotFileName, type SnapshotJob } from '../../../../src/runtime/state/snapshot/snapshot-files.js';
+import { emptyChain, type StateChain } from '../../../../src/runtime/state/snapshot/state-chain.js';
+import { WorkerSnapshotFileWriter } from '../../../../src/runtime/state/snapshot/worker-snapshot-file-writer.js';
+import { BackendFactory, valuesOf } from './support/backend-factory.js';
+
+const states = [{ name: 'n', kind: 'value' as const, ttlMs: null }];
+
+function job(checkpointId: number, chain: StateChain, entries: [string, number][], materialize: boolean): SnapshotJob {
+  const log = new ChangelogWriter();
+  for (const [key, value] of entries) log.set(0, -1, key, undefined, undefined, value);
+  return {
+    taskId: 'job.op',
+    scope: 'job',
+    checkpointId,
+    maxParallelism: 128,
+    states,
+    splits: [],
+    logs: [log.detach()],
+    chain,
+    ...(materialize ? { materialize: [{ chain }] } : {}),
+    now: 0,
+    fileName: snapshotFileName(checkpointId, 'job.op'),
+  };
+}
+
+test('the materialization lane lets its worker go after each job; the write lane keeps its own', async (t) => {
+  if (!WorkerSnapshotFileWriter.isAvailable()) return t.skip('compiled snapshot worker not built');
+  const dir = await mkdtemp(join(tmpdir(), 'snapshot-workers-'));
+  const store = new LocalCheckpointStore(dir);
+  const writer = new WorkerSnapshotFileWriter(store.spec!);
+  try {
+    const base = await writer.write(job(1, emptyChain(128), [['a', 1], ['b', 2]], true), 'materialize');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(writer.runningLanes, [], 'the materialization worker ended');
+    const delta = await writer.write(job(2, base.chain, [['b', 3], ['c', 4]], false), 'write');
+    assert.deepEqual(writer.runningLanes, ['write']);
+    const merged = await writer.write(job(3, delta.chain, [['d', 5]], true), 'materialize');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(writer.runningLanes, ['write'], 'a new materialization worker ran and ended');
+    assert.equal(merged.chain.files.length, 1, 'one new base');
+    const restored = new BackendFactory(undefined, store).heap();
+    await restored.restore([{ kind: 'chain', input: { chain: merged.chain } }]);
+    assert.deepEqual(valuesOf(restored, 'n'), new Map([['a', 1], ['b', 3], ['c', 4], ['d', 5]]));
+  } finally {
+    await writer.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

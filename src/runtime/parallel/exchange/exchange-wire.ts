@@ -32,7 +32,7 @@ export type ExchangeMessage = ElementsMessage | CreditMessage;
 
 /**
  * Elements a sender may have in flight per channel before it waits for credit. A barrier queues
- * behind them: 4 (rather than 16) took a tenth to a quarter off checkpoint times at full speed, for
- * about 3 % of throughput (BENCHMARKS.md).
+ * behind them: 4 rather than 16 cut the longest checkpoints at full speed, for 3–4 % of
+ * throughput (BENCHMARKS.md).
  */
 export const CHANNEL_CREDITS = 4;

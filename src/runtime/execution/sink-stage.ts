@@ -18,10 +18,11 @@ export type SinkStep = typeof INPUT_PROCESSED | InputBlocked | 'idle' | 'done';
 /**
  * Drives a two-phase-commit sink on the task's mailbox loop. Elements queue here (holding
  * pipeline capacity) and the loop hands them to the writer one at a time (`step`), because
- * writes may be asynchronous; while one is in flight the loop goes on with other input. On a barrier the writer pre-commits
- * (or seals, and the files are finished in the checkpoint's asynchronous phase); the committables join the pending list, and the whole pending list is the sink's state — so a
- * checkpoint that fails or a commit that fails leaves them pending for the next checkpoint, and
- * a restore re-commits them (committers are idempotent).
+ * writes may be asynchronous; while one is in flight the loop goes on with other input. On a
+ * barrier the writer pre-commits (or seals, and its files are finished in the checkpoint's
+ * asynchronous phase); the committables join the pending list, and the whole pending list is the
+ * sink's state — so a checkpoint that fails or a commit that fails leaves them pending for the
+ * next checkpoint, and a restore re-commits them (committers are idempotent).
  */
 export class SinkStage {
   private readonly queue: StreamElement<unknown>[] = [];

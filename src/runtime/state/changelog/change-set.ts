@@ -5,7 +5,7 @@ import { ByteReader } from '../format/byte-reader.js';
 import { ByteWriter } from '../format/byte-writer.js';
 import { readEntry, writeEntry } from '../format/state-entry-codec.js';
 import { compareEntries, type StateBlock, type StateEntry, type StateInfo } from '../format/state-file.js';
-import { readKey, readValue } from '../format/state-value-codec.js';
+import { readKey, readValue, skipValue } from '../format/state-value-codec.js';
 import { OP_CLEAR_MAP, OP_DELETE, OP_HAS_MAP_KEY, OP_HAS_TIME, OP_SET } from './changelog-writer.js';
 
 interface ValueChange {
@@ -54,15 +54,6 @@ class RecordIndex {
     this.bucket[this.length] = bucket;
     this.length++;
   }
-}
-
-/** Skips a value as `writeValue` wrote it, without building it. */
-function skipValue(input: ByteReader): void {
-  const tag = input.u8();
-  if (tag === 3) input.varint(); // uint
-  else if (tag === 4) input.f64();
-  else if (tag === 5 || tag === 6 || tag === 7) input.bytes(input.varint()); // string, bigint, JSON
-  else if (tag > 8) throw new CorruptCheckpointError(`unknown state value tag ${tag}`);
 }
 
 /**

@@ -86,6 +86,31 @@ export function readValue(input: ByteReader): unknown {
   }
 }
 
+/** Moves past a value as {@link writeValue} wrote it, without building it. */
+export function skipValue(input: ByteReader): void {
+  const tag = input.u8();
+  switch (tag) {
+    case TAG_NULL:
+    case TAG_FALSE:
+    case TAG_TRUE:
+    case TAG_UNDEFINED:
+      return;
+    case TAG_UINT:
+      input.varint();
+      return;
+    case TAG_F64:
+      input.f64();
+      return;
+    case TAG_STRING:
+    case TAG_BIGINT:
+    case TAG_JSON:
+      input.bytes(input.varint());
+      return;
+    default:
+      throw new CorruptCheckpointError(`unknown state value tag ${tag}`);
+  }
+}
+
 export function writeKey(out: ByteWriter, key: StateKey): void {
   writeValue(out, key);
 }

@@ -95,8 +95,6 @@ interface PartitionFile {
   readonly values: readonly PartitionValue[];
   /** Open order; flush returns files in it. */
   readonly seq: number;
-  /** The seal the file belongs to: the one after it was closed. */
-  epoch: number;
   readonly filePath: string;
   readonly builder: RecordBatchBuilder;
   /** Opened with the first shipped batch. */
@@ -312,7 +310,6 @@ export class DataFileWriter {
         key,
         values,
         seq: this.nextSeq++,
-        epoch: this.epoch,
         filePath: `${this.location}/data/${partitionPath ? `${partitionPath}/` : ''}${name}`,
         builder: new RecordBatchBuilder(this.options.schema),
         file: undefined,
@@ -363,14 +360,15 @@ export class DataFileWriter {
   /** Ships the partition's last rows and closes its file in the background; the partition's next rows start a new file. */
   private roll(pf: PartitionFile): void {
     this.ship(pf);
-    pf.epoch = this.epoch;
     if (this.open.get(pf.key) === pf) this.open.delete(pf.key);
     const file = pf.file;
     if (file === undefined) return;
+    // The file belongs to the next seal after it was rolled.
+    const epoch = this.epoch;
     const closing: Promise<void> = file
       .close()
       .then(
-        (written) => this.complete(pf, written),
+        (written) => this.complete(pf, written, epoch),
         (error: unknown) => this.recordFailure(error),
       )
       .finally(() => this.closing.delete(closing));
@@ -414,7 +412,7 @@ export class DataFileWriter {
     return pool;
   }
 
-  private complete(pf: PartitionFile, written: WrittenParquetFile): void {
+  private complete(pf: PartitionFile, written: WrittenParquetFile, epoch: number): void {
     const { stats, sizeBytes } = written;
     if (stats.recordCount !== pf.rows) {
       this.recordFailure(new ParquetRowCountError(`${pf.filePath}: the file holds ${stats.recordCount} rows but ${pf.rows} were shipped to it`));
@@ -425,7 +423,7 @@ export class DataFileWriter {
     for (const [id, n] of pf.nanValueCounts) if (stats.valueCounts.has(id)) nanValueCounts.set(id, n);
     this.completed.push({
       seq: pf.seq,
-      epoch: pf.epoch,
+      epoch,
       file: {
         content: 0,
         filePath: pf.filePath,

@@ -2,9 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { DataFileWriter } from '../../../src/iceberg/data-file-writer.js';
 import type { FileIODescription } from '../../../src/iceberg/file-io.js';
@@ -13,6 +10,7 @@ import type { OpenParquetFile, ParquetFileSpec } from '../../../src/iceberg/open
 import type { ParquetFileOpener } from '../../../src/iceberg/parquet-writer-pool.js';
 import type { PartitionSpec, Schema } from '../../../src/iceberg/schema.js';
 import { StreamingParquetFile } from '../../../src/iceberg/streaming-parquet-file.js';
+import { withTempDir } from './support/temp-dir.js';
 
 const schema: Schema = {
   type: 'struct',
@@ -64,14 +62,7 @@ class GatedOpener implements ParquetFileOpener {
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'icebudget-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = <T>(fn: (dir: string) => Promise<T>): Promise<T> => withTempDir('icebudget-', fn);
 
 test('batches handed to encoders count against the budget: append waits until encoders take them', () =>
   withDir(async (dir) => {

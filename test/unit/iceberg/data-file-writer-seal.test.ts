@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
@@ -9,6 +8,7 @@ import { DataFileWriter, DataFileWriterClosedError } from '../../../src/iceberg/
 import type { DataFile } from '../../../src/iceberg/data-file.js';
 import { LocalFileIO } from '../../../src/iceberg/local-file-io.js';
 import type { PartitionSpec, Schema } from '../../../src/iceberg/schema.js';
+import { withTempDir } from './support/temp-dir.js';
 
 const schema: Schema = {
   type: 'struct',
@@ -40,14 +40,7 @@ async function idsIn(io: LocalFileIO, files: readonly DataFile[]): Promise<strin
   return ids.sort();
 }
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'icedata-seal-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = <T>(fn: (dir: string) => Promise<T>): Promise<T> => withTempDir('icedata-seal-', fn);
 
 async function filesOnDisk(dir: string): Promise<string[]> {
   const names: string[] = [];

@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataFileWriter } from '../../../src/iceberg/data-file-writer.js';
 import { LocalFileIO } from '../../../src/iceberg/local-file-io.js';
@@ -12,6 +11,7 @@ import { ParquetWriterPool } from '../../../src/iceberg/parquet-writer-pool.js';
 import type { ParquetCodec } from '../../../src/iceberg/parquet-write-options.js';
 import type { DataFile } from '../../../src/iceberg/data-file.js';
 import type { PartitionSpec, Schema } from '../../../src/iceberg/schema.js';
+import { withTempDir } from './support/temp-dir.js';
 
 const schema: Schema = {
   type: 'struct',
@@ -32,14 +32,7 @@ function rows(start: number, n: number, idBytes = 0): Record<string, unknown>[] 
   });
 }
 
-async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'icewriter-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = <T>(fn: (dir: string) => Promise<T>): Promise<T> => withTempDir('icewriter-', fn);
 
 /** Writes the same rows with the given options; returns the files and their bytes, in flush order. */
 async function writeRows(dir: string, options: Partial<ConstructorParameters<typeof DataFileWriter>[0]>): Promise<{ files: DataFile[]; bytes: Uint8Array[] }> {

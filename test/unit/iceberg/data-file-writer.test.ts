@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tableFromIPC } from 'apache-arrow';
@@ -11,6 +10,7 @@ import { DataFileWriter } from '../../../src/iceberg/data-file-writer.js';
 import { LocalFileIO } from '../../../src/iceberg/local-file-io.js';
 import { deserializeSingleValue } from '../../../src/iceberg/single-value.js';
 import type { PartitionSpec, Schema } from '../../../src/iceberg/schema.js';
+import { withTempDir } from './support/temp-dir.js';
 
 const schema: Schema = {
   type: 'struct',
@@ -27,14 +27,7 @@ const schema: Schema = {
 };
 const byDay: PartitionSpec = { 'spec-id': 0, fields: [{ 'source-id': 3, 'field-id': 1000, name: 'created_at_day', transform: 'day' }] };
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'icedata-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = <T>(fn: (dir: string) => Promise<T>): Promise<T> => withTempDir('icedata-', fn);
 
 for (const writeInWorker of [false, true]) {
 const mode = writeInWorker ? 'worker' : 'inline';

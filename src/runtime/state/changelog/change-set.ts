@@ -68,28 +68,24 @@ class RecordIndex {
  * a change in the snapshot worker: 100–180 MiB for ten seconds of the orders job at full speed.
  */
 export class ChangeSet {
-  private readonly logs: Uint8Array[] = [];
   private resolved: { readonly bySplit: Map<number, { readonly bytes: Uint8Array; readonly segments: Segment[] }>; readonly count: number } | undefined;
 
+  /** `logs`: changelogs, oldest first, each with its records in the order they were written. */
   constructor(
     readonly states: readonly StateInfo[],
     readonly splits: readonly string[],
+    private readonly maxParallelism: number,
+    private readonly logs: readonly Uint8Array[],
   ) {}
 
-  /** Adds one changelog (records in the order they were written); logs come oldest first. */
-  apply(log: Uint8Array): void {
-    if (this.resolved !== undefined) throw new Error('ChangeSet: a changelog applied after the changes were resolved');
-    this.logs.push(log);
-  }
-
-  /** Distinct changed entries (value keys, map entries and whole-map clears); resolves the changes. */
-  size(maxParallelism: number): number {
-    return this.resolve(maxParallelism).count;
+  /** Distinct changed entries (value keys, map entries and whole-map clears). */
+  get size(): number {
+    return this.resolve().count;
   }
 
   /** The changes as file blocks, in the order state files require, one block at a time. */
-  *blocks(maxParallelism: number): Generator<StateBlock> {
-    const { bySplit } = this.resolve(maxParallelism);
+  *blocks(): Generator<StateBlock> {
+    const { bySplit } = this.resolve();
     const splitName = (split: number) => (split < 0 ? '' : (this.splits[split] ?? ''));
     const order = [...bySplit.keys()].sort((a, b) => (splitName(a) < splitName(b) ? -1 : splitName(a) > splitName(b) ? 1 : a - b));
     const stateOrder = this.states.map((_, i) => i).sort((a, b) => (this.states[a]!.name < this.states[b]!.name ? -1 : 1));
@@ -108,9 +104,10 @@ export class ChangeSet {
     }
   }
 
-  private resolve(maxParallelism: number): NonNullable<ChangeSet['resolved']> {
+  private resolve(): NonNullable<ChangeSet['resolved']> {
     if (this.resolved !== undefined) return this.resolved;
-    const index = this.index(maxParallelism);
+    const { maxParallelism } = this;
+    const index = this.index();
     // Counting sort by bucket (state × key group), stable: records of a bucket stay in log order.
     const buckets = this.states.length * maxParallelism;
     const starts = new Uint32Array(buckets + 1);
@@ -139,14 +136,14 @@ export class ChangeSet {
         count += entries.length;
       }
     }
-    this.logs.length = 0;
     const bySplit = new Map([...writing].map(([split, { out, segments }]) => [split, { bytes: out.detach(), segments }]));
     this.resolved = { bySplit, count };
     return this.resolved;
   }
 
   /** Reads every record's state and key: where it is and which (state, key group) it changes. */
-  private index(maxParallelism: number): RecordIndex {
+  private index(): RecordIndex {
+    const { maxParallelism } = this;
     const index = new RecordIndex();
     this.logs.forEach((log, li) => {
       const input = new ByteReader(log, 'state changelog');

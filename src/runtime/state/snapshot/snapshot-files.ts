@@ -64,17 +64,13 @@ export function snapshotFileName(checkpointId: number, taskId: string): string {
 
 /** Writes the checkpoint's file. `pause` lets an inline caller give the event loop a turn between blocks. */
 export async function writeSnapshotFiles(job: SnapshotJob, store: CheckpointStore, pause: () => Promise<void> = async () => undefined): Promise<SnapshotResult> {
-  const changes = new ChangeSet(job.states, job.splits);
-  for (const log of job.logs) {
-    changes.apply(log);
-    await pause();
-  }
-  const changed = changes.size(job.maxParallelism);
+  const changes = new ChangeSet(job.states, job.splits, job.maxParallelism, job.logs);
+  const changed = changes.size;
   await pause();
   const ttl = new Map(job.states.map((s) => [s.name, s.ttlMs]));
   if (job.materialize === undefined && job.chain.files.length > 0) {
     if (changed === 0) return { chain: job.chain, changes: 0 };
-    const file = await writeFile(job, store, 'delta', job.states, iteratorSource(changes.blocks(job.maxParallelism)), pause);
+    const file = await writeFile(job, store, 'delta', job.states, iteratorSource(changes.blocks()), pause);
     return { chain: { maxParallelism: job.maxParallelism, files: [...job.chain.files, file] }, written: file, changes: changed };
   }
   // A new base: from the inputs (none on a fresh start) and the changes on top.
@@ -93,7 +89,7 @@ export async function writeSnapshotFiles(job: SnapshotJob, store: CheckpointStor
       sources.push({ next: () => reader.next(filter) });
     }
   }
-  sources.push(iteratorSource(changes.blocks(job.maxParallelism)));
+  sources.push(iteratorSource(changes.blocks()));
   for (const s of states.values()) if (!ttl.has(s.name)) ttl.set(s.name, s.ttlMs);
   const merged = mergeBlocks(sources, { dropDeleted: true, now: job.now, ttlOf: (name) => ttl.get(name) ?? null });
   const file = await writeFile(job, store, 'base', [...states.values()], { next: async () => (await merged.next()).value ?? undefined }, pause);

@@ -101,15 +101,14 @@ test('a change set holds the last write of every key, by split and key group, in
     .map((b) => ({ ...b, rows: b.rows.sort((x, y) => byKey(x[0], y[0]) || (x[1] === undefined ? (y[1] === undefined ? 0 : -1) : y[1] === undefined ? 1 : byKey(x[1], y[1]))) }))
     .sort((a, b) => (a.state !== b.state ? (a.state < b.state ? -1 : 1) : a.split !== b.split ? (a.split < b.split ? -1 : 1) : a.keyGroup - b.keyGroup));
 
-  const changes = new ChangeSet(states, splits);
-  for (const log of logs) changes.apply(log);
-  const blocks = [...changes.blocks(MAX_PARALLELISM)].map((b) => ({
+  const changes = new ChangeSet(states, splits, MAX_PARALLELISM, logs);
+  const blocks = [...changes.blocks()].map((b) => ({
     state: b.state,
     split: b.split,
     keyGroup: b.keyGroup,
     rows: b.entries.map((e): Row => [e.key, e.mapKey, e.deleted, e.writtenAt, e.value]),
   }));
-  assert.equal(changes.size(MAX_PARALLELISM), expectedBlocks.reduce((n, b) => n + b.rows.length, 0));
+  assert.equal(changes.size, expectedBlocks.reduce((n, b) => n + b.rows.length, 0));
   assert.ok(expectedBlocks.length > 50, `many blocks (${expectedBlocks.length})`);
   assert.deepEqual(blocks, expectedBlocks);
 });

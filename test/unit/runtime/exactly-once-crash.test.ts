@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import type { CheckpointStore } from '../../../src/runtime/checkpoint-store.js';
+import type { CheckpointMetadata, CheckpointStore } from '../../../src/runtime/checkpoint-store.js';
 import { LocalCheckpointStore } from '../../../src/runtime/checkpoint/local-checkpoint-store.js';
 import { DiskKeyedStateBackend } from '../../../src/runtime/state/disk/disk-keyed-state-backend.js';
 import { HeapKeyedStateBackend } from '../../../src/runtime/state/heap/heap-keyed-state-backend.js';
@@ -34,6 +34,12 @@ interface CrashPlan {
 interface RunShape {
   readonly twoSources?: boolean;
   readonly backend?: StateBackendKind;
+  /** Sees the metadata of every checkpoint once it is committed. */
+  readonly onCommitted?: (metadata: CheckpointMetadata) => void;
+  /** Keyed-state options in place of the crash tests' small segments and eager materialization. */
+  readonly stateOptions?: { segmentBytes: number; materialization: { maxDeltas: number; maxDeltaRatio: number } };
+  /** May hold the (single) source's next poll back. */
+  readonly beforePoll?: (index: number) => Promise<void> | void;
 }
 
 /**
@@ -41,10 +47,15 @@ interface RunShape {
  * keyed state is written inline, where the crash can reach it; small changelog segments and an
  * eager materialization make chains of base and deltas, rebuilt bases, and retention happen.
  */
-function crashingStore(dir: string, onUpload: () => void): CheckpointStore {
+function crashingStore(dir: string, onUpload: () => void, onCommitted?: (metadata: CheckpointMetadata) => void): CheckpointStore {
   const store = new LocalCheckpointStore(join(dir, 'checkpoints'));
   const wrapped = Object.create(store) as CheckpointStore & { spec: undefined };
   Object.defineProperty(wrapped, 'spec', { value: undefined });
+  wrapped.commitMetadata = async (metadata) => {
+    const completed = await store.commitMetadata(metadata);
+    onCommitted?.(metadata);
+    return completed;
+  };
   wrapped.writeSharedState = (scope, name, chunks) =>
     store.writeSharedState(
       scope,
@@ -87,19 +98,19 @@ function runnerFor(dir: string, warehouse: TestWarehouse<CountedEvent>, crash: C
         .source('evens', countingSource({ count: COUNT, batchSize: BATCH, keys: KEYS, pollDelayMs: 1, onPoll }))
         .filter('even', (e) => e.id % 2 === 0)
         .union('both', flow.source('odds', countingSource({ count: COUNT, batchSize: BATCH / 2, keys: KEYS, pollDelayMs: 1, onPoll })).filter('odd', (e) => e.id % 2 === 1))
-    : flow.source('input', countingSource({ count: COUNT, batchSize: BATCH, keys: KEYS, pollDelayMs: 1, onPoll }));
+    : flow.source('input', countingSource({ count: COUNT, batchSize: BATCH, keys: KEYS, pollDelayMs: 1, onPoll, beforePoll: shape.beforePoll }));
   input
     .map('tag', (e) => ({ ...e }))
     .filter('all', () => true)
     .keyBy((e) => e.key)
     .apply('count', keyedCount)
     .sink('out', transactionalTestSink(warehouse, hooks));
-  const store = crashingStore(dir, () => maybeCrash('upload', ++uploads));
+  const store = crashingStore(dir, () => maybeCrash('upload', ++uploads), shape.onCommitted);
   runner = new JobRunner({
     flow,
     store,
     createKeyedState: (context) => {
-      const options = { segmentBytes: 512, materialization: { maxDeltas: 3, maxDeltaRatio: 0.5 } };
+      const options = shape.stateOptions ?? { segmentBytes: 512, materialization: { maxDeltas: 3, maxDeltaRatio: 0.5 } };
       return shape.backend === 'disk' ? new DiskKeyedStateBackend(context, options) : new HeapKeyedStateBackend(context, options);
     },
     stateDir: join(dir, 'state'),
@@ -140,19 +151,50 @@ function assertExactlyOnce(committed: readonly CountedEvent[]) {
   }
 }
 
-test('a keyed count job without failures commits every record once', async () => {
+test('a keyed count job without failures commits every record once, through incremental chains that materialization keeps short', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'eo-'));
   try {
     const warehouse = new TestWarehouse<CountedEvent>();
-    const result = await runToEnd(runnerFor(dir, warehouse, undefined));
+    const chains: string[][] = [];
+    const onCommitted = (metadata: CheckpointMetadata) => {
+      chains.push((metadata.sharedState ?? []).map((f) => f.name));
+      for (const wake of waiting.splice(0)) wake();
+    };
+    // At every tenth of the input (a multiple of the batch size) the source waits for a checkpoint, so at least ten checkpoints carry changes.
+    const waiting: (() => void)[] = [];
+    const gates = new Map<number, Promise<void>>();
+    const beforePoll = (index: number) => {
+      if (index === 0 || index % (COUNT / 10) !== 0) return;
+      let gate = gates.get(index);
+      if (gate === undefined) {
+        const after = chains.length;
+        gate = new Promise<void>((resolve) => {
+          const check = () => (chains.length > after ? resolve() : waiting.push(check));
+          check();
+        });
+        gates.set(index, gate);
+      }
+      return gate;
+    };
+    // One file per checkpoint (segments larger than a checkpoint's changes); a new base after three deltas.
+    const stateOptions = { segmentBytes: 1 << 20, materialization: { maxDeltas: 3, maxDeltaRatio: 100 } };
+    const result = await runToEnd(runnerFor(dir, warehouse, undefined, { onCommitted, beforePoll, stateOptions }));
     assert.ok(result.lastCheckpoint !== undefined);
     assertExactlyOnce(warehouse.committed);
-    // The keyed state went through chains: files written at many checkpoints, yet the newest chain stays short (materialized).
-    const completed = await new LocalCheckpointStore(join(dir, 'checkpoints')).listCompleted('keyed-count');
-    const chain = completed[0]!.metadata.sharedState!;
-    const writers = new Set(completed.flatMap((c) => (c.metadata.sharedState ?? []).map((f) => f.name.split('-')[0])));
-    assert.ok(writers.size >= 2, `state files of ${writers.size} checkpoints are retained`);
-    assert.ok(chain.length >= 1 && chain.length <= 5, `the newest chain has ${chain.length} files`);
+    await assertRetainedFilesExist(dir);
+    // Incremental: a later checkpoint references a file an earlier one wrote, instead of writing the state again.
+    const seen = new Set<string>();
+    let reused = 0;
+    for (const chain of chains) {
+      for (const name of chain) if (seen.has(name)) reused++;
+      for (const name of chain) seen.add(name);
+    }
+    assert.ok(reused > 0, `no checkpoint reused a state file of an earlier one (chains: ${JSON.stringify(chains.map((c) => c.length))})`);
+    // Materialized: the newest chain starts from a rebuilt base and is shorter than the files written.
+    const newest = chains.at(-1)!;
+    const firstFile = chains.find((c) => c.length > 0)![0]!;
+    assert.ok(newest[0] !== firstFile, 'the newest chain still starts at the first file: no base was rebuilt');
+    assert.ok(newest.length < seen.size, `the newest chain has ${newest.length} of the ${seen.size} files written`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

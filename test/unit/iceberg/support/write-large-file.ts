@@ -1,7 +1,8 @@
 /**
  * Child process of the memory test (data-file-writer-memory.test.ts): writes one Parquet file of
  * `--rows` barely compressible rows through a DataFileWriter (worker mode) with a `--budget` byte
- * write buffer, sampling its own RSS, and prints `{ baselineRss, peakRss, fileBytes, files }`.
+ * write buffer, sampling its own RSS, and prints `{ baselineRss, peakRss, peaks, fileBytes, files }`,
+ * where `peaks[i]` is the peak RSS up to `(i + 1) * --mark` rows.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -9,9 +10,10 @@ import { DataFileWriter } from '../../../../src/iceberg/data-file-writer.js';
 import { LocalFileIO } from '../../../../src/iceberg/local-file-io.js';
 import type { Schema } from '../../../../src/iceberg/schema.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string' }, budget: { type: 'string' }, dir: { type: 'string' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string' }, budget: { type: 'string' }, dir: { type: 'string' }, mark: { type: 'string' } } });
 const rows = Number(values.rows);
 const budget = Number(values.budget);
+const mark = Number(values.mark ?? rows);
 
 const schema: Schema = {
   type: 'struct',
@@ -46,12 +48,14 @@ await new Promise((r) => setTimeout(r, 200));
 const baselineRss = process.memoryUsage().rss;
 let peakRss = baselineRss;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 5);
+const peaks: number[] = [];
 for (let start = 0; start < rows; start += 2_000) {
   await writer.append(chunk(start, Math.min(2_000, rows - start)));
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  if ((start + 2_000) % mark === 0) peaks.push(peakRss);
 }
 const files = await writer.flush();
 peakRss = Math.max(peakRss, process.memoryUsage().rss);
 clearInterval(sampler);
 await writer.close();
-process.stdout.write(JSON.stringify({ baselineRss, peakRss, fileBytes: files.reduce((s, f) => s + f.fileSizeInBytes, 0), files: files.length }) + '\n');
+process.stdout.write(JSON.stringify({ baselineRss, peakRss, peaks, fileBytes: files.reduce((s, f) => s + f.fileSizeInBytes, 0), files: files.length }) + '\n');

@@ -1,5 +1,6 @@
 import { RecordRejectedError } from '../../errors.js';
 import type { RecordSchema } from '../../runtime/record-schema.js';
+import { withFastPath } from '../../runtime/validation/fast-record-schema.js';
 
 export type { RecordSchema, ValidationResult } from '../../runtime/record-schema.js';
 
@@ -18,7 +19,7 @@ export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
 /** Bytes → JSON → schema-validated `T`; every failure is a RecordRejectedError with its reason. */
 export function jsonDeserializer<T>(options: JsonDeserializerOptions<T> = {}): JsonDeserializer<T> {
   const maxBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
-  const schema = options.schema;
+  const schema = options.schema === undefined ? undefined : withFastPath(options.schema);
   const decoder = new TextDecoder('utf-8', { fatal: true });
   return (bytes) => {
     if (bytes === null || bytes.length === 0) throw new RecordRejectedError('malformed_json', 'empty value');

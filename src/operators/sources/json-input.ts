@@ -1,3 +1,4 @@
+import { withFastPath } from '../../runtime/validation/fast-record-schema.js';
 import type { RecordSchema } from '../../runtime/record-schema.js';
 import { describeSchemaError } from '../kafka/json-deserializer.js';
 import { kafkaConfigured, loadKafkaConfig } from '../kafka/kafka-config.js';
@@ -49,9 +50,10 @@ export function jsonInput<T>(env: JobEnvironment, spec: JsonInputSpec<T>): Sourc
   }
   const count = env.settings.GENERATOR_COUNT ? intSetting(env.settings, 'GENERATOR_COUNT', 0) : undefined;
   const rate = env.settings.GENERATOR_RATE ? intSetting(env.settings, 'GENERATOR_RATE', 0, 1) : undefined;
+  const schema = withFastPath(spec.schema);
   return datagenSource<T>({
     generate: (index, random) => {
-      const parsed = spec.schema.safeParse(spec.generate(index, random));
+      const parsed = schema.safeParse(spec.generate(index, random));
       if (!parsed.success) throw new Error(`generator record ${index} violates the input schema: ${describeSchemaError(parsed.error)}`);
       return parsed.data;
     },

@@ -60,6 +60,32 @@ function codePoints(text: string): number {
   return n;
 }
 
+/**
+ * What a transform is handed in place of zod's payload: the value, `issues` and `addIssue`. The
+ * issue list and the bound `addIssue` are made only when a transform asks for them, so a transform
+ * that succeeds costs one small object.
+ */
+class TransformContext {
+  private list: unknown[] | undefined;
+
+  constructor(readonly value: unknown) {}
+
+  get issues(): unknown[] {
+    return (this.list ??= []);
+  }
+
+  get addIssue(): (issue: unknown) => void {
+    return (issue) => {
+      this.issues.push(issue);
+    };
+  }
+
+  /** True when the transform reported an issue (zod then decides and describes it). */
+  get failed(): boolean {
+    return this.list !== undefined && this.list.length !== 0;
+  }
+}
+
 /** Thrown while compiling a node the fast path does not model; that node is delegated to zod. */
 class Unsupported extends Error {}
 
@@ -204,9 +230,9 @@ function emitNode(b: FunctionBuilder, schema: ZodLike, input: string): { output:
       // zod hands a transform its payload, with addIssue; an issue or a promise means zod must decide.
       const ctx = b.temp();
       const out = b.temp();
-      b.line(`const ${ctx} = { value: ${input}, issues: [] }; ${ctx}.addIssue = (issue) => { ${ctx}.issues.push(issue); };`);
+      b.line(`const ${ctx} = new ${b.constant(TransformContext)}(${input});`);
       b.line(`const ${out} = ${b.constant(def.transform)}(${input}, ${ctx});`);
-      b.line(`if (${ctx}.issues.length !== 0 || ${out} instanceof Promise) return F;`);
+      b.line(`if (${ctx}.failed || ${out} instanceof Promise) return F;`);
       return { output: out, as: 'other' };
     }
     case 'array': {

@@ -5,7 +5,7 @@
  */
 import type { Bench, BenchEntry } from './bench-entry.js';
 
-const MODULES = ['orders-kafka-job', 'keyed-state', 'runtime-pipeline', 'iceberg-write', 'iceberg-sink', 'writer-memory', 'pyiceberg-reference', 'kafka-source', 'scale-out', 'console-overhead'];
+const MODULES = ['orders-kafka-job', 'record-validation', 'keyed-state', 'runtime-pipeline', 'iceberg-write', 'iceberg-sink', 'writer-memory', 'pyiceberg-reference', 'kafka-source', 'scale-out', 'console-overhead'];
 
 const filter = process.argv[2];
 const results: { module: string; entries: readonly BenchEntry[] }[] = [];

@@ -298,6 +298,12 @@ function emitObject(b: FunctionBuilder, def: ZodDef, input: string): string {
   return out;
 }
 
+/** A length bound written into the generated code: only a plain integer is. */
+function integerOf(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new Unsupported();
+  return value;
+}
+
 type CheckedAs = 'string' | 'number' | 'array' | 'other';
 
 /** The node's own check (a format schema is its own check) and its `checks`, each inline. */
@@ -314,7 +320,7 @@ function emitChecks(b: FunctionBuilder, def: ZodDef, input: string, as: CheckedA
 function emitCheck(b: FunctionBuilder, check: ZodDef, input: string, as: CheckedAs): void {
   switch (check.check) {
     case 'min_length': {
-      const min = check.minimum as number;
+      const min = integerOf(check.minimum);
       if (as === 'array') b.line(`if (${input}.length < ${min}) return F;`);
       else if (as === 'string') b.line(`if (${input}.length < ${min} || (${input}.length < ${2 * min} && ${b.constant(codePoints)}(${input}) < ${min})) return F;`);
       else throw new Unsupported();
@@ -323,11 +329,11 @@ function emitCheck(b: FunctionBuilder, check: ZodDef, input: string, as: Checked
     case 'max_length': {
       // UTF-16 units are never fewer than code points: within the units, zod (counting either) accepts.
       if (as !== 'array' && as !== 'string') throw new Unsupported();
-      b.line(`if (${input}.length > ${check.maximum as number}) return F;`);
+      b.line(`if (${input}.length > ${integerOf(check.maximum)}) return F;`);
       return;
     }
     case 'length_equals': {
-      const length = check.length as number;
+      const length = integerOf(check.length);
       if (as === 'array') b.line(`if (${input}.length !== ${length}) return F;`);
       else if (as === 'string') b.line(`if (${b.constant(codePoints)}(${input}) !== ${length}) return F;`);
       else throw new Unsupported();

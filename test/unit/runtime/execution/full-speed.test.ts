@@ -155,7 +155,12 @@ test('an always-ready source and a synchronous sink: checkpoints start on time a
   const expectedTicks = elapsed / 100;
   assert.ok(ticks >= 0.9 * expectedTicks - 1, `a 100 ms timer fired ${ticks} times in ${elapsed.toFixed(0)} ms`);
   assert.ok(produced.n > 100_000, `the source ran flat out meanwhile (${produced.n} records)`);
-  assert.ok(stopMs < 2_000, `the graceful stop took ${stopMs.toFixed(0)} ms`);
+  // A stop finishes the checkpoint in flight and takes a final one, and nothing more: the busy source
+  // must not hold it up. (How long a checkpoint takes here, with a changelog of millions of increments
+  // of 1,000 keys to resolve, depends on the machine and is the bench's to measure.)
+  const durations = ids.flatMap((id) => (durableTimes.has(id) ? [durableTimes.get(id)! - barrierTimes.get(id)!] : []));
+  const longest = Math.max(...durations);
+  assert.ok(stopMs < 2 * longest + 500, `the graceful stop took ${stopMs.toFixed(0)} ms; the longest checkpoint took ${longest.toFixed(0)} ms`);
   assert.equal(committed.n, produced.n, 'every produced record committed once, up to the stop');
 });
 

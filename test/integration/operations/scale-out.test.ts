@@ -219,7 +219,14 @@ for (const client of KAFKA_CLIENT_KINDS) describe(`scale-out (${client}): instan
     await waitFor('a to read orders', 60_000, async () => (((await scrape(a.port))?.sum('streamline_records_in_total', JOB) ?? 0) > 0 ? true : undefined), 100);
     await new Promise((r) => setTimeout(r, 500));
     a.process.signal('SIGSTOP');
-    await waitFor('b to own every partition', 60_000, async () => ((await scrape(b.port))?.sum('streamline_group_assigned_splits', JOB) === PARTITIONS ? true : undefined), 250);
+    // Worst case: a froze inside a rebalance, which the broker holds for the rebalance timeout (20 s)
+    // before the session timeout (6 s) evicts it, and the next rebalance runs b's hand-over (up to
+    // 0.75 × 20 s); 90 s leaves room for a loaded machine. On a timeout, say what b was doing.
+    await waitFor('b to own every partition', 90_000, async () => ((await scrape(b.port))?.sum('streamline_group_assigned_splits', JOB) === PARTITIONS ? true : undefined), 250).catch(
+      (error: unknown) => {
+        throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- b ---\n${b.process.tail(60)}`);
+      },
+    );
     await new Promise((r) => setTimeout(r, 2_000));
     a.process.signal('SIGCONT');
     const summary = await production;

@@ -19,10 +19,10 @@ import { withFastPath } from '../src/runtime/validation/fast-record-schema.js';
 import { formatSpread, interleaved } from './job-run.js';
 
 const RECORDS = 300_000;
+const PARTITIONS = 4;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 type Variant = 'raw' | 'rawParsed' | 'ours' | 'oursNoSchema' | 'oursBytes';
-const PARTITIONS = 4;
 
 const Order = z.object({
   order_id: z.string(),

@@ -200,22 +200,12 @@ function emitNode(b: FunctionBuilder, schema: ZodLike, input: string): { output:
     case 'optional': {
       const inner = def.innerType as ZodLike;
       if (!isZod(inner) || optin(inner) === 'defaulted') throw new Unsupported();
-      const out = b.temp();
-      b.line(`let ${out};`);
-      b.line(`if (${input} !== undefined) {`);
-      b.line(`${out} = ${emit(b, inner, input)};`);
-      b.line('}');
-      return { output: out, as: 'other' };
+      return { output: emitUnless(b, inner, input, 'undefined'), as: 'other' };
     }
     case 'nullable': {
       const inner = def.innerType as ZodLike;
       if (!isZod(inner)) throw new Unsupported();
-      const out = b.temp();
-      b.line(`let ${out} = null;`);
-      b.line(`if (${input} !== null) {`);
-      b.line(`${out} = ${emit(b, inner, input)};`);
-      b.line('}');
-      return { output: out, as: 'other' };
+      return { output: emitUnless(b, inner, input, 'null'), as: 'other' };
     }
     case 'pipe': {
       const from = def.in as ZodLike;
@@ -261,6 +251,16 @@ function emitNode(b: FunctionBuilder, schema: ZodLike, input: string): { output:
     default:
       throw new Unsupported();
   }
+}
+
+/** Optional and nullable: `passed` (undefined or null) goes through as it is, anything else is `inner`'s. */
+function emitUnless(b: FunctionBuilder, inner: ZodLike, input: string, passed: 'undefined' | 'null'): string {
+  const out = b.temp();
+  b.line(`let ${out} = ${passed};`);
+  b.line(`if (${input} !== ${passed}) {`);
+  b.line(`${out} = ${emit(b, inner, input)};`);
+  b.line('}');
+  return out;
 }
 
 function optin(schema: ZodLike): unknown {

@@ -156,12 +156,12 @@ test('a keyed count job without failures commits every record once, through incr
   try {
     const warehouse = new TestWarehouse<CountedEvent>();
     const chains: string[][] = [];
+    const waiting: (() => void)[] = [];
     const onCommitted = (metadata: CheckpointMetadata) => {
       chains.push((metadata.sharedState ?? []).map((f) => f.name));
       for (const wake of waiting.splice(0)) wake();
     };
     // At every tenth of the input (a multiple of the batch size) the source waits for a checkpoint, so at least ten checkpoints carry changes.
-    const waiting: (() => void)[] = [];
     const gates = new Map<number, Promise<void>>();
     const beforePoll = (index: number) => {
       if (index === 0 || index % (COUNT / 10) !== 0) return;

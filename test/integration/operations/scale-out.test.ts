@@ -107,6 +107,21 @@ for (const client of KAFKA_CLIENT_KINDS) describe(`scale-out (${client}): instan
     return instance;
   };
 
+  /**
+   * Runs a scenario; when it fails, the error also carries the last log lines of every instance it
+   * started, since a rebalance that goes wrong is only explained by what the instances logged.
+   */
+  const withInstanceLogs = async (scenario: () => Promise<void>): Promise<void> => {
+    const first = all.length;
+    try {
+      await scenario();
+    } catch (error) {
+      const logs = all.slice(first).map((i) => `--- ${i.name} (exit ${i.process.child.exitCode ?? i.process.child.signalCode ?? 'none yet'}) ---\n${i.process.tail(25)}`);
+      const message = error instanceof Error ? error.message : String(error);
+      throw Object.assign(new Error(`${message}\n${logs.join('\n')}`), { cause: error });
+    }
+  };
+
   const alive = () => all.filter((i) => i.process.child.exitCode === null && i.process.child.signalCode === null);
 
   /** Every live instance is ready and together they own every partition once. */
@@ -147,7 +162,7 @@ for (const client of KAFKA_CLIENT_KINDS) describe(`scale-out (${client}): instan
     }, 500);
   };
 
-  it('start, stop, crash and join instances while producing; every order is in the table exactly once', async () => {
+  it('start, stop, crash and join instances while producing; every order is in the table exactly once', () => withInstanceLogs(async () => {
     await deploy('scale-out');
     const a = await start('a');
     const b = await start('b');
@@ -205,9 +220,9 @@ for (const client of KAFKA_CLIENT_KINDS) describe(`scale-out (${client}): instan
     const letters = await readTopic(endpoints, `${topic}.dlq`);
     const origins = new Set(letters.map((m) => `${m.headers?.['streamline.dlq.source.partition']?.toString()}:${m.headers?.['streamline.dlq.source.offset']?.toString()}`));
     assert.equal(origins.size, 2 * first.bad, 'one dead letter per malformed record of both rounds');
-  });
+  }));
 
-  it('an instance paused past its session timeout (a zombie) is refused when it wakes up; exactly once', async () => {
+  it('an instance paused past its session timeout (a zombie) is refused when it wakes up; exactly once', () => withInstanceLogs(async () => {
     await deploy('scale-out-zombie');
     const a = await start('a');
     const b = await start('b');
@@ -221,12 +236,8 @@ for (const client of KAFKA_CLIENT_KINDS) describe(`scale-out (${client}): instan
     a.process.signal('SIGSTOP');
     // Worst case: a froze inside a rebalance, which the broker holds for the rebalance timeout (20 s)
     // before the session timeout (6 s) evicts it, and the next rebalance runs b's hand-over (up to
-    // 0.75 × 20 s); 90 s leaves room for a loaded machine. On a timeout, say what b was doing.
-    await waitFor('b to own every partition', 90_000, async () => ((await scrape(b.port))?.sum('streamline_group_assigned_splits', JOB) === PARTITIONS ? true : undefined), 250).catch(
-      (error: unknown) => {
-        throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- b ---\n${b.process.tail(60)}`);
-      },
-    );
+    // 0.75 × 20 s); 90 s leaves room for a loaded machine.
+    await waitFor('b to own every partition', 90_000, async () => ((await scrape(b.port))?.sum('streamline_group_assigned_splits', JOB) === PARTITIONS ? true : undefined), 250);
     await new Promise((r) => setTimeout(r, 2_000));
     a.process.signal('SIGCONT');
     const summary = await production;
@@ -241,8 +252,8 @@ for (const client of KAFKA_CLIENT_KINDS) describe(`scale-out (${client}): instan
       return (s.sum('streamline_fenced_commits_total', { job: 'orders', kind: 'iceberg' }) ?? 0) + (s.sum('streamline_group_run_restarts_total', JOB) ?? 0);
     };
     const refused = { a: await refusedOf(a), b: await refusedOf(b) };
-    assert.ok(refused.a + refused.b > 0, `the zombie or the instance that took its partitions over was refused (${JSON.stringify(refused)})\n${a.process.tail(60)}`);
+    assert.ok(refused.a + refused.b > 0, `the zombie or the instance that took its partitions over was refused (${JSON.stringify(refused)})`);
     for (const instance of [a, b]) await stop(instance);
     await assertEveryOrderOnce(summary, committed.metadataLocation);
-  });
+  }));
 });

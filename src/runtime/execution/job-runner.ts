@@ -100,7 +100,12 @@ export class JobRunner {
   private pipeline: Pipeline | undefined;
   private coordinator: CheckpointCoordinator | undefined;
   private failure: Error | undefined;
-  private rejectRun: ((error: Error) => void) | undefined;
+  private rejectRun!: (error: Error) => void;
+  /**
+   * Rejects when the run fails. Made with the runner, so that an abort that comes while the run is
+   * still restoring (a hand-over that timed out, a second signal) ends the run instead of being lost.
+   */
+  private readonly failed = new Promise<never>((_, reject) => (this.rejectRun = reject));
   private stopping: Promise<void> | undefined;
   private lastCheckpoint: number | undefined;
   private readonly jobName: string;
@@ -114,6 +119,7 @@ export class JobRunner {
   private readonly notifications = new Set<Promise<void>>();
 
   constructor(private readonly options: JobRunnerOptions) {
+    this.failed.catch(() => undefined);
     options.flow.validate();
     this.jobName = options.flow.name;
     this.scope = options.checkpointScope ?? this.jobName;
@@ -164,8 +170,7 @@ export class JobRunner {
     const restoredId = restore.checkpoint?.metadata.checkpointId;
     const firstId = Math.max(0, restoredId ?? 0, restore.pointedCheckpointId ?? 0, (await options.store.highestCheckpointId(this.scope)) ?? 0) + 1;
 
-    const failed = new Promise<never>((_, reject) => (this.rejectRun = reject));
-    failed.catch(() => undefined);
+    const failed = this.failed;
 
     const coordinator = new CheckpointCoordinator(
       this.jobName,
@@ -322,7 +327,7 @@ export class JobRunner {
     this.stopSources.abort(err);
     this.mailbox.close();
     for (const source of this.pipeline?.sources ?? []) source.abort();
-    this.rejectRun?.(err);
+    this.rejectRun(err);
   }
 
   /** A checkpoint is durable and its pointer published: commit the sinks, then tell the sources (on the loop). */

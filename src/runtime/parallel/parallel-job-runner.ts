@@ -88,7 +88,12 @@ export class ParallelJobRunner {
   private coordinator: CheckpointCoordinator | undefined;
   private subtasks: SubtaskHandle[] = [];
   private failure: Error | undefined;
-  private rejectRun: ((error: Error) => void) | undefined;
+  private rejectRun!: (error: Error) => void;
+  /**
+   * Rejects when the run fails. Made with the runner, so that an abort that comes while the run is
+   * still restoring (a hand-over that timed out, a second signal) ends the run instead of being lost.
+   */
+  private readonly failed = new Promise<never>((_, reject) => (this.rejectRun = reject));
   private stopping: Promise<void> | undefined;
   private stopRequested = false;
   private running = false;
@@ -112,6 +117,7 @@ export class ParallelJobRunner {
   private ownGroup: SplitGroup | undefined;
 
   constructor(private readonly options: ParallelJobRunnerOptions) {
+    this.failed.catch(() => undefined);
     options.flow.validate();
     const reason = parallelUnsupportedReason(options.flow);
     if (reason !== undefined) throw new JobDefinitionError(`job '${options.flow.name}' cannot run in parallel subtasks: ${reason}`);
@@ -160,8 +166,7 @@ export class ParallelJobRunner {
     const { generation, splits } = await this.splitsToRead();
     const shares = distributeSplits(splits, options.parallelism);
     const restores = subtaskRestores(options.flow, restore, shares);
-    const failed = new Promise<never>((_, reject) => (this.rejectRun = reject));
-    failed.catch(() => undefined);
+    const failed = this.failed;
     const readyAll = new Promise<void>((resolve) => (this.allReady = resolve));
     const doneAll = new Promise<void>((resolve) => (this.allDone = resolve));
 
@@ -317,7 +322,7 @@ export class ParallelJobRunner {
     this.failure = err;
     this.options.logger.error({ err }, 'job failed');
     this.coordinator?.abortAll();
-    this.rejectRun?.(err);
+    this.rejectRun(err);
   }
 
   /** Standby mode reads every split: a generator's fixed ones, or what the job's consumer group assigns this (only) member. */

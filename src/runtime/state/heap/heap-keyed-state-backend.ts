@@ -1,9 +1,12 @@
 /**
  * Keyed state on the JavaScript heap — the default, for state that fits in memory. Each declared
- * state is one `Map<key, value>` (a Map per key group measured 2-4x slower); every write is also
- * appended to a binary changelog, which is what checkpoints are made of: at a barrier the log is
- * handed to the snapshot writer in O(1) and becomes a delta file off the main thread (see
- * IncrementalSnapshots). Nothing ever serializes the whole state on the task's thread.
+ * state is one `Map<key, value>` (a Map per key group measured 2-4x slower); every change also
+ * goes to a binary changelog, which is what checkpoints are made of: at a barrier the log is
+ * handed to the snapshot writer and becomes a delta file off the main thread (see
+ * IncrementalSnapshots). Nothing ever serializes the whole state on the task's thread. Value
+ * states log each changed key once per segment, with its value at the segment's end
+ * (CoalescedValueWrites): a hot key costs one record per checkpoint, not one per write; map
+ * states log every write.
  *
  * TTL: a write moves its key to the end of its table, so each table runs oldest write first and
  * `afterBatch` expires keys from the front — the cost is the number of expired keys, never a scan.
@@ -16,6 +19,7 @@ import { RestoreError, StreamlineError } from '../../../errors.js';
 import type { CheckpointStore } from '../../checkpoint-store.js';
 import { systemClock } from '../../time/system-clock.js';
 import { ChangelogWriter } from '../changelog/changelog-writer.js';
+import { CoalescedValueWrites } from '../changelog/coalesced-value-writes.js';
 import { decodeLegacySnapshot, type LegacyEntry, type LegacyMapEntry } from '../format/legacy-json-snapshot.js';
 import type { StateBlock, StateInfo, StateKind } from '../format/state-file.js';
 import { KeyCursor } from '../key-cursor.js';
@@ -44,6 +48,17 @@ export interface HeapKeyedStateBackendOptions {
   readonly materialization?: MaterializationPolicy;
 }
 
+/**
+ * Written value-state keys kept before they are drained into the changelog after a batch: the
+ * drain runs on the task thread, and this bounds it (~10 ms) and the keys held for it.
+ */
+const COALESCED_KEYS_LIMIT = 65_536;
+
+/** Keys to drain at once: about `segmentBytes` of changelog at `bytesPerKey`, within 1 and COALESCED_KEYS_LIMIT. */
+function drainLimit(segmentBytes: number, bytesPerKey: number): number {
+  return Math.max(1, Math.min(COALESCED_KEYS_LIMIT, Math.floor(segmentBytes / Math.max(1, bytesPerKey))));
+}
+
 /** Expired keys deleted (and entries swept) per batch at most: TTL work stays small and steady. */
 const EXPIRY_BUDGET = 512;
 
@@ -60,6 +75,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly provisional = new Set<string>();
   private readonly handles = new Map<string, ValueState<unknown> | MapState<StateKey, unknown>>();
   private readonly log = new ChangelogWriter();
+  private readonly valueWrites = new CoalescedValueWrites();
+  /** Written keys that make about a segment of changelog (learnt from the last drain). */
+  private drainAt: number;
   private readonly snapshots: IncrementalSnapshots;
   private readonly segmentBytes: number;
   private readonly store: CheckpointStore;
@@ -76,6 +94,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     this.cursor = new KeyCursor(this.now);
     this.ownedRange = options.keyGroupRange ?? context.keyGroupRange;
     this.segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
+    this.drainAt = drainLimit(this.segmentBytes, 16);
     this.store = context.store;
     this.snapshots = new IncrementalSnapshots({
       taskId: context.stepId,
@@ -134,7 +153,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     let handle = this.handles.get(descriptor.name) as ValueState<V> | undefined;
     if (handle === undefined) {
       const gone = (key: StateKey) => this.forgetIfGone(key);
-      handle = table.ttlMs === undefined ? new HeapValueState<V>(this.cursor, table, this.log, gone) : new HeapTtlValueState<V>(this.cursor, table, this.log, table.ttlMs, gone);
+      handle = table.ttlMs === undefined ? new HeapValueState<V>(this.cursor, table, this.valueWrites, gone) : new HeapTtlValueState<V>(this.cursor, table, this.valueWrites, table.ttlMs, gone);
       this.handles.set(descriptor.name, handle as ValueState<unknown>);
     }
     return handle;
@@ -181,7 +200,17 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       table.expireFront(now, EXPIRY_BUDGET, (key) => this.forgetIfGone(key));
       if (table.unordered) table.sweep(now, EXPIRY_BUDGET, (key) => this.forgetIfGone(key));
     }
+    if (this.valueWrites.size >= this.drainAt) this.drainValueWrites();
     if (this.log.bytes >= this.segmentBytes) this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
+  }
+
+  /** Appends the written value-state keys to the log, and sizes the next drain to about a segment. */
+  private drainValueWrites(): void {
+    const keys = this.valueWrites.size;
+    if (keys === 0) return;
+    const before = this.log.bytes;
+    this.valueWrites.drainInto(this.log, this.tableList);
+    this.drainAt = drainLimit(this.segmentBytes, (this.log.bytes - before) / keys);
   }
 
   backpressure(): Promise<void> | undefined {
@@ -190,6 +219,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 
   snapshot(checkpointId: number): Promise<KeyedStateSnapshot> {
     this.lastBarrier = checkpointId;
+    this.drainValueWrites();
     return this.snapshots.checkpoint(this.log.detach(), checkpointId, this.now());
   }
 

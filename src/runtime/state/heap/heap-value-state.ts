@@ -1,5 +1,5 @@
 import { StreamlineError } from '../../../errors.js';
-import type { ChangelogWriter } from '../changelog/changelog-writer.js';
+import type { CoalescedValueWrites } from '../changelog/coalesced-value-writes.js';
 import type { KeyCursor } from '../key-cursor.js';
 import type { StateKey, ValueState } from '../keyed-state-backend.js';
 import type { HeapStateTable, TtlEntry } from './heap-state-table.js';
@@ -8,14 +8,14 @@ function requireKey(cursor: KeyCursor, table: HeapStateTable): void {
   if (!cursor.set) throw new StreamlineError(`state '${table.name}' used before setCurrentKey`);
 }
 
-/** A value per key, without TTL; every write also goes to the changelog. */
+/** A value per key, without TTL; written keys go to the changelog when it is drained (see CoalescedValueWrites). */
 export class HeapValueState<V> implements ValueState<V> {
   private readonly values: Map<unknown, unknown>;
 
   constructor(
     private readonly cursor: KeyCursor,
     private readonly table: HeapStateTable,
-    private readonly log: ChangelogWriter,
+    private readonly writes: CoalescedValueWrites,
     /** The key's entry is gone from this state (it may need no split any more). */
     private readonly onGone: (key: StateKey) => void,
   ) {
@@ -30,14 +30,14 @@ export class HeapValueState<V> implements ValueState<V> {
     const cursor = this.cursor;
     if (!cursor.set) requireKey(cursor, this.table);
     this.values.set(cursor.key, value);
-    this.log.set(this.table.index, cursor.split, cursor.key, undefined, undefined, value);
+    this.writes.mark(this.table.index, cursor.split, cursor.key);
   }
 
   clear(): void {
     const cursor = this.cursor;
     if (!cursor.set) requireKey(cursor, this.table);
     if (!this.values.delete(cursor.key)) return;
-    this.log.delete(this.table.index, cursor.split, cursor.key, undefined);
+    this.writes.mark(this.table.index, cursor.split, cursor.key);
     this.onGone(cursor.key);
   }
 }
@@ -49,7 +49,7 @@ export class HeapTtlValueState<V> implements ValueState<V> {
   constructor(
     private readonly cursor: KeyCursor,
     private readonly table: HeapStateTable,
-    private readonly log: ChangelogWriter,
+    private readonly writes: CoalescedValueWrites,
     private readonly ttlMs: number,
     private readonly onGone: (key: StateKey) => void,
   ) {
@@ -75,14 +75,14 @@ export class HeapTtlValueState<V> implements ValueState<V> {
     // Delete first: the key moves to the end, so the map stays in write order (expiry looks at the front).
     this.values.delete(cursor.key);
     this.values.set(cursor.key, { v: value, t: now } satisfies TtlEntry<V>);
-    this.log.set(this.table.index, cursor.split, cursor.key, undefined, now, value);
+    this.writes.mark(this.table.index, cursor.split, cursor.key);
   }
 
   clear(): void {
     const cursor = this.cursor;
     if (!cursor.set) requireKey(cursor, this.table);
     if (!this.values.delete(cursor.key)) return;
-    this.log.delete(this.table.index, cursor.split, cursor.key, undefined);
+    this.writes.mark(this.table.index, cursor.split, cursor.key);
     this.onGone(cursor.key);
   }
 }

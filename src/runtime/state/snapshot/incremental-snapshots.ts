@@ -145,9 +145,13 @@ export class IncrementalSnapshots {
   private enqueue(log: Uint8Array, checkpointId: number, now: number): Promise<SnapshotResult> {
     const run = this.tail.catch(() => undefined).then(() => this.write(log, checkpointId, now));
     this.queued.push(run);
-    this.tail = run.finally(() => {
-      this.queued.splice(this.queued.indexOf(run), 1);
-    });
+    // The caller handles the write's failure; the tail only orders the writes (a failed last write
+    // must not be an unhandled rejection of the tail when no write follows it).
+    this.tail = run
+      .finally(() => {
+        this.queued.splice(this.queued.indexOf(run), 1);
+      })
+      .catch(() => undefined);
     return run;
   }
 

@@ -4,9 +4,9 @@
  * goes to a binary changelog, which is what checkpoints are made of: at a barrier the log is
  * handed to the snapshot writer and becomes a delta file off the main thread (see
  * IncrementalSnapshots). Nothing ever serializes the whole state on the task's thread. Value
- * states log each changed key once per segment, with its value at the segment's end
- * (CoalescedValueWrites): a hot key costs one record per checkpoint, not one per write; map
- * states log every write.
+ * states whose keys repeat log each changed key once per segment, with its value at the
+ * segment's end (CoalescedValueWrites): a hot key costs one record per checkpoint, not one per
+ * write. Map states, and value states whose keys do not repeat, log every write.
  *
  * TTL: a write moves its key to the end of its table, so each table runs oldest write first and
  * `afterBatch` expires keys from the front — the cost is the number of expired keys, never a scan.
@@ -75,7 +75,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly provisional = new Set<string>();
   private readonly handles = new Map<string, ValueState<unknown> | MapState<StateKey, unknown>>();
   private readonly log = new ChangelogWriter();
-  private readonly valueWrites = new CoalescedValueWrites();
+  private readonly valueWrites = new CoalescedValueWrites(this.log, this.tableList);
   /** Written keys that make about a segment of changelog (learnt from the last drain). */
   private drainAt: number;
   private readonly snapshots: IncrementalSnapshots;
@@ -201,7 +201,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       if (table.unordered) table.sweep(now, EXPIRY_BUDGET, (key) => this.forgetIfGone(key));
     }
     if (this.valueWrites.size >= this.drainAt) this.drainValueWrites();
-    if (this.log.bytes >= this.segmentBytes) this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
+    if (this.log.bytes >= this.segmentBytes) {
+      this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
+      this.valueWrites.segmentSealed();
+    }
   }
 
   /** Appends the written value-state keys to the log, and sizes the next drain to about a segment. */
@@ -209,7 +212,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const keys = this.valueWrites.size;
     if (keys === 0) return;
     const before = this.log.bytes;
-    this.valueWrites.drainInto(this.log, this.tableList);
+    this.valueWrites.drain();
     this.drainAt = drainLimit(this.segmentBytes, (this.log.bytes - before) / keys);
   }
 

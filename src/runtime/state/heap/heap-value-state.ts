@@ -8,7 +8,7 @@ function requireKey(cursor: KeyCursor, table: HeapStateTable): void {
   if (!cursor.set) throw new StreamlineError(`state '${table.name}' used before setCurrentKey`);
 }
 
-/** A value per key, without TTL; written keys go to the changelog when it is drained (see CoalescedValueWrites). */
+/** A value per key, without TTL; its writes reach the changelog through CoalescedValueWrites. */
 export class HeapValueState<V> implements ValueState<V> {
   private readonly values: Map<unknown, unknown>;
 
@@ -30,14 +30,14 @@ export class HeapValueState<V> implements ValueState<V> {
     const cursor = this.cursor;
     if (!cursor.set) requireKey(cursor, this.table);
     this.values.set(cursor.key, value);
-    this.writes.mark(this.table.index, cursor.split, cursor.key);
+    this.writes.set(this.table.index, cursor.split, cursor.key, undefined, value);
   }
 
   clear(): void {
     const cursor = this.cursor;
     if (!cursor.set) requireKey(cursor, this.table);
     if (!this.values.delete(cursor.key)) return;
-    this.writes.mark(this.table.index, cursor.split, cursor.key);
+    this.writes.delete(this.table.index, cursor.split, cursor.key);
     this.onGone(cursor.key);
   }
 }
@@ -75,14 +75,14 @@ export class HeapTtlValueState<V> implements ValueState<V> {
     // Delete first: the key moves to the end, so the map stays in write order (expiry looks at the front).
     this.values.delete(cursor.key);
     this.values.set(cursor.key, { v: value, t: now } satisfies TtlEntry<V>);
-    this.writes.mark(this.table.index, cursor.split, cursor.key);
+    this.writes.set(this.table.index, cursor.split, cursor.key, now, value);
   }
 
   clear(): void {
     const cursor = this.cursor;
     if (!cursor.set) requireKey(cursor, this.table);
     if (!this.values.delete(cursor.key)) return;
-    this.writes.mark(this.table.index, cursor.split, cursor.key);
+    this.writes.delete(this.table.index, cursor.split, cursor.key);
     this.onGone(cursor.key);
   }
 }

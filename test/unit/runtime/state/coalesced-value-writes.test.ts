@@ -130,3 +130,58 @@ test('many distinct keys still leave in segments before the barrier, so a checkp
   const tail = logBytes.at(-1)!;
   assert.ok(tail <= segmentBytes + 65_536 * 40, `the barrier hands over at most about a segment (${tail} bytes)`);
 });
+
+test('keys that do not repeat go straight to the log; when keys start repeating, writes are coalesced again within a few segments', async () => {
+  const factory = new BackendFactory();
+  const context = factory.context();
+  const logBytes: number[] = [];
+  const writer: SnapshotFileWriter = {
+    write: (job, lane) => {
+      logBytes.push(job.logs.reduce((n, log) => n + log.byteLength, 0));
+      return context.writer.write(job, lane);
+    },
+  };
+  const segmentBytes = 64 * 1024;
+  const b = new HeapKeyedStateBackend({ ...context, writer }, { segmentBytes });
+  /** Internal: whether value writes go straight to the changelog (not part of the backend's interface). */
+  const writingThrough = () => (b as unknown as { valueWrites: { writingThrough: boolean } }).valueWrites.writingThrough;
+  const s = b.valueState<number>({ name: 'n' });
+  const expected = new Map<string, number>();
+  const batch = async (keyOf: (i: number) => string, value: number) => {
+    for (let i = 0; i < 1000; i++) {
+      const key = keyOf(i);
+      b.setCurrentKey(key);
+      s.set(value);
+      expected.set(key, value);
+    }
+    b.afterBatch();
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  // Deduplication-like: 200,000 keys, each written once; a few of each batch cleared in the next.
+  for (let n = 0; n < 200; n++) {
+    for (let i = 0; n > 0 && i < 10; i++) {
+      const key = `order-${(n - 1) * 1000 + i}`;
+      b.setCurrentKey(key);
+      s.clear();
+      expected.delete(key);
+    }
+    await batch((i) => `order-${n * 1000 + i}`, n);
+  }
+  assert.ok(writingThrough(), 'after a window of keys written once each, writes go straight to the log');
+  await b.snapshot(1);
+
+  // Counter-like: 100 keys written 10,000 times each.
+  logBytes.length = 0;
+  for (let n = 0; n < 1000; n++) await batch((i) => `user-${i % 100}`, n);
+  assert.ok(!writingThrough(), 'repeating keys are coalesced again');
+  await b.snapshot(2);
+  const hotBytes = logBytes.reduce((n, bytes) => n + bytes, 0);
+  // Straight to the log they would take ~15 MB: only the segments before the next look at the workload are.
+  assert.ok(hotBytes < 16 * segmentBytes, `1 M writes of 100 keys made ${hotBytes} bytes of changelog`);
+
+  const { chain } = await b.snapshot(3);
+  const restored = factory.heap();
+  await restored.restore(chainOf(chain));
+  assert.deepEqual(valuesOf(restored, 'n'), expected);
+});

@@ -89,9 +89,12 @@ for (const writeInWorker of [false, true]) {
       const writer = new DataFileWriter({ schema, tableLocation: join(dir, 't'), fileIO: new LocalFileIO(), writeInWorker, batchRows: 200, parquet: { rowGroupRows: 100 } });
       // Row groups of ~10 KiB: the encoder emits them as they finish, not only at close.
       await writer.append(rows(0, 200, 50)); // returns before the row groups are stored
+      // Polled until it surfaces: a worker on a loaded machine takes its time (500 ms were not always
+      // enough in CI); what matters is that the failure comes out of a later call, not how soon.
       await assert.rejects(
         (async () => {
-          for (let i = 0; i < 50; i++) {
+          const deadline = Date.now() + 20_000;
+          while (Date.now() < deadline) {
             await new Promise((r) => setTimeout(r, 10));
             await writer.append([]);
           }

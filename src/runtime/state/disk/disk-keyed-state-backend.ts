@@ -2,7 +2,8 @@
  * Keyed state on disk, for state larger than memory (Flink's RocksDB role): a LevelDB working
  * copy per keyed operator (classic-level, prebuilt binaries from npm), read synchronously and
  * written in batches after each micro-batch. Checkpoints are the same as the heap backend's —
- * every write also goes to the binary changelog, which becomes delta files off the task thread —
+ * every change also goes to the binary changelog (a value state's hot keys once per segment, see
+ * CoalescedValueWrites), which becomes delta files off the task thread —
  * so the two backends read each other's checkpoints and a job can switch between them.
  *
  * Memory: the LevelDB cache, the writes of the current batch and the changelog segment; not the
@@ -15,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { RestoreError, StreamlineError } from '../../../errors.js';
 import type { CheckpointStore } from '../../checkpoint-store.js';
 import { ChangelogWriter } from '../changelog/changelog-writer.js';
+import { CoalescedValueWrites } from '../changelog/coalesced-value-writes.js';
 import { decodeLegacySnapshot, type LegacyEntry, type LegacyMapEntry } from '../format/legacy-json-snapshot.js';
 import type { StateBlock, StateInfo, StateKind } from '../format/state-file.js';
 import { KeyCursor } from '../key-cursor.js';
@@ -60,6 +62,7 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
   private readonly tableList: DiskTable[] = [];
   private readonly handles = new Map<string, ValueState<unknown> | MapState<StateKey, unknown>>();
   private readonly log = new ChangelogWriter();
+  private readonly valueWrites: CoalescedValueWrites;
   private readonly snapshots: IncrementalSnapshots;
   private readonly segmentBytes: number;
   private readonly checkpointStore: CheckpointStore;
@@ -80,6 +83,7 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
     this.now = () => context.clock.now();
     this.cursor = new KeyCursor(this.now);
     this.segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
+    this.valueWrites = new CoalescedValueWrites(this.log, this.segmentBytes);
     this.checkpointStore = context.store;
     this.snapshots = new IncrementalSnapshots({
       taskId: context.stepId,
@@ -160,7 +164,11 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
       store.sweepStep(SWEEP_STEP, (key, record) => this.expired(key, record, now));
     }
     store.flush();
-    if (this.log.bytes >= this.segmentBytes) this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
+    this.valueWrites.afterBatch();
+    if (this.log.bytes >= this.segmentBytes) {
+      this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
+      this.valueWrites.segmentSealed();
+    }
   }
 
   backpressure(): Promise<void> | undefined {
@@ -170,6 +178,7 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
   snapshot(checkpointId: number): Promise<KeyedStateSnapshot> {
     this.lastBarrier = checkpointId;
     this.store?.flush();
+    this.valueWrites.drain();
     return this.snapshots.checkpoint(this.log.detach(), checkpointId, this.now());
   }
 
@@ -413,14 +422,14 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
         const split = backend.entrySplit(read()?.split);
         const writtenAt = table.ttlMs === undefined ? undefined : cursor.time();
         backend.requireStore().put(dbKey(table.index, cursor.key), encodeValueRecord({ split, writtenAt, value }));
-        backend.log.set(table.index, split, cursor.key, undefined, writtenAt, value);
+        backend.valueWrites.set(table.index, split, cursor.key, writtenAt, value);
       },
       clear(): void {
         backend.requireKey(table);
         const record = read();
         if (record === undefined) return;
         backend.requireStore().put(dbKey(table.index, cursor.key), null);
-        backend.log.delete(table.index, record.split, cursor.key, undefined);
+        backend.valueWrites.delete(table.index, record.split, cursor.key);
       },
     };
   }

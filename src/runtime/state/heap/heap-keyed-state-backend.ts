@@ -4,9 +4,8 @@
  * goes to a binary changelog, which is what checkpoints are made of: at a barrier the log is
  * handed to the snapshot writer and becomes a delta file off the main thread (see
  * IncrementalSnapshots). Nothing ever serializes the whole state on the task's thread. Value
- * states whose keys repeat log each changed key once per segment, with its value at the
- * segment's end (CoalescedValueWrites): a hot key costs one record per checkpoint, not one per
- * write. Map states, and value states whose keys do not repeat, log every write.
+ * states whose keys repeat log each changed key once per segment (CoalescedValueWrites): a hot
+ * key costs one record per checkpoint, not one per write. Map states log every write.
  *
  * TTL: a write moves its key to the end of its table, so each table runs oldest write first and
  * `afterBatch` expires keys from the front — the cost is the number of expired keys, never a scan.
@@ -48,18 +47,6 @@ export interface HeapKeyedStateBackendOptions {
   readonly materialization?: MaterializationPolicy;
 }
 
-/**
- * Written value-state keys kept before they are drained into the changelog after a batch: the
- * drain runs on the task thread, and this bounds it and the keys held for it (16,384 keys
- * drained in 5–25 ms on a busy 2-core machine; 65,536 took 35–90 ms).
- */
-const COALESCED_KEYS_LIMIT = 16_384;
-
-/** Keys to drain at once: about `segmentBytes` of changelog at `bytesPerKey`, within 1 and COALESCED_KEYS_LIMIT. */
-function drainLimit(segmentBytes: number, bytesPerKey: number): number {
-  return Math.max(1, Math.min(COALESCED_KEYS_LIMIT, Math.floor(segmentBytes / Math.max(1, bytesPerKey))));
-}
-
 /** Expired keys deleted (and entries swept) per batch at most: TTL work stays small and steady. */
 const EXPIRY_BUDGET = 512;
 
@@ -76,9 +63,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly provisional = new Set<string>();
   private readonly handles = new Map<string, ValueState<unknown> | MapState<StateKey, unknown>>();
   private readonly log = new ChangelogWriter();
-  private readonly valueWrites = new CoalescedValueWrites(this.log, this.tableList);
-  /** Written keys that make about a segment of changelog (learnt from the last drain). */
-  private drainAt: number;
+  private readonly valueWrites: CoalescedValueWrites;
   private readonly snapshots: IncrementalSnapshots;
   private readonly segmentBytes: number;
   private readonly store: CheckpointStore;
@@ -95,7 +80,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     this.cursor = new KeyCursor(this.now);
     this.ownedRange = options.keyGroupRange ?? context.keyGroupRange;
     this.segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
-    this.drainAt = drainLimit(this.segmentBytes, 16);
+    this.valueWrites = new CoalescedValueWrites(this.log, this.segmentBytes);
     this.store = context.store;
     this.snapshots = new IncrementalSnapshots({
       taskId: context.stepId,
@@ -201,20 +186,11 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       table.expireFront(now, EXPIRY_BUDGET, (key) => this.forgetIfGone(key));
       if (table.unordered) table.sweep(now, EXPIRY_BUDGET, (key) => this.forgetIfGone(key));
     }
-    if (this.valueWrites.size >= this.drainAt) this.drainValueWrites();
+    this.valueWrites.afterBatch();
     if (this.log.bytes >= this.segmentBytes) {
       this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
       this.valueWrites.segmentSealed();
     }
-  }
-
-  /** Appends the written value-state keys to the log, and sizes the next drain to about a segment. */
-  private drainValueWrites(): void {
-    const keys = this.valueWrites.size;
-    if (keys === 0) return;
-    const before = this.log.bytes;
-    this.valueWrites.drain();
-    this.drainAt = drainLimit(this.segmentBytes, (this.log.bytes - before) / keys);
   }
 
   backpressure(): Promise<void> | undefined {
@@ -223,7 +199,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 
   snapshot(checkpointId: number): Promise<KeyedStateSnapshot> {
     this.lastBarrier = checkpointId;
-    this.drainValueWrites();
+    this.valueWrites.drain();
     return this.snapshots.checkpoint(this.log.detach(), checkpointId, this.now());
   }
 

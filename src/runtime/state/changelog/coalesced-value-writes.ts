@@ -60,11 +60,6 @@ export class CoalescedValueWrites {
     this.drainAt = this.keysPerSegment(FIRST_GUESS_BYTES_PER_KEY);
   }
 
-  /** Keys waiting to be drained. */
-  get size(): number {
-    return this.count;
-  }
-
   /** Whether writes go straight to the log now (keys did not repeat in the last window judged). */
   get writingThrough(): boolean {
     return this.direct;

@@ -68,6 +68,17 @@ export abstract class FencingError extends StreamlineError {
 /** This instance no longer holds the job's lease: a newer holder took over, or it may have expired. */
 export class LeaseLostError extends FencingError {}
 
+/**
+ * The lease was not confirmed by the store before its local expiry (the store is slow or
+ * unreachable): nothing is committed until a renewal confirms it, or the store reports that
+ * another instance took over (LeaseLostError). Retriable: the checkpoint fails, the run goes on.
+ */
+export class LeaseUnconfirmedError extends StreamlineError {
+  constructor(message: string) {
+    super(message, { retriable: true });
+  }
+}
+
 /** A commit was refused because a newer fencing token (or another owner of a split) already committed. */
 export class FencedError extends FencingError {}
 
@@ -83,6 +94,17 @@ export class UnplannedSplitsError extends StreamlineError {
 
 /** The group of instances rebalanced meanwhile: an assignment a run started with is not current any more. */
 export class StaleAssignmentError extends StreamlineError {
+  constructor(message: string) {
+    super(message, { retriable: true });
+  }
+}
+
+/**
+ * A rebalance's hand-over (final checkpoint and commit) did not finish within the group's
+ * patience: the run was aborted without committing; the splits' next owners continue from their
+ * previous commit, and this instance goes on with its next assignment.
+ */
+export class HandOverTimeoutError extends StreamlineError {
   constructor(message: string) {
     super(message, { retriable: true });
   }

@@ -1,4 +1,4 @@
-import { FencedError, JobDefinitionError, StaleAssignmentError, StreamlineError } from '../../errors.js';
+import { FencedError, HandOverTimeoutError, JobDefinitionError, StaleAssignmentError, StreamlineError } from '../../errors.js';
 import type { SplitAssignment, SplitGroup } from '../split-group.js';
 import { JobRunner, type JobRunnerOptions, type JobRunResult } from './job-runner.js';
 import { instanceScope } from '../checkpoint/instance-scope.js';
@@ -108,8 +108,11 @@ export class SplitGroupRunner {
     await current.done;
   }
 
-  /** One run for one assignment; 'fenced' when another instance took one of its splits over. */
-  private async runAssignment(assignment: SplitAssignment): Promise<'ended' | 'fenced'> {
+  /**
+   * One run for one assignment; 'fenced' when another instance took one of its splits over,
+   * 'abandoned' when its hand-over timed out (it was aborted; the rebalance goes on without it).
+   */
+  private async runAssignment(assignment: SplitAssignment): Promise<'ended' | 'fenced' | 'abandoned'> {
     const runOptions: JobRunnerOptions = { ...this.options, checkpointScope: this.scope, assignment, closeDeadLetters: false };
     const runner = this.options.createRun?.(runOptions, this.group!) ?? new JobRunner(runOptions);
     const done = runner.run();
@@ -119,6 +122,10 @@ export class SplitGroupRunner {
       this.options.logger.info({ generation: assignment.generation, lastCheckpoint: result.lastCheckpoint, restoredSplits: result.restoredSplits?.length ?? 0 }, 'run of the assignment ended');
       return 'ended';
     } catch (error) {
+      if (error instanceof HandOverTimeoutError) {
+        this.options.logger.warn({ generation: assignment.generation, err: error.message }, 'run aborted: its hand-over timed out; waiting for the next assignment');
+        return 'abandoned';
+      }
       if (this.stopping && !(error instanceof FencedError)) throw error;
       if (error instanceof FencedError || error instanceof StaleAssignmentError) {
         this.options.logger.warn({ generation: assignment.generation, err: (error as Error).message }, 'run stopped: its splits moved on without it; continuing from what the output holds');
@@ -146,7 +153,7 @@ export class SplitGroupRunner {
     const timedOut = await Promise.race([current.done.then(() => false), this.clock.sleep(timeoutMs, patience.signal).then(() => true, () => false)]);
     patience.abort();
     if (timedOut) {
-      current.runner.abort(new StreamlineError(`the hand-over did not finish within ${timeoutMs} ms; the next owner continues from the previous commit`));
+      current.runner.abort(new HandOverTimeoutError(`the hand-over did not finish within ${timeoutMs} ms; the next owner continues from the previous commit`));
       await current.done;
     }
     this.options.logger.info({ ms: Math.round(this.clock.monotonic() - started), timedOut }, 'hand-over done');

@@ -2,11 +2,14 @@
  * Keeps a job's lease alive in the background and answers "may I still commit?".
  * The local expiry is measured from the moment each renewal was *sent*, so it is never later
  * than the store's own expiry — the coordinator calls `assertHeld()` before every commit.
+ * Past the local expiry, commits wait (LeaseUnconfirmedError) while renewals go on: a store
+ * outage longer than the TTL only pauses commits; a renewal that the store accepts (nobody took
+ * the lease meanwhile: owner and token unchanged) resumes them, one that it refuses is a loss.
  * A renewal is bounded: each attempt by `attemptTimeoutMs`, the whole renewal by the renewal
  * interval, so one request that is accepted and never answered cannot stop the renewals; and
  * stopping cancels a renewal in flight instead of waiting for it.
  */
-import { LeaseLostError, StreamlineError, TimeoutError } from '../../errors.js';
+import { LeaseLostError, LeaseUnconfirmedError, StreamlineError, TimeoutError } from '../../errors.js';
 import type { HaStore, Lease } from '../ha-store.js';
 import type { Logger } from '../logger.js';
 import type { Clock, Timer } from '../time/clock.js';
@@ -70,14 +73,23 @@ export class LeaseKeeper {
     return this.lostError !== undefined;
   }
 
-  /** Throws LeaseLostError when the lease was lost or may have expired; call before every commit. */
+  /** True while the local expiry (less the safety margin) has passed without a confirmed renewal. */
+  get unconfirmed(): boolean {
+    return this.lostError === undefined && this.clock.now() >= this.localExpiry - this.safetyMarginMs;
+  }
+
+  /**
+   * Call before every commit. Throws LeaseLostError once the store reported another holder, and
+   * LeaseUnconfirmedError (retriable: commits wait, renewals go on) while the lease may have expired.
+   */
   assertHeld(): void {
     if (this.lostError !== undefined) throw this.lostError;
     const now = this.clock.now();
     if (now >= this.localExpiry - this.safetyMarginMs) {
-      throw new LeaseLostError(
+      throw new LeaseUnconfirmedError(
         `Job '${this.lease.jobName}': lease of '${this.lease.owner}' (fencing token ${this.lease.fencingToken}) ` +
-          `${now >= this.localExpiry ? 'expired' : 'is about to expire'} at ${new Date(this.localExpiry).toISOString()} without a confirmed renewal; refusing to commit`,
+          `${now >= this.localExpiry ? 'expired' : 'is about to expire'} at ${new Date(this.localExpiry).toISOString()} without a confirmed renewal (is the HA store reachable?); ` +
+          'commits wait until a renewal confirms it, or stop if another instance took it over',
       );
     }
   }
@@ -125,10 +137,13 @@ export class LeaseKeeper {
     }, delayMs);
   }
 
-  // After a failed renewal, retry sooner so the remaining lease time is not wasted.
+  // After a failed renewal, retry sooner so the remaining lease time is not wasted; past the
+  // expiry, at a steady pace (a second at most) so commits resume soon after the store is back.
   private nextDelay(): number {
     const remaining = this.localExpiry - this.clock.now();
-    return remaining > this.renewIntervalMs * 2 ? this.renewIntervalMs : Math.max(1, Math.min(this.renewIntervalMs, remaining / 4));
+    if (remaining > this.renewIntervalMs * 2) return this.renewIntervalMs;
+    const floor = Math.min(this.renewIntervalMs, 1_000);
+    return remaining <= 0 ? floor : Math.max(Math.min(floor, 100), Math.min(this.renewIntervalMs, remaining / 4));
   }
 
   private async renewOnce(): Promise<void> {
@@ -142,8 +157,10 @@ export class LeaseKeeper {
       const sentAt = this.clock.now();
       const renewed = await this.options.store.renew(this.lease, this.options.ttlMs, { signal, attemptTimeoutMs: this.attemptTimeoutMs });
       if (this.lostError !== undefined || this.stopped) return;
+      const wasUnconfirmed = this.unconfirmed;
       this.lease = renewed;
       this.localExpiry = sentAt + this.options.ttlMs;
+      if (wasUnconfirmed) this.options.logger?.info({ jobName: this.lease.jobName, fencingToken: renewed.fencingToken.toString() }, 'lease confirmed again by the store; commits resume');
     } catch (err) {
       if (this.stopped) return;
       if (err instanceof LeaseLostError) {

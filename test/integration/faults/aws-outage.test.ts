@@ -3,7 +3,10 @@
  * DynamoDB traffic (HA lease and checkpoint pointer), goes through the repo's fault proxy: S3 refusing connections for 10 s in the middle of the run used
  * to make the job exit 1 ("after 5 attempts" → "sink failed"), and a request accepted and never
  * answered hung it for ever. Now the request timeouts end the hung attempts, the shared retry
- * deadline rides the outage out, and the output table holds every id exactly once.
+ * deadline rides the outage out, and the output table holds every id exactly once. The DynamoDB
+ * outage outlasts the lease (6 s) on purpose: commits pause past its local expiry and resume once
+ * the store confirms the same lease again (it used to end the job with LeaseLostError whenever the
+ * outage began more than ~4 s after a renewal).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -33,7 +36,7 @@ test(`${service} ${fault === 'refuse' ? 'refusing connections' : 'accepting requ
   proc = new JobProcess(
     'outage',
     fixtureJobPath('sequence'),
-    scenario.env({ GENERATOR_COUNT: String(COUNT), GENERATOR_RATE: '400', CHECKPOINT_INTERVAL_MS: '500', [`AWS_ENDPOINT_URL_${service === 'S3' ? 'S3' : 'DYNAMODB'}`]: proxy.endpoint, CHECKPOINT_TOLERABLE_FAILURES: '30', REQUEST_TIMEOUT_MS: '2000', SOCKET_IDLE_TIMEOUT_MS: '2000' }),
+    scenario.env({ GENERATOR_COUNT: String(COUNT), GENERATOR_RATE: '400', CHECKPOINT_INTERVAL_MS: '500', [`AWS_ENDPOINT_URL_${service === 'S3' ? 'S3' : 'DYNAMODB'}`]: proxy.endpoint, CHECKPOINT_TOLERABLE_FAILURES: '30', REQUEST_TIMEOUT_MS: '2000', SOCKET_IDLE_TIMEOUT_MS: '2000', ...(service === 'DynamoDB' ? { LEASE_TTL_MS: '6000' } : {}) }),
   );
   await proc.waitForMsg('checkpoint complete', 60_000);
   const accepted = proxy.accepted;
@@ -47,6 +50,10 @@ test(`${service} ${fault === 'refuse' ? 'refusing connections' : 'accepting requ
   assert.ok(proxy.accepted > accepted, `${service} traffic resumed through the proxy`);
   const hit = ['S3 request failed; retrying', 'DynamoDB request failed; retrying', 'lease renewal failed; retrying', 'checkpoint failed'].reduce((n, msg) => n + proc!.logged(msg).length, 0);
   assert.ok(hit > 0, `the outage reached the job (retries or failed checkpoints logged)\n${proc.tail()}`);
+  if (service === 'DynamoDB') {
+    assert.ok(proc.logged('lease confirmed again by the store; commits resume').length > 0, `the lease expired locally during the outage and was confirmed again after it\n${proc.tail()}`);
+    assert.equal(proc.logged('lease lost').length, 0, `nobody took the lease over, so it was never lost\n${proc.tail()}`);
+  }
   assertExactlyOnce(await readOutput(scenario), COUNT);
 });
 }

@@ -6,6 +6,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { LocalCatalog } from '../../../../src/iceberg/local-catalog.js';
 import { LocalFileIO } from '../../../../src/iceberg/local-file-io.js';
 import { LocalCheckpointStore } from '../../../../src/runtime/checkpoint/local-checkpoint-store.js';
+import type { CheckpointMetadata, CheckpointStore } from '../../../../src/runtime/checkpoint-store.js';
 import { FileDeadLetterSink } from '../../../../src/runtime/dead-letters/file-dead-letter-sink.js';
 import { SplitGroupRunner } from '../../../../src/runtime/execution/split-group-runner.js';
 import { silentLogger } from '../../../../src/runtime/logger.js';
@@ -36,12 +37,12 @@ describe('SplitGroupRunner: splits move between instances exactly once, with the
     return { topic: new InMemoryTopic(4), coordinator: new FakeGroupCoordinator() };
   };
 
-  const instance = (name: string, topic: InMemoryTopic, coordinator: FakeGroupCoordinator) => {
+  const instance = (name: string, topic: InMemoryTopic, coordinator: FakeGroupCoordinator, checkpoints: CheckpointStore = store) => {
     const metrics = new MetricsRegistry();
     const flow = countsFlow(inMemorySplitSource(topic, coordinator.member(name)), catalog);
     const runner = new SplitGroupRunner({
       flow,
-      store,
+      store: checkpoints,
       checkpoint: { intervalMs: 20, retain: 2 },
       metrics,
       logger: silentLogger(),
@@ -112,6 +113,53 @@ describe('SplitGroupRunner: splits move between instances exactly once, with the
     // a finally learns it lost the splits.
     await coordinator.rebalance({ a: [], b: topic.splits });
     topic.append(100);
+    await committedAll(topic);
+    await a.runner.stop();
+    await b.runner.stop();
+    await Promise.all([a.done, b.done]);
+    await assertExactlyOnce(topic);
+  });
+
+  it('a hand-over that does not finish in time aborts the run, not the instance: it runs its next assignment', { timeout: 60_000 }, async () => {
+    const { topic, coordinator } = setUp('hand-over-timeout');
+    // a's checkpoint store stops answering on request (a hung S3 request, ended by its 1.5 s
+    // request timeout): its final checkpoint cannot complete within the hand-over's patience.
+    let hang = false;
+    let hung = 0;
+    const stalling: CheckpointStore = Object.assign(Object.create(store) as CheckpointStore, {
+      commitMetadata: async (metadata: CheckpointMetadata) => {
+        if (hang) {
+          hung++;
+          await new Promise((resolve) => setTimeout(resolve, 1_500));
+          throw new Error('request timed out after 1500 ms');
+        }
+        return store.commitMetadata(metadata);
+      },
+    });
+    const a = instance('a', topic, coordinator, stalling);
+    const b = instance('b', topic, coordinator);
+    coordinator.member('a').handOverTimeoutMs = 300;
+    await coordinator.rebalance({ a: topic.splits, b: [] });
+    topic.append(100);
+    await committedAll(topic);
+
+    hang = true;
+    topic.append(60); // read by a, never committed by it
+    const started = performance.now();
+    await coordinator.rebalance({ a: [], b: topic.splits });
+    const handOverMs = performance.now() - started;
+    assert.ok(handOverMs >= 300 && handOverMs < 5_000, `the rebalance waited for a's hand-over up to its patience: ${Math.round(handOverMs)} ms`);
+    assert.ok(hung > 0, 'a\'s final checkpoint was the one held up');
+    // b continues every split from the last commit (a's uncommitted 60 are read again by b).
+    topic.append(40);
+    await committedAll(topic);
+    const settled = await Promise.race([a.done.then(() => 'ended', (e: unknown) => `failed: ${String(e)}`), new Promise((r) => setTimeout(() => r('running'), 200))]);
+    assert.equal(settled, 'running', 'the instance whose hand-over timed out is still in the group');
+
+    // Its store answers again; the splits come back to it and it carries on from b's commits.
+    hang = false;
+    await coordinator.rebalance({ a: topic.splits, b: [] });
+    topic.append(80);
     await committedAll(topic);
     await a.runner.stop();
     await b.runner.stop();

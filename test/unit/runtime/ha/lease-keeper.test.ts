@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { LeaseLostError } from '../../../../src/errors.js';
+import { LeaseLostError, LeaseUnconfirmedError } from '../../../../src/errors.js';
 import type { HaStore, Lease } from '../../../../src/runtime/ha-store.js';
 import { LeaseKeeper } from '../../../../src/runtime/ha/lease-keeper.js';
 import { LocalHaStore } from '../../../../src/runtime/ha/local-ha-store.js';
@@ -23,7 +23,7 @@ async function freshDir(): Promise<string> {
 
 const TTL = 9_000;
 
-test('assertHeld passes while renewals succeed and fails once the local expiry nears', async () => {
+test('assertHeld passes while renewals succeed and refuses (retriably) once the local expiry nears', async () => {
   const clock = new FakeClock();
   const store = new LocalHaStore(await freshDir(), { clock });
   const lease = (await store.tryAcquire('orders', 'a', TTL))!;
@@ -34,8 +34,82 @@ test('assertHeld passes while renewals succeed and fails once the local expiry n
   clock.advance(TTL - 2000);
   keeper.assertHeld(); // renewed: still inside
   clock.advance(1500); // within the safety margin (900 ms) of the local expiry
-  assert.throws(() => keeper.assertHeld(), (err: unknown) => err instanceof LeaseLostError && /about to expire/.test(err.message));
+  assert.throws(() => keeper.assertHeld(), (err: unknown) => err instanceof LeaseUnconfirmedError && err.retriable && /about to expire/.test(err.message));
   assert.equal(keeper.lost, false);
+  assert.equal(keeper.unconfirmed, true);
+});
+
+test('a store outage longer than the TTL pauses commits; the first renewal the store accepts resumes them', async () => {
+  const clock = new FakeClock();
+  const store = new LocalHaStore(await freshDir(), { clock });
+  const lease = (await store.tryAcquire('orders', 'a', TTL))!;
+  let down = true;
+  const outage: HaStore = Object.assign(Object.create(store) as HaStore, {
+    renew: async (l: Lease, ttl: number) => {
+      if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:4566');
+      return store.renew(l, ttl);
+    },
+  });
+  const keeper = new LeaseKeeper({ store: outage, lease, ttlMs: TTL, clock, onLost: () => assert.fail('not lost') });
+  clock.advance(TTL / 3);
+  await keeper.renewNow();
+  clock.advance(TTL); // well past the expiry: nobody took the lease over
+  await keeper.renewNow();
+  assert.throws(() => keeper.assertHeld(), (err: unknown) => err instanceof LeaseUnconfirmedError && /expired at/.test(err.message));
+  down = false;
+  await keeper.renewNow();
+  keeper.assertHeld();
+  assert.equal(keeper.unconfirmed, false);
+  assert.equal(keeper.current().fencingToken, 1n, 'the same lease, confirmed again');
+  assert.equal(keeper.current().expiresAt, clock.now() + TTL);
+});
+
+test('a store outage during which another instance took the lease over ends in a loss, never in a confirmation', async () => {
+  const clock = new FakeClock();
+  const dir = await freshDir();
+  const store = new LocalHaStore(dir, { clock });
+  const lease = (await store.tryAcquire('orders', 'a', TTL))!;
+  let down = true;
+  const outage: HaStore = Object.assign(Object.create(store) as HaStore, {
+    renew: async (l: Lease, ttl: number) => {
+      if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:4566');
+      return store.renew(l, ttl);
+    },
+  });
+  const lost: LeaseLostError[] = [];
+  const keeper = new LeaseKeeper({ store: outage, lease, ttlMs: TTL, clock, onLost: (err) => lost.push(err) });
+  clock.advance(TTL + 1);
+  await keeper.renewNow();
+  assert.throws(() => keeper.assertHeld(), LeaseUnconfirmedError);
+  assert.ok(await new LocalHaStore(dir, { clock }).tryAcquire('orders', 'b', TTL));
+  down = false;
+  await keeper.renewNow();
+  assert.equal(lost.length, 1);
+  assert.throws(() => keeper.assertHeld(), LeaseLostError);
+});
+
+test('past the local expiry, renewals go on at a steady pace (not a busy loop) until the store answers', async () => {
+  const store = new LocalHaStore(await freshDir());
+  const ttl = 600;
+  const lease = (await store.tryAcquire('orders', 'a', ttl))!;
+  let attempts = 0;
+  let down = true;
+  const outage: HaStore = Object.assign(Object.create(store) as HaStore, {
+    renew: async (l: Lease, t: number) => {
+      attempts++;
+      if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:4566');
+      return store.renew(l, t);
+    },
+  });
+  const keeper = new LeaseKeeper({ store: outage, lease, ttlMs: ttl, onLost: () => assert.fail('not lost') }).start();
+  await delay(ttl * 3); // 1,800 ms, of which 1,200 ms past the expiry
+  assert.throws(() => keeper.assertHeld(), LeaseUnconfirmedError);
+  // Every 200 ms (the renew interval) at most, a few quicker ones near the expiry: no spinning.
+  assert.ok(attempts >= 4 && attempts <= 20, `renewal attempts in 1.8 s: ${attempts}`);
+  down = false;
+  await delay(400);
+  keeper.assertHeld();
+  await keeper.stop();
 });
 
 test('a takeover is reported once through onLost and every later assertHeld fails', async () => {

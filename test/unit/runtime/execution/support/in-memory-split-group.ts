@@ -53,7 +53,8 @@ export class InMemoryTopic {
 
 /** One member of the fake group. */
 export class FakeMember implements SplitGroup {
-  readonly handOverTimeoutMs = 10_000;
+  /** The group's patience with a hand-over (a test may shorten it). */
+  handOverTimeoutMs = 10_000;
   private readonly mailbox = new AssignmentMailbox();
   private revoke: (() => Promise<void>) | undefined;
   left = false;

@@ -5,7 +5,7 @@ import { checkpointStoreFromUri } from '../runtime/checkpoint/checkpoint-store-f
 import { newInstanceId } from '../runtime/checkpoint/instance-scope.js';
 import { maintenanceScheduleFromSettings } from './maintenance-schedule.js';
 import type { DeadLetterSink } from '../runtime/dead-letter.js';
-import { ConfigError, StreamlineError } from '../errors.js';
+import { ConfigError, LeaseUnconfirmedError, StreamlineError } from '../errors.js';
 import type { CheckpointOptions } from '../runtime/execution/checkpoint-options.js';
 import { JobRunner } from '../runtime/execution/job-runner.js';
 import { SplitGroupRunner, type JobRun } from '../runtime/execution/split-group-runner.js';
@@ -250,6 +250,7 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
         metrics.leaseHeld.set({ job: job.name }, 0);
         runner?.abort(error);
       },
+      onConfirmed: () => metrics.leaseHeld.set({ job: job.name }, 1),
     }).start();
     metrics.leaseHeld.set({ job: job.name }, 1);
     ctx.activity.enter('starting');
@@ -275,6 +276,8 @@ async function runStandbyInstance(ctx: ProcessContext, attach: (stoppable: Stopp
           fencedKeeper.assertHeld();
         } catch (error) {
           metrics.fencedCommits.inc({ job: job.name, kind: 'checkpoint' });
+          // Unconfirmed past its expiry: not held as far as anyone can tell, until a renewal confirms it.
+          if (error instanceof LeaseUnconfirmedError) metrics.leaseHeld.set({ job: job.name }, 0);
           throw error;
         }
       },

@@ -96,7 +96,7 @@ export class MetricsRegistry {
   readonly starts = this.counter('streamline_job_starts_total', 'Times the job started in this process.', ['job']);
   readonly ready = this.gauge('streamline_job_ready', '1 when the job is restored and consuming.', ['job']);
   readonly parallelism = this.gauge('streamline_job_parallelism', "Threads running the job's pipeline in this process: parallel subtasks, or 1.", ['job']);
-  readonly leaseHeld = this.gauge('streamline_ha_lease_held', '1 while this instance holds the job lease.', ['job']);
+  readonly leaseHeld = this.gauge('streamline_ha_lease_held', '1 while this instance holds the job lease; 0 while standby, after losing it, and while the HA store has not confirmed it past its expiry (commits wait).', ['job']);
   readonly assignments = this.counter('streamline_group_assignments_total', 'Assignments this instance received from its group (group mode: one per rebalance).', ['job']);
   readonly assignedSplits = this.gauge('streamline_group_assigned_splits', 'Source splits (Kafka partitions) this instance owns now (group mode).', ['job']);
   readonly runRestarts = this.counter('streamline_group_run_restarts_total', 'Runs restarted on the same assignment because another instance had published progress for its splits (group mode).', ['job']);

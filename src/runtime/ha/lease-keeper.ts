@@ -23,6 +23,8 @@ export interface LeaseKeeperOptions {
   readonly ttlMs: number;
   /** Called once when the store says another instance holds the lease; renewing stops. */
   readonly onLost: (error: LeaseLostError) => void;
+  /** Called when a renewal succeeds after the local expiry had passed: commits may resume. */
+  readonly onConfirmed?: () => void;
   /** Default ttl/3. */
   readonly renewIntervalMs?: number;
   /** `assertHeld` fails this long before the local expiry (clock drift, commit latency). Default min(ttl/10, 1 s). */
@@ -160,7 +162,10 @@ export class LeaseKeeper {
       const wasUnconfirmed = this.unconfirmed;
       this.lease = renewed;
       this.localExpiry = sentAt + this.options.ttlMs;
-      if (wasUnconfirmed) this.options.logger?.info({ jobName: this.lease.jobName, fencingToken: renewed.fencingToken.toString() }, 'lease confirmed again by the store; commits resume');
+      if (wasUnconfirmed) {
+        this.options.logger?.info({ jobName: this.lease.jobName, fencingToken: renewed.fencingToken.toString() }, 'lease confirmed again by the store; commits resume');
+        this.options.onConfirmed?.();
+      }
     } catch (err) {
       if (this.stopped) return;
       if (err instanceof LeaseLostError) {

@@ -50,9 +50,11 @@ test('a store outage longer than the TTL pauses commits; the first renewal the s
       return store.renew(l, ttl);
     },
   });
-  const keeper = new LeaseKeeper({ store: outage, lease, ttlMs: TTL, clock, onLost: () => assert.fail('not lost') });
+  let confirmed = 0;
+  const keeper = new LeaseKeeper({ store: outage, lease, ttlMs: TTL, clock, onLost: () => assert.fail('not lost'), onConfirmed: () => confirmed++ });
   clock.advance(TTL / 3);
   await keeper.renewNow();
+  assert.equal(confirmed, 0, 'a failed renewal inside the lease confirms nothing');
   clock.advance(TTL); // well past the expiry: nobody took the lease over
   await keeper.renewNow();
   assert.throws(() => keeper.assertHeld(), (err: unknown) => err instanceof LeaseUnconfirmedError && /expired at/.test(err.message));
@@ -62,6 +64,10 @@ test('a store outage longer than the TTL pauses commits; the first renewal the s
   assert.equal(keeper.unconfirmed, false);
   assert.equal(keeper.current().fencingToken, 1n, 'the same lease, confirmed again');
   assert.equal(keeper.current().expiresAt, clock.now() + TTL);
+  assert.equal(confirmed, 1, 'onConfirmed once, for the renewal after the expiry');
+  clock.advance(TTL / 3);
+  await keeper.renewNow();
+  assert.equal(confirmed, 1, 'a renewal in time is not a re-confirmation');
 });
 
 test('a store outage during which another instance took the lease over ends in a loss, never in a confirmation', async () => {

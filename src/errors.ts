@@ -65,7 +65,7 @@ export abstract class FencingError extends StreamlineError {
   }
 }
 
-/** This instance no longer holds the job's lease: a newer holder took over, or it may have expired. */
+/** This instance no longer holds the job's lease: the store names a newer holder (a lease that may merely have expired is LeaseUnconfirmedError). */
 export class LeaseLostError extends FencingError {}
 
 /**

@@ -15,14 +15,13 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { RestoreError, StreamlineError } from '../../../errors.js';
 import type { CheckpointStore } from '../../checkpoint-store.js';
-import { ChangelogWriter } from '../changelog/changelog-writer.js';
-import { CoalescedValueWrites } from '../changelog/coalesced-value-writes.js';
+import { StateChangelog } from '../changelog/state-changelog.js';
 import { decodeLegacySnapshot, type LegacyEntry, type LegacyMapEntry } from '../format/legacy-json-snapshot.js';
 import type { StateBlock, StateInfo, StateKind } from '../format/state-file.js';
 import { KeyCursor } from '../key-cursor.js';
 import { checkMaxParallelism, DEFAULT_MAX_PARALLELISM, hashKey, inKeyGroupRange, type KeyGroupRange } from '../key-group.js';
 import type { KeyedStateBackend, KeyedStateContext, KeyedStateRestore, MapState, StateDescriptor, StateKey, ValueState } from '../keyed-state-backend.js';
-import { IncrementalSnapshots, type KeyedStateSnapshot, type MaterializationPolicy } from '../snapshot/incremental-snapshots.js';
+import type { KeyedStateSnapshot, MaterializationPolicy } from '../snapshot/incremental-snapshots.js';
 import { chainBlocks } from '../snapshot/chain-blocks.js';
 import type { ChainInput } from '../snapshot/snapshot-files.js';
 import { SplitAttribution } from '../split-attribution.js';
@@ -61,16 +60,12 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
   private readonly tables = new Map<string, DiskTable>();
   private readonly tableList: DiskTable[] = [];
   private readonly handles = new Map<string, ValueState<unknown> | MapState<StateKey, unknown>>();
-  private readonly log = new ChangelogWriter();
-  private readonly valueWrites: CoalescedValueWrites;
-  private readonly snapshots: IncrementalSnapshots;
-  private readonly segmentBytes: number;
+  private readonly changelog: StateChangelog;
   private readonly checkpointStore: CheckpointStore;
   private store: DiskStateStore | undefined;
   private conflicts = 0;
   /** The current key's conflict was counted already. */
   private conflictCounted = false;
-  private lastBarrier = 0;
   private readonly ownedRange: KeyGroupRange | undefined;
 
   constructor(
@@ -82,10 +77,8 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
     this.ownedRange = context.keyGroupRange;
     this.now = () => context.clock.now();
     this.cursor = new KeyCursor(this.now);
-    this.segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
-    this.valueWrites = new CoalescedValueWrites(this.log, this.segmentBytes);
     this.checkpointStore = context.store;
-    this.snapshots = new IncrementalSnapshots({
+    this.changelog = new StateChangelog({
       taskId: context.stepId,
       scope: context.scope,
       maxParallelism: this.maxParallelism,
@@ -95,7 +88,7 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
       ...(options.materialization ? { policy: options.materialization } : {}),
       states: () => this.tableList.map((t) => ({ name: t.name, kind: t.kind, ttlMs: t.ttlMs ?? null })),
       splits: () => this.splits.names,
-    });
+    }, this.now, options.segmentBytes);
   }
 
   setCurrentKey(key: StateKey): void {
@@ -164,34 +157,28 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
       store.sweepStep(SWEEP_STEP, (key, record) => this.expired(key, record, now));
     }
     store.flush();
-    this.valueWrites.afterBatch();
-    if (this.log.bytes >= this.segmentBytes) {
-      this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
-      this.valueWrites.segmentSealed();
-    }
+    this.changelog.afterBatch();
   }
 
   backpressure(): Promise<void> | undefined {
-    return this.requireStore().backpressure() ?? this.snapshots.roomForWrites();
+    return this.requireStore().backpressure() ?? this.changelog.snapshots.roomForWrites();
   }
 
   snapshot(checkpointId: number): Promise<KeyedStateSnapshot> {
-    this.lastBarrier = checkpointId;
     this.store?.flush();
-    this.valueWrites.drain();
-    return this.snapshots.checkpoint(this.log.detach(), checkpointId, this.now());
+    return this.changelog.checkpoint(checkpointId);
   }
 
   sharedFilesInUse(): ReadonlySet<string> {
-    return this.snapshots.sharedFilesInUse();
+    return this.changelog.snapshots.sharedFilesInUse();
   }
 
   checkpointFinished(checkpointId: number): void {
-    this.snapshots.checkpointFinished(checkpointId);
+    this.changelog.snapshots.checkpointFinished(checkpointId);
   }
 
   async close(): Promise<void> {
-    await this.snapshots.settled();
+    await this.changelog.snapshots.settled();
     await this.store?.close();
     this.store = undefined;
   }
@@ -208,20 +195,14 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
     const range = this.ownedRange;
     const chains = inputs.map((input) => (input.kind === 'legacy' || range === undefined || input.input.keyGroups !== undefined ? input : { ...input, input: { ...input.input, keyGroups: range } }));
     const only = chains.length === 1 ? chains[0] : undefined;
-    const adopt = only?.kind === 'chain' && this.snapshots.canExtend(only.input) ? only.input.chain : undefined;
+    const adopt = only?.kind === 'chain' && this.changelog.snapshots.canExtend(only.input) ? only.input.chain : undefined;
     for (const input of chains) {
       if (input.kind === 'legacy') await this.restoreLegacy(input.bytes, input.split);
       else await this.restoreChain(input.input, adopt === undefined);
     }
     await this.store.drain();
-    if (adopt !== undefined) this.snapshots.adopt(adopt);
-    else await this.flushRestored();
-  }
-
-  /** Writes what a restore replayed into the changelog, a segment at a time, and waits for it. */
-  private async flushRestored(force = true): Promise<void> {
-    if (this.log.bytes >= this.segmentBytes || (force && this.log.bytes > 0)) this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
-    if (force || this.snapshots.pendingWrites > 2) await this.snapshots.settled();
+    if (adopt !== undefined) this.changelog.snapshots.adopt(adopt);
+    else await this.changelog.flushRestored();
   }
 
   private async restoreChain(input: ChainInput, replay: boolean): Promise<void> {
@@ -233,7 +214,7 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
         written = 0;
         await this.requireStore().drain();
       }
-      if (replay) await this.flushRestored(false);
+      if (replay) await this.changelog.flushRestored(false);
     }
   }
 
@@ -243,7 +224,7 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
     const split = block.split === '' ? -1 : this.splits.idOf(block.split);
     const ttl = table.ttlMs;
     const expired = (t: number | undefined) => ttl !== undefined && t !== undefined && now - t >= ttl;
-    const log = replay ? this.log : undefined;
+    const log = replay ? this.changelog.log : undefined;
     let written = 0;
     if (table.kind === 'value') {
       for (const e of block.entries) {
@@ -311,14 +292,14 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
             if (!live(t)) continue;
             const writtenAt = ttl === undefined ? undefined : (t ?? now);
             store.put(dbKey(table.index, key), encodeValueRecord({ split: splitId, writtenAt, value }));
-            this.log.set(table.index, splitId, key, undefined, writtenAt, value);
+            this.changelog.log.set(table.index, splitId, key, undefined, writtenAt, value);
           } else {
             const map = new Map<StateKey, MapEntryRecord>();
             for (const [mapKey, value, t] of (entry as LegacyMapEntry)[1]) {
               if (!live(t)) continue;
               const writtenAt = ttl === undefined ? undefined : (t ?? now);
               map.set(mapKey, { writtenAt, value });
-              this.log.set(table.index, splitId, key, mapKey, writtenAt, value);
+              this.changelog.log.set(table.index, splitId, key, mapKey, writtenAt, value);
             }
             if (map.size > 0) {
               store.put(dbKey(table.index, key), encodeMapRecord({ split: splitId, entries: map }));
@@ -422,14 +403,14 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
         const split = backend.entrySplit(read()?.split);
         const writtenAt = table.ttlMs === undefined ? undefined : cursor.time();
         backend.requireStore().put(dbKey(table.index, cursor.key), encodeValueRecord({ split, writtenAt, value }));
-        backend.valueWrites.set(table.index, split, cursor.key, writtenAt, value);
+        backend.changelog.valueWrites.set(table.index, split, cursor.key, writtenAt, value);
       },
       clear(): void {
         backend.requireKey(table);
         const record = read();
         if (record === undefined) return;
         backend.requireStore().put(dbKey(table.index, cursor.key), null);
-        backend.valueWrites.delete(table.index, record.split, cursor.key);
+        backend.changelog.valueWrites.delete(table.index, record.split, cursor.key);
       },
     };
   }
@@ -469,13 +450,13 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
         const writtenAt = table.ttlMs === undefined ? undefined : cursor.time();
         entries.set(mapKey, { writtenAt, value });
         write({ split, entries });
-        backend.log.set(table.index, split, cursor.key, mapKey, writtenAt, value);
+        backend.changelog.log.set(table.index, split, cursor.key, mapKey, writtenAt, value);
       },
       delete(mapKey: K): void {
         const record = read();
         if (record === undefined || !record.entries.delete(mapKey)) return;
         write(record);
-        backend.log.delete(table.index, record.split, cursor.key, mapKey);
+        backend.changelog.log.delete(table.index, record.split, cursor.key, mapKey);
       },
       *entries(): IterableIterator<[K, V]> {
         const record = read();
@@ -487,7 +468,7 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
         const record = read();
         if (record === undefined) return;
         write({ split: record.split, entries: new Map() });
-        backend.log.clearMap(table.index, record.split, cursor.key);
+        backend.changelog.log.clearMap(table.index, record.split, cursor.key);
       },
     };
   }

@@ -17,14 +17,13 @@
 import { RestoreError, StreamlineError } from '../../../errors.js';
 import type { CheckpointStore } from '../../checkpoint-store.js';
 import { systemClock } from '../../time/system-clock.js';
-import { ChangelogWriter } from '../changelog/changelog-writer.js';
-import { CoalescedValueWrites } from '../changelog/coalesced-value-writes.js';
+import { StateChangelog } from '../changelog/state-changelog.js';
 import { decodeLegacySnapshot, type LegacyEntry, type LegacyMapEntry } from '../format/legacy-json-snapshot.js';
 import type { StateBlock, StateInfo, StateKind } from '../format/state-file.js';
 import { KeyCursor } from '../key-cursor.js';
 import { checkMaxParallelism, DEFAULT_MAX_PARALLELISM, hashKey, inKeyGroupRange, type KeyGroupRange } from '../key-group.js';
 import type { KeyedStateBackend, KeyedStateContext, KeyedStateRestore, MapState, StateDescriptor, StateKey, ValueState } from '../keyed-state-backend.js';
-import { IncrementalSnapshots, type KeyedStateSnapshot, type MaterializationPolicy } from '../snapshot/incremental-snapshots.js';
+import type { KeyedStateSnapshot, MaterializationPolicy } from '../snapshot/incremental-snapshots.js';
 import { chainBlocks } from '../snapshot/chain-blocks.js';
 import type { ChainInput } from '../snapshot/snapshot-files.js';
 import { SplitAttribution } from '../split-attribution.js';
@@ -62,12 +61,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   /** States created by a restore before the operator declared them. */
   private readonly provisional = new Set<string>();
   private readonly handles = new Map<string, ValueState<unknown> | MapState<StateKey, unknown>>();
-  private readonly log = new ChangelogWriter();
-  private readonly valueWrites: CoalescedValueWrites;
-  private readonly snapshots: IncrementalSnapshots;
-  private readonly segmentBytes: number;
+  private readonly changelog: StateChangelog;
   private readonly store: CheckpointStore;
-  private lastBarrier = 0;
 
   constructor(
     private readonly context: KeyedStateContext,
@@ -79,10 +74,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     this.now = () => clock.now();
     this.cursor = new KeyCursor(this.now);
     this.ownedRange = options.keyGroupRange ?? context.keyGroupRange;
-    this.segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
-    this.valueWrites = new CoalescedValueWrites(this.log, this.segmentBytes);
     this.store = context.store;
-    this.snapshots = new IncrementalSnapshots({
+    this.changelog = new StateChangelog({
       taskId: context.stepId,
       scope: context.scope,
       maxParallelism: this.maxParallelism,
@@ -92,7 +85,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       ...(options.materialization ? { policy: options.materialization } : {}),
       states: () => this.tableList.map((t) => t.info),
       splits: () => this.splits.names,
-    });
+    }, this.now, options.segmentBytes);
   }
 
   setCurrentKey(key: StateKey): void {
@@ -139,7 +132,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     let handle = this.handles.get(descriptor.name) as ValueState<V> | undefined;
     if (handle === undefined) {
       const gone = (key: StateKey) => this.forgetIfGone(key);
-      handle = table.ttlMs === undefined ? new HeapValueState<V>(this.cursor, table, this.valueWrites, gone) : new HeapTtlValueState<V>(this.cursor, table, this.valueWrites, table.ttlMs, gone);
+      handle = table.ttlMs === undefined ? new HeapValueState<V>(this.cursor, table, this.changelog.valueWrites, gone) : new HeapTtlValueState<V>(this.cursor, table, this.changelog.valueWrites, table.ttlMs, gone);
       this.handles.set(descriptor.name, handle as ValueState<unknown>);
     }
     return handle;
@@ -149,7 +142,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const table = this.declare(descriptor, 'map');
     let handle = this.handles.get(descriptor.name) as MapState<K, V> | undefined;
     if (handle === undefined) {
-      handle = new HeapMapState<K, V>(this.cursor, table, this.log, table.ttlMs, (key) => this.forgetIfGone(key));
+      handle = new HeapMapState<K, V>(this.cursor, table, this.changelog.log, table.ttlMs, (key) => this.forgetIfGone(key));
       this.handles.set(descriptor.name, handle as unknown as MapState<StateKey, unknown>);
     }
     return handle;
@@ -186,33 +179,27 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       table.expireFront(now, EXPIRY_BUDGET, (key) => this.forgetIfGone(key));
       if (table.unordered) table.sweep(now, EXPIRY_BUDGET, (key) => this.forgetIfGone(key));
     }
-    this.valueWrites.afterBatch();
-    if (this.log.bytes >= this.segmentBytes) {
-      this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
-      this.valueWrites.segmentSealed();
-    }
+    this.changelog.afterBatch();
   }
 
   backpressure(): Promise<void> | undefined {
-    return this.snapshots.roomForWrites();
+    return this.changelog.snapshots.roomForWrites();
   }
 
   snapshot(checkpointId: number): Promise<KeyedStateSnapshot> {
-    this.lastBarrier = checkpointId;
-    this.valueWrites.drain();
-    return this.snapshots.checkpoint(this.log.detach(), checkpointId, this.now());
+    return this.changelog.checkpoint(checkpointId);
   }
 
   sharedFilesInUse(): ReadonlySet<string> {
-    return this.snapshots.sharedFilesInUse();
+    return this.changelog.snapshots.sharedFilesInUse();
   }
 
   checkpointFinished(checkpointId: number): void {
-    this.snapshots.checkpointFinished(checkpointId);
+    this.changelog.snapshots.checkpointFinished(checkpointId);
   }
 
   async close(): Promise<void> {
-    await this.snapshots.settled();
+    await this.changelog.snapshots.settled();
   }
 
   /**
@@ -225,27 +212,21 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const range = this.ownedRange;
     const chains = inputs.map((input) => (input.kind === 'legacy' || range === undefined || input.input.keyGroups !== undefined ? input : { ...input, input: { ...input.input, keyGroups: range } }));
     const only = chains.length === 1 ? chains[0] : undefined;
-    const adopt = only?.kind === 'chain' && this.snapshots.canExtend(only.input) ? only.input.chain : undefined;
+    const adopt = only?.kind === 'chain' && this.changelog.snapshots.canExtend(only.input) ? only.input.chain : undefined;
     for (const input of chains) {
       if (input.kind === 'legacy') this.restoreLegacy(input.bytes, input.split);
       else await this.restoreChain(input.input, adopt === undefined);
     }
-    if (adopt !== undefined) this.snapshots.adopt(adopt);
-    else await this.flushRestored();
+    if (adopt !== undefined) this.changelog.snapshots.adopt(adopt);
+    else await this.changelog.flushRestored();
     for (const table of this.tableList) if (table.ttlMs !== undefined && table.values.size > 0) table.unordered = true;
-  }
-
-  /** Writes what a restore replayed into the changelog, a segment at a time, and waits for it. */
-  private async flushRestored(force = true): Promise<void> {
-    if (this.log.bytes >= this.segmentBytes || (force && this.log.bytes > 0)) this.snapshots.flush(this.log.detach(), this.lastBarrier + 1, this.now());
-    if (force || this.snapshots.pendingWrites > 2) await this.snapshots.settled();
   }
 
   private async restoreChain(input: ChainInput, replay: boolean): Promise<void> {
     const now = this.now();
     for await (const { info, block } of chainBlocks(input, this.maxParallelism, this.context.stepId, this.store)) {
       this.applyBlock(this.tableFor(info), block, now, replay);
-      if (replay) await this.flushRestored(false);
+      if (replay) await this.changelog.flushRestored(false);
     }
   }
 
@@ -257,7 +238,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const split = block.split === '' ? -1 : this.splits.idOf(block.split);
     const ttl = table.ttlMs;
     const values = table.values;
-    const log = replay ? this.log : undefined;
+    const log = replay ? this.changelog.log : undefined;
     const time = (e: { writtenAt?: number }) => (ttl === undefined ? undefined : (e.writtenAt ?? now));
     for (const e of block.entries) {
       if (table.kind === 'value') {
@@ -315,14 +296,14 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
             const [, value, t] = entry as LegacyEntry;
             if (expired(t)) continue;
             table.values.set(key, ttl === undefined ? value : ({ v: value, t: t ?? now } satisfies TtlEntry<unknown>));
-            this.log.set(table.index, splitId, key, undefined, ttl === undefined ? undefined : (t ?? now), value);
+            this.changelog.log.set(table.index, splitId, key, undefined, ttl === undefined ? undefined : (t ?? now), value);
           } else {
             let m = table.values.get(key) as Map<StateKey, unknown> | undefined;
             for (const [mapKey, value, t] of (entry as LegacyMapEntry)[1]) {
               if (expired(t)) continue;
               if (m === undefined) table.values.set(key, (m = new Map()));
               m.set(mapKey, ttl === undefined ? value : ({ v: value, t: t ?? now } satisfies TtlEntry<unknown>));
-              this.log.set(table.index, splitId, key, mapKey, ttl === undefined ? undefined : (t ?? now), value);
+              this.changelog.log.set(table.index, splitId, key, mapKey, ttl === undefined ? undefined : (t ?? now), value);
             }
           }
           this.splits.assign(key, splitId);

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { StateChangelog } from '../../../../src/runtime/state/changelog/state-changelog.js';
 import { DiskKeyedStateBackend } from '../../../../src/runtime/state/disk/disk-keyed-state-backend.js';
 import { HeapKeyedStateBackend } from '../../../../src/runtime/state/heap/heap-keyed-state-backend.js';
 import type { KeyedStateBackend } from '../../../../src/runtime/state/keyed-state-backend.js';
@@ -132,7 +133,7 @@ for (const kind of KINDS) {
     const segmentBytes = 64 * 1024;
     const { backend: b, logBytes } = await observedBackend(factory, kind, segmentBytes);
     /** Internal: whether value writes go straight to the changelog (not part of the backend's interface). */
-    const writingThrough = () => (b as unknown as { valueWrites: { writingThrough: boolean } }).valueWrites.writingThrough;
+    const writingThrough = () => (b as unknown as { changelog: StateChangelog }).changelog.valueWrites.writingThrough;
     const s = b.valueState<number>({ name: 'n' });
     const expected = new Map<string, number>();
     const batch = async (keyOf: (i: number) => string, value: number) => {

@@ -10,7 +10,7 @@
  * TTL: a write moves its key to the end of its table, so each table runs oldest write first and
  * `afterBatch` expires keys from the front — the cost is the number of expired keys, never a scan.
  *
- * Splits (scale-out): a key belongs to the split it was first seen under (SplitAttribution); its
+ * Splits (scale-out): a key belongs to the split it was first written under (SplitAttribution); its
  * changelog records carry that split, so files hold blocks per split and a split's state can be
  * restored elsewhere without the rest.
  */
@@ -20,7 +20,7 @@ import { systemClock } from '../../time/system-clock.js';
 import { StateChangelog } from '../changelog/state-changelog.js';
 import { decodeLegacySnapshot, type LegacyEntry, type LegacyMapEntry } from '../format/legacy-json-snapshot.js';
 import type { StateBlock, StateInfo, StateKind } from '../format/state-file.js';
-import { KeyCursor } from '../key-cursor.js';
+import { KeyCursor, SPLIT_UNPLACED } from '../key-cursor.js';
 import { checkMaxParallelism, DEFAULT_MAX_PARALLELISM, hashKey, inKeyGroupRange, type KeyGroupRange } from '../key-group.js';
 import type { KeyedStateBackend, KeyedStateContext, KeyedStateRestore, MapState, StateDescriptor, StateKey, ValueState } from '../keyed-state-backend.js';
 import type { KeyedStateSnapshot, MaterializationPolicy } from '../snapshot/incremental-snapshots.js';
@@ -72,7 +72,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     checkMaxParallelism(this.maxParallelism);
     const clock = context.clock ?? systemClock;
     this.now = () => clock.now();
-    this.cursor = new KeyCursor(this.now);
+    this.cursor = new KeyCursor(this.now, this.splits);
     this.ownedRange = options.keyGroupRange ?? context.keyGroupRange;
     this.store = context.store;
     this.changelog = new StateChangelog({
@@ -92,7 +92,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const cursor = this.cursor;
     if (key === cursor.key && cursor.set) {
       cursor.touch();
-      if (this.splits.currentSplit >= 0) cursor.split = this.splits.attribute(key);
+      // Looked up again only after the split changed: a hot key costs no lookup per record.
+      if (cursor.split === SPLIT_UNPLACED) cursor.split = this.splits.place(key);
       return;
     }
     if (typeof key === 'number' && !Number.isFinite(key)) throw new TypeError(`state key must be a finite number or a string, got ${key}`);
@@ -102,13 +103,13 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
         throw new KeyGroupOutOfRangeError(`key ${JSON.stringify(key)} is in key group ${group}, outside this instance's range [${this.ownedRange.start}, ${this.ownedRange.end}]`);
       }
     }
-    cursor.moveTo(key, this.splits.attribute(key));
+    cursor.moveTo(key, this.splits.place(key));
   }
 
   setCurrentSplit(split: string | undefined): void {
     this.splits.setCurrent(split);
-    // The cursor's key is attributed again on the next setCurrentKey under the new split.
-    if (this.cursor.set) this.cursor.split = this.splits.splitOf(this.cursor.key);
+    // The cursor's key is placed again under the new split, at its next setCurrentKey or write.
+    if (this.cursor.set) this.cursor.split = SPLIT_UNPLACED;
   }
 
   get splitConflicts(): number {
@@ -118,13 +119,6 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   getCurrentKey(): StateKey {
     if (!this.cursor.set) throw new StreamlineError('getCurrentKey called before setCurrentKey');
     return this.cursor.key;
-  }
-
-  /** Split the current key belongs to, or undefined. */
-  currentKeySplit(): string | undefined {
-    if (!this.cursor.set) return undefined;
-    const id = this.splits.splitOf(this.cursor.key);
-    return id < 0 ? undefined : this.splits.names[id];
   }
 
   valueState<V>(descriptor: StateDescriptor): ValueState<V> {
@@ -364,5 +358,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private forgetIfGone(key: StateKey): void {
     for (const t of this.tableList) if (t.values.has(key)) return;
     this.splits.forget(key);
+    // A write after this (clear, then set again) attributes the key anew.
+    if (this.cursor.set && this.cursor.key === key) this.cursor.split = SPLIT_UNPLACED;
   }
 }

@@ -67,11 +67,11 @@ export class HeapMapState<K extends StateKey, V> implements MapState<K, V> {
     }
     if (this.ttlMs === undefined) {
       m.set(key, value);
-      this.log.set(this.table.index, cursor.split, cursor.key, key, undefined, value);
+      this.log.set(this.table.index, cursor.writeSplit(), cursor.key, key, undefined, value);
     } else {
       const now = cursor.time();
       m.set(key, { v: value, t: now } satisfies TtlEntry<V>);
-      this.log.set(this.table.index, cursor.split, cursor.key, key, now, value);
+      this.log.set(this.table.index, cursor.writeSplit(), cursor.key, key, now, value);
     }
   }
 
@@ -79,7 +79,7 @@ export class HeapMapState<K extends StateKey, V> implements MapState<K, V> {
     const cursor = this.cursor;
     const m = this.inner();
     if (m === undefined || !m.delete(key)) return;
-    this.log.delete(this.table.index, cursor.split, cursor.key, key);
+    this.log.delete(this.table.index, cursor.writeSplit(), cursor.key, key);
     if (m.size === 0) {
       this.values.delete(cursor.key);
       this.onGone(cursor.key);
@@ -106,7 +106,7 @@ export class HeapMapState<K extends StateKey, V> implements MapState<K, V> {
     const cursor = this.cursor;
     if (!cursor.set) requireKey(cursor, this.table);
     if (!this.values.delete(cursor.key)) return;
-    this.log.clearMap(this.table.index, cursor.split, cursor.key);
+    this.log.clearMap(this.table.index, cursor.writeSplit(), cursor.key);
     this.onGone(cursor.key);
   }
 }

@@ -30,14 +30,14 @@ export class HeapValueState<V> implements ValueState<V> {
     const cursor = this.cursor;
     if (!cursor.set) requireKey(cursor, this.table);
     this.values.set(cursor.key, value);
-    this.writes.set(this.table.index, cursor.split, cursor.key, undefined, value);
+    this.writes.set(this.table.index, cursor.writeSplit(), cursor.key, undefined, value);
   }
 
   clear(): void {
     const cursor = this.cursor;
     if (!cursor.set) requireKey(cursor, this.table);
     if (!this.values.delete(cursor.key)) return;
-    this.writes.delete(this.table.index, cursor.split, cursor.key);
+    this.writes.delete(this.table.index, cursor.writeSplit(), cursor.key);
     this.onGone(cursor.key);
   }
 }
@@ -75,14 +75,14 @@ export class HeapTtlValueState<V> implements ValueState<V> {
     // Delete first: the key moves to the end, so the map stays in write order (expiry looks at the front).
     this.values.delete(cursor.key);
     this.values.set(cursor.key, { v: value, t: now } satisfies TtlEntry<V>);
-    this.writes.set(this.table.index, cursor.split, cursor.key, now, value);
+    this.writes.set(this.table.index, cursor.writeSplit(), cursor.key, now, value);
   }
 
   clear(): void {
     const cursor = this.cursor;
     if (!cursor.set) requireKey(cursor, this.table);
     if (!this.values.delete(cursor.key)) return;
-    this.writes.delete(this.table.index, cursor.split, cursor.key);
+    this.writes.delete(this.table.index, cursor.writeSplit(), cursor.key);
     this.onGone(cursor.key);
   }
 }

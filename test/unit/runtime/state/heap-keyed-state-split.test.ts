@@ -1,5 +1,5 @@
 /**
- * Keyed state divided by source split (group mode): a key belongs to the split it was first seen
+ * Keyed state divided by source split (group mode): a key belongs to the split it was first written
  * under, its changes are written in that split's blocks, and restoring one split elsewhere brings
  * exactly its keys. What each split holds is checked by restoring it alone into a fresh backend
  * and reading every key back, against the keys the test wrote under each split.
@@ -192,4 +192,78 @@ test('state restored under a name not declared yet keeps its split, before and a
   assert.equal(b.splitConflicts, 1, 'a1 belongs to A');
   assert.equal(tags.get('t'), 1);
   assert.equal(count.get(), 1);
+});
+
+/** Keys the backend keeps a split for (its private attribution map, looked at only here). */
+function attributedKeys(b: HeapKeyedStateBackend): number {
+  return (b as unknown as { splits: { keys?: Map<StateKey, number> } }).splits.keys?.size ?? 0;
+}
+
+test('keys that are only read get no split: nothing is kept for them, and their first write decides their split', async () => {
+  const factory = new BackendFactory();
+  const b = factory.heap();
+  const s = declare(b);
+  b.setCurrentSplit(A);
+  for (let i = 0; i < 10_000; i++) {
+    b.setCurrentKey(`read-${i}`);
+    assert.equal(s.count.get(), undefined);
+    assert.equal(s.tags.get('t'), undefined);
+  }
+  assert.equal(attributedKeys(b), 0, 'a lookup of a key without state keeps nothing');
+
+  b.setCurrentKey('k');
+  assert.equal(s.seen.get(), undefined); // read under A, not written
+  b.setCurrentSplit(B);
+  b.setCurrentKey('k');
+  s.count.set(1); // first written under B: it belongs to B, and that is no conflict
+  assert.equal(b.splitConflicts, 0);
+  assert.equal(attributedKeys(b), 1);
+  const { chain } = await b.snapshot(1);
+  assert.deepEqual((await keysOfSplit(factory, chain, B)).count, ['k']);
+  assert.deepEqual(await keysOfSplit(factory, chain, A), {});
+});
+
+test('a key cleared and written again in one step is attributed again, so a later split still sees where it belongs', async () => {
+  const factory = new BackendFactory();
+  const b = factory.heap();
+  const s = declare(b);
+  b.setCurrentSplit(A);
+  b.setCurrentKey('k');
+  s.count.set(1);
+  s.count.clear(); // its last state: the key leaves its split
+  s.count.set(2); // and gets one again at once
+  assert.equal(attributedKeys(b), 1);
+  b.setCurrentSplit(B);
+  b.setCurrentKey('k');
+  assert.equal(b.splitConflicts, 1, 'k belongs to A');
+  s.count.set(3);
+  const { chain } = await b.snapshot(1);
+  assert.deepEqual((await keysOfSplit(factory, chain, A)).count, ['k']);
+  assert.deepEqual(await keysOfSplit(factory, chain, B), {});
+});
+
+test('a hot key looked up again in the same split is placed once; a new split places it again', () => {
+  const factory = new BackendFactory();
+  const b = factory.heap();
+  const s = declare(b);
+  b.setCurrentSplit(A);
+  b.setCurrentKey('hot');
+  s.count.set(0);
+  const splits = (b as unknown as { splits: { place(key: StateKey): number } }).splits;
+  let lookups = 0;
+  const place = splits.place.bind(splits);
+  splits.place = (key) => {
+    lookups++;
+    return place(key);
+  };
+  for (let i = 1; i <= 1000; i++) {
+    b.setCurrentKey('hot');
+    s.count.set(i);
+  }
+  assert.equal(lookups, 0, 'the same key in the same split is not looked up per record');
+  b.setCurrentSplit(B);
+  b.setCurrentKey('hot');
+  s.count.set(1001);
+  assert.equal(lookups, 1);
+  assert.equal(b.splitConflicts, 1);
 });

@@ -13,41 +13,15 @@ import type { Clock } from '../../time/clock.js';
 import { INPUT_PROCESSED } from '../../execution/task-mailbox.js';
 import type { SourceStep } from '../../execution/source-driver.js';
 import type { ExchangeHub } from './exchange-hub.js';
+import { ExchangeInbox } from './exchange-inbox.js';
 import type { ChannelElement } from './exchange-wire.js';
 
 /** Credit goes back in small batches (or when a channel's inbox runs empty): fewer messages. */
 const CREDIT_BATCH = 4;
 
-/** A queue read from the front without shifting the array on every take. */
-class Inbox {
-  private items: ChannelElement[] = [];
-  private head = 0;
-
-  push(elements: readonly ChannelElement[]): void {
-    for (const e of elements) this.items.push(e);
-  }
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  peek(): ChannelElement | undefined {
-    return this.items[this.head];
-  }
-
-  take(): ChannelElement {
-    const element = this.items[this.head++]!;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return element;
-  }
-}
-
 export class ExchangeReceiver {
   readonly output = new Subject<StreamElement<unknown>>();
-  private readonly inboxes: Inbox[];
+  private readonly inboxes: ExchangeInbox[];
   private readonly blocked: boolean[];
   private readonly completed: boolean[];
   private readonly ended: boolean[];
@@ -67,7 +41,7 @@ export class ExchangeReceiver {
     private readonly onAligned: (checkpointId: number, ms: number) => void,
   ) {
     const n = hub.parallelism;
-    this.inboxes = Array.from({ length: n }, () => new Inbox());
+    this.inboxes = Array.from({ length: n }, () => new ExchangeInbox());
     this.blocked = new Array<boolean>(n).fill(false);
     this.completed = new Array<boolean>(n).fill(false);
     this.ended = new Array<boolean>(n).fill(false);

@@ -62,6 +62,17 @@ export function hashKey(key: StateKey): number {
   return fmix32(h >>> 0);
 }
 
+/**
+ * {@link hashKey} of a string key from its UTF-8 bytes `bytes[start, end)`, without decoding it:
+ * a state file or changelog holds keys as UTF-8 written from JavaScript strings (lone surrogates
+ * already U+FFFD), which are exactly the bytes hashKey hashes.
+ */
+export function hashUtf8(bytes: Uint8Array, start: number, end: number): number {
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+  return fmix32(h >>> 0);
+}
+
 /** The key group of `key`, in [0, maxParallelism). */
 export function keyGroupFor(key: StateKey, maxParallelism = DEFAULT_MAX_PARALLELISM): number {
   return hashKey(key) % maxParallelism;

@@ -1,11 +1,10 @@
 import { CorruptCheckpointError } from '../../../errors.js';
 import type { StateKey } from '../state-key.js';
-import { hashKey } from '../key-group.js';
 import { ByteReader } from '../format/byte-reader.js';
 import { ByteWriter } from '../format/byte-writer.js';
 import { readEntry, writeEntry } from '../format/state-entry-codec.js';
-import { compareEntries, type StateBlock, type StateEntry, type StateInfo } from '../format/state-file.js';
-import { readKey, readValue, skipValue } from '../format/state-value-codec.js';
+import { compareEntries, type EncodedStateBlock, type StateBlock, type StateEntry, type StateInfo } from '../format/state-file.js';
+import { readKey, readKeyHash, readValue, skipValue } from '../format/state-value-codec.js';
 import { OP_CLEAR_MAP, OP_DELETE, OP_HAS_MAP_KEY, OP_HAS_TIME, OP_SET } from './changelog-writer.js';
 
 interface ValueChange {
@@ -83,8 +82,11 @@ export class ChangeSet {
     return this.resolve().count;
   }
 
-  /** The changes as file blocks, in the order state files require, one block at a time. */
-  *blocks(): Generator<StateBlock> {
+  /**
+   * The changes as file blocks whose entries are already encoded, in the order state files
+   * require: a delta file copies them as they are.
+   */
+  *encodedBlocks(): Generator<EncodedStateBlock> {
     const { bySplit } = this.resolve();
     const splitName = (split: number) => (split < 0 ? '' : (this.splits[split] ?? ''));
     const order = [...bySplit.keys()].sort((a, b) => (splitName(a) < splitName(b) ? -1 : splitName(a) > splitName(b) ? 1 : a - b));
@@ -95,12 +97,19 @@ export class ChangeSet {
         // Segments were appended in (state index, key group) order.
         for (const segment of segments) {
           if (segment.state !== state) continue;
-          const input = new ByteReader(bytes, 'resolved state changes', segment.start, segment.end);
-          const entries: StateEntry[] = new Array(segment.count);
-          for (let i = 0; i < segment.count; i++) entries[i] = readEntry(input);
-          yield { state: this.states[state]!.name, split: splitName(split), keyGroup: segment.keyGroup, entries };
+          yield { state: this.states[state]!.name, split: splitName(split), keyGroup: segment.keyGroup, count: segment.count, bytes: bytes.subarray(segment.start, segment.end) };
         }
       }
+    }
+  }
+
+  /** The changes as decoded file blocks (for a merge with other files), one block at a time. */
+  *blocks(): Generator<StateBlock> {
+    for (const block of this.encodedBlocks()) {
+      const input = new ByteReader(block.bytes, 'resolved state changes');
+      const entries: StateEntry[] = new Array(block.count);
+      for (let i = 0; i < block.count; i++) entries[i] = readEntry(input);
+      yield { state: block.state, split: block.split, keyGroup: block.keyGroup, entries };
     }
   }
 
@@ -118,6 +127,7 @@ export class ChangeSet {
     for (let i = 0; i < index.length; i++) sorted[next[index.bucket[i]!]!++] = i;
 
     const writing = new Map<number, { readonly out: ByteWriter; readonly segments: Segment[] }>();
+    const readers = this.logs.map((log) => new ByteReader(log, 'state changelog'));
     let count = 0;
     for (let bucket = 0; bucket < buckets; bucket++) {
       const from = starts[bucket]!;
@@ -125,7 +135,7 @@ export class ChangeSet {
       if (from === to) continue;
       const state = Math.floor(bucket / maxParallelism);
       const keyGroup = bucket % maxParallelism;
-      const entriesBySplit = this.resolveBucket(state, sorted.subarray(from, to), index);
+      const entriesBySplit = this.resolveBucket(state, sorted.subarray(from, to), index, readers);
       for (const [split, entries] of entriesBySplit) {
         entries.sort(compareEntries);
         let target = writing.get(split);
@@ -153,25 +163,26 @@ export class ChangeSet {
         const op = opByte & 0x0f;
         const state = input.varint();
         input.varint(); // split
-        const key = readKey(input);
+        const hash = readKeyHash(input);
         if (opByte & OP_HAS_MAP_KEY) readKey(input);
         if (opByte & OP_HAS_TIME) input.varint();
         if (this.states[state] === undefined) throw new CorruptCheckpointError(`state changelog names unknown state #${state}`);
         if (op === OP_SET) skipValue(input);
         else if (op !== OP_DELETE && op !== OP_CLEAR_MAP) throw new CorruptCheckpointError(`state changelog: unknown operation ${op}`);
-        index.push(li, start, state * maxParallelism + (hashKey(key) % maxParallelism));
+        index.push(li, start, state * maxParallelism + (hash % maxParallelism));
       }
     });
     return index;
   }
 
   /** The last write of every key of one (state, key group), as entries grouped by the split each key's state belongs to. */
-  private resolveBucket(state: number, records: Uint32Array, index: RecordIndex): Map<number, StateEntry[]> {
+  private resolveBucket(state: number, records: Uint32Array, index: RecordIndex, readers: readonly ByteReader[]): Map<number, StateEntry[]> {
     const info = this.states[state]!;
     const values = new Map<StateKey, ValueChange>();
     const maps = new Map<StateKey, MapChange>();
     for (const r of records) {
-      const input = new ByteReader(this.logs[index.log[r]!]!, 'state changelog', index.offset[r]!);
+      const input = readers[index.log[r]!]!;
+      input.seek(index.offset[r]!);
       const opByte = input.u8();
       const op = opByte & 0x0f;
       input.varint(); // state (the bucket's)

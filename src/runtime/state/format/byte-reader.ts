@@ -19,6 +19,29 @@ export class ByteReader {
     return this.pos;
   }
 
+  /** The bytes read (for a caller that hashes or copies a span without decoding it). */
+  get view(): Buffer {
+    return this.buf;
+  }
+
+  /** Moves to `offset` (a reader of a changelog revisits its records by offset). */
+  seek(offset: number): void {
+    if (offset < 0 || offset > this.end) throw new CorruptCheckpointError(`${this.what}: offset ${offset} out of range`);
+    this.pos = offset;
+  }
+
+  /** The next byte, without moving past it. */
+  peek(): number {
+    this.need(1);
+    return this.buf[this.pos]!;
+  }
+
+  /** Moves past `length` bytes. */
+  skip(length: number): void {
+    this.need(length);
+    this.pos += length;
+  }
+
   get remaining(): number {
     return this.end - this.pos;
   }

@@ -1,6 +1,6 @@
 import { ByteWriter } from './byte-writer.js';
 import { writeEntry } from './state-entry-codec.js';
-import { STATE_FILE_END, STATE_FILE_MAGIC, STATE_FILE_VERSION, type StateBlock, type StateFileHeader } from './state-file.js';
+import { STATE_FILE_END, STATE_FILE_MAGIC, STATE_FILE_VERSION, type EncodedStateBlock, type StateBlock, type StateFileHeader } from './state-file.js';
 
 /** Chunks handed to the store are about this large: memory stays bounded whatever the state size. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -35,8 +35,22 @@ export class StateFileWriter {
 
   /** Appends a block (entries already sorted); empty blocks are left out. */
   block(block: StateBlock): void {
-    if (this.finished) throw new Error('StateFileWriter: block after finish');
     if (block.entries.length === 0) return;
+    const lengthAt = this.startBlock(block, block.entries.length);
+    for (const e of block.entries) writeEntry(this.out, e);
+    this.endBlock(lengthAt, block.entries.length);
+  }
+
+  /** Appends a block whose entries are already encoded (and sorted); empty blocks are left out. */
+  encodedBlock(block: EncodedStateBlock): void {
+    if (block.count === 0) return;
+    const lengthAt = this.startBlock(block, block.count);
+    this.out.bytes(block.bytes);
+    this.endBlock(lengthAt, block.count);
+  }
+
+  private startBlock(block: Pick<StateBlock, 'state' | 'split' | 'keyGroup'>, count: number): number {
+    if (this.finished) throw new Error('StateFileWriter: block after finish');
     const index = this.stateIndex.get(block.state);
     if (index === undefined) throw new Error(`StateFileWriter: state '${block.state}' is not in the header`);
     const out = this.out;
@@ -45,11 +59,15 @@ export class StateFileWriter {
     out.varint(index);
     out.string(block.split);
     out.varint(block.keyGroup);
-    out.varint(block.entries.length);
-    for (const e of block.entries) writeEntry(out, e);
+    out.varint(count);
+    return lengthAt;
+  }
+
+  private endBlock(lengthAt: number, count: number): void {
+    const out = this.out;
     out.patchU32(lengthAt, out.length - lengthAt - 4);
     this.blocks++;
-    this.entries += block.entries.length;
+    this.entries += count;
     if (out.length >= CHUNK_BYTES) this.chunks.push(out.take());
   }
 

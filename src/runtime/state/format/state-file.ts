@@ -61,6 +61,20 @@ export interface StateBlock {
   readonly entries: StateEntry[];
 }
 
+/**
+ * A block whose entries are already encoded as a file holds them: a delta built from changelogs
+ * is copied into its file as it is, without decoding its entries into objects and encoding them again.
+ */
+export interface EncodedStateBlock {
+  readonly state: string;
+  readonly split: string;
+  readonly keyGroup: number;
+  /** Entries in `bytes`. */
+  readonly count: number;
+  /** `count` entries as `writeEntry` encodes them, sorted by {@link compareEntries}. */
+  readonly bytes: Uint8Array;
+}
+
 /** Order of blocks in a file: by state name, split, key group. */
 export function compareBlocks(a: Pick<StateBlock, 'state' | 'split' | 'keyGroup'>, b: Pick<StateBlock, 'state' | 'split' | 'keyGroup'>): number {
   if (a.state !== b.state) return a.state < b.state ? -1 : 1;

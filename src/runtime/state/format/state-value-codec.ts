@@ -1,6 +1,7 @@
 import { CorruptCheckpointError } from '../../../errors.js';
 import { bigintReplacer, bigintReviver } from '../../bigint-json.js';
 import type { StateKey } from '../state-key.js';
+import { hashKey, hashUtf8 } from '../key-group.js';
 import type { ByteReader } from './byte-reader.js';
 import type { ByteWriter } from './byte-writer.js';
 
@@ -119,6 +120,16 @@ export function readKey(input: ByteReader): StateKey {
   const key = readValue(input);
   if (typeof key !== 'string' && typeof key !== 'number') throw new CorruptCheckpointError(`state key has type ${typeof key}`);
   return key;
+}
+
+/** {@link hashKey} of the key at the reader's position, moving past it; a string key is hashed from its bytes, never decoded. */
+export function readKeyHash(input: ByteReader): number {
+  if (input.peek() !== TAG_STRING) return hashKey(readKey(input));
+  input.u8();
+  const length = input.varint();
+  const start = input.offset;
+  input.skip(length);
+  return hashUtf8(input.view, start, start + length);
 }
 
 /** The order entries are sorted in within a block: numbers (ascending) before strings (by UTF-16 code units). */

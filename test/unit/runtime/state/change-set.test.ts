@@ -9,6 +9,8 @@ import { test } from 'node:test';
 import { ChangeSet } from '../../../../src/runtime/state/changelog/change-set.js';
 import { ChangelogWriter } from '../../../../src/runtime/state/changelog/changelog-writer.js';
 import type { StateInfo } from '../../../../src/runtime/state/format/state-file.js';
+import { StateFileReader } from '../../../../src/runtime/state/format/state-file-reader.js';
+import { StateFileWriter } from '../../../../src/runtime/state/format/state-file-writer.js';
 import { keyGroupFor } from '../../../../src/runtime/state/key-group.js';
 
 type Key = string | number;
@@ -34,7 +36,7 @@ function random(seed: number): () => number {
 
 const byKey = (a: Key, b: Key) => (typeof a === 'number' ? (typeof b === 'number' ? a - b : -1) : typeof b === 'number' ? 1 : a < b ? -1 : a > b ? 1 : 0);
 
-test('a change set holds the last write of every key, by split and key group, in state-file order', () => {
+test('a change set holds the last write of every key, by split and key group, in state-file order', async () => {
   const rnd = random(42);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
   const keys: Key[] = [...Array.from({ length: 300 }, (_, i) => `order-${i}`), ...Array.from({ length: 50 }, (_, i) => i * 7)];
@@ -111,4 +113,21 @@ test('a change set holds the last write of every key, by split and key group, in
   assert.equal(changes.size, expectedBlocks.reduce((n, b) => n + b.rows.length, 0));
   assert.ok(expectedBlocks.length > 50, `many blocks (${expectedBlocks.length})`);
   assert.deepEqual(blocks, expectedBlocks);
+
+  // A delta copies the encoded blocks into its file as they are: read back, they are the same blocks.
+  const writer = new StateFileWriter({ kind: 'delta', maxParallelism: MAX_PARALLELISM, states });
+  for (const block of new ChangeSet(states, splits, MAX_PARALLELISM, logs).encodedBlocks()) writer.encodedBlock(block);
+  writer.finish();
+  const chunks = writer.drain();
+  const reader = new StateFileReader(
+    (async function* () {
+      yield* chunks;
+    })(),
+    'delta under test',
+  );
+  const read: typeof blocks = [];
+  for (let block = await reader.next(); block !== undefined; block = await reader.next()) {
+    read.push({ state: block.state, split: block.split, keyGroup: block.keyGroup, rows: block.entries.map((e): Row => [e.key, e.mapKey, e.deleted, e.writtenAt, e.value]) });
+  }
+  assert.deepEqual(read, expectedBlocks);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashKey, instanceForKeyGroup, keyGroupFor, keyGroupRange } from '../../../../src/runtime/state/key-group.js';
+import { hashKey, hashUtf8, instanceForKeyGroup, keyGroupFor, keyGroupRange } from '../../../../src/runtime/state/key-group.js';
 import { fmix32, mulberry32 } from '../../../../src/runtime/random.js';
 
 /** Independent reference: FNV-1a 32 over TextEncoder's UTF-8, then fmix32. */
@@ -20,6 +20,22 @@ test('hashKey matches FNV-1a over UTF-8 (+fmix32) for ASCII, accents, CJK, astra
     keys.push(s);
   }
   for (const k of keys) assert.equal(hashKey(k), referenceHash(k), `key ${JSON.stringify(k)}`);
+});
+
+test('hashUtf8 of a string key\'s UTF-8 bytes is its hashKey, also inside a larger buffer', () => {
+  const random = mulberry32(2);
+  const keys: string[] = ['', 'a', 'o-000123456', 'héllo wörld', '日本語', '😀x', 'a\ud800b', '\udc00', 'x\udbff'];
+  for (let i = 0; i < 500; i++) {
+    let s = '';
+    const len = Math.floor(random() * 12);
+    for (let j = 0; j < len; j++) s += String.fromCharCode(Math.floor(random() * 0xffff));
+    keys.push(s);
+  }
+  for (const k of keys) {
+    // As a changelog holds it: UTF-8 written by Buffer (lone surrogates become U+FFFD), between other bytes.
+    const bytes = Buffer.concat([Buffer.from([0xff, 0x00]), Buffer.from(k, 'utf8'), Buffer.from([0x7f])]);
+    assert.equal(hashUtf8(bytes, 2, bytes.length - 1), referenceHash(k), `key ${JSON.stringify(k)}`);
+  }
 });
 
 test('hash values are pinned: they are part of the checkpoint format and must never change', () => {

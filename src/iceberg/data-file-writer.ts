@@ -1,11 +1,10 @@
 /**
  * A streaming Parquet data-file writer with bounded memory. Rows are grouped by partition tuple;
- * each partition has one open file, fed with Arrow batches of at most `batchRows` rows (a file's
- * first batch is a larger sample): a sealed batch goes to the file's encoder at once (in a worker
- * thread by default), which streams it as row groups into storage while the file grows (S3
- * multipart parts, a local temp file). A file closes at about the target size, and `seal()` or
- * `flush()` (at every checkpoint) closes them all and returns complete DataFile entries (stats,
- * split offsets) ready for a manifest.
+ * each partition has one open file, fed with Arrow batches of at most `batchRows` rows: a sealed
+ * batch goes to the file's encoder at once (in a worker thread by default), which streams it as
+ * row groups into storage while the file grows (S3 multipart parts, a local temp file). A file
+ * closes at about the target size, and `seal()` or `flush()` (at every checkpoint) closes them
+ * all and returns complete DataFile entries (stats, split offsets) ready for a manifest.
  *
  * Memory is bounded by `writeBufferBytes`, independent of the target file size: it caps the Arrow
  * rows buffered on this thread plus the batches handed to encoders and not yet taken, over all
@@ -58,7 +57,11 @@ export interface DataFileWriterOptions {
    * the budget). Small batches keep the encoders close behind, so a seal has little left to encode.
    */
   readonly batchRows?: number;
-  /** Rows of a file's first batch, the sample its dictionary columns are chosen from (default `batchRows` when that is given, else 65,536). */
+  /**
+   * Rows of a file's first batch, the sample its dictionary columns are chosen from (default
+   * `batchRows`). Files close at every checkpoint, so a file often ends before a larger sample
+   * fills, and then all its rows wait to be encoded at the seal (see docs/design-notes.md).
+   */
   readonly firstBatchRows?: number;
   readonly parquet?: ParquetWriteOptions;
   /** Prepended to each file's uuid name, e.g. `orders-0-` (default none). */
@@ -148,7 +151,7 @@ export class DataFileWriter {
     this.target = options.targetFileSizeBytes ?? 128 * MiB;
     this.budget = options.writeBufferBytes ?? 64 * MiB;
     this.batchRows = options.batchRows ?? 8_192;
-    this.firstBatchRows = options.firstBatchRows ?? options.batchRows ?? 65_536;
+    this.firstBatchRows = options.firstBatchRows ?? this.batchRows;
     this.batchBytes = this.budget / 4;
     this.location = options.tableLocation.replace(/\/+$/, '');
     if (!(this.target > 0)) throw new RangeError('targetFileSizeBytes must be positive');

@@ -111,6 +111,25 @@ test('over budget, the partition with the most buffered rows ships an early batc
     await writer.close();
   }));
 
+test('by default a file ships batches of 8,192 rows from its first one on, so a seal has at most one batch left to encode', () =>
+  withDir(async (dir) => {
+    const gate = new GatedOpener();
+    gate.gated = false;
+    // Defaults only (budget, batch rows): small rows, one partition, far below the budget.
+    const writer = new DataFileWriter({ schema, tableLocation: dir, fileIO: new LocalFileIO(), writerPool: gate });
+    const n = 30_000;
+    for (let start = 0; start < n; start += 1_000) {
+      await writer.append(Array.from({ length: 1_000 }, (_, k) => ({ id: BigInt(start + k), shard: 0, payload: 'p' })));
+    }
+    // Files close at every checkpoint, often before a larger first batch would fill: then every row
+    // of the file was left to encode at the seal (a 65,536-row first batch shipped nothing here).
+    assert.deepEqual(gate.batchRows, [8_192, 8_192, 8_192]);
+    const files = await writer.seal();
+    assert.deepEqual(gate.batchRows, [8_192, 8_192, 8_192, n - 3 * 8_192]);
+    assert.equal(files.reduce((s, f) => s + f.recordCount, 0), n);
+    await writer.close();
+  }));
+
 test('files roll at the target size while the memory budget stays far smaller', () =>
   withDir(async (dir) => {
     const budget = 256 * 1024;

@@ -11,7 +11,7 @@ import { ChangeSet } from '../changelog/change-set.js';
 import type { BlockFilter } from '../format/state-file-reader.js';
 import { StateFileReader } from '../format/state-file-reader.js';
 import { StateFileWriter } from '../format/state-file-writer.js';
-import type { EncodedStateBlock, StateBlock, StateInfo } from '../format/state-file.js';
+import type { StateBlock, StateInfo } from '../format/state-file.js';
 import { mergeBlocks, type BlockSource } from './block-merge.js';
 import type { ChainFile, StateChain } from './state-chain.js';
 
@@ -70,7 +70,14 @@ export async function writeSnapshotFiles(job: SnapshotJob, store: CheckpointStor
   const ttl = new Map(job.states.map((s) => [s.name, s.ttlMs]));
   if (job.materialize === undefined && job.chain.files.length > 0) {
     if (changed === 0) return { chain: job.chain, changes: 0 };
-    const file = await writeFile(job, store, 'delta', job.states, encodedSource(changes.encodedBlocks()), pause);
+    // A delta's entries are copied into its file as the change set encoded them.
+    const blocks = changes.encodedBlocks();
+    const file = await writeFile(job, store, 'delta', job.states, pause, async (writer) => {
+      const next = blocks.next();
+      if (next.done === true) return false;
+      writer.encodedBlock(next.value);
+      return true;
+    });
     return { chain: { maxParallelism: job.maxParallelism, files: [...job.chain.files, file] }, written: file, changes: changed };
   }
   // A new base: from the inputs (none on a fresh start) and the changes on top.
@@ -92,7 +99,12 @@ export async function writeSnapshotFiles(job: SnapshotJob, store: CheckpointStor
   sources.push(iteratorSource(changes.blocks()));
   for (const s of states.values()) if (!ttl.has(s.name)) ttl.set(s.name, s.ttlMs);
   const merged = mergeBlocks(sources, { dropDeleted: true, now: job.now, ttlOf: (name) => ttl.get(name) ?? null });
-  const file = await writeFile(job, store, 'base', [...states.values()], { next: async () => (await merged.next()).value ?? undefined }, pause);
+  const file = await writeFile(job, store, 'base', [...states.values()], pause, async (writer) => {
+    const next = await merged.next();
+    if (next.done === true) return false;
+    writer.block(next.value);
+    return true;
+  });
   return { chain: { maxParallelism: job.maxParallelism, files: [file] }, written: file, changes: changed };
 }
 
@@ -107,33 +119,18 @@ function iteratorSource(blocks: Iterator<StateBlock>): BlockSource {
   return { next: async () => blocks.next().value ?? undefined };
 }
 
-/** Blocks to write: decoded (from a merge) or already encoded (a delta's changes, copied as they are). */
-type FileBlocks = BlockSource | { readonly encoded: Iterator<EncodedStateBlock> };
-
-function encodedSource(blocks: Iterator<EncodedStateBlock>): FileBlocks {
-  return { encoded: blocks };
-}
-
 async function writeFile(
   job: SnapshotJob,
   store: CheckpointStore,
   kind: 'base' | 'delta',
   states: readonly StateInfo[],
-  blocks: FileBlocks,
   pause: () => Promise<void>,
+  /** Appends the file's next block to `writer`; false when there is none left. */
+  appendNext: (writer: StateFileWriter) => Promise<boolean>,
 ): Promise<ChainFile> {
   const writer = new StateFileWriter({ kind, maxParallelism: job.maxParallelism, states });
   const chunks = async function* (): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      if ('encoded' in blocks) {
-        const next = blocks.encoded.next();
-        if (next.done === true) break;
-        writer.encodedBlock(next.value);
-      } else {
-        const block = await blocks.next();
-        if (block === undefined) break;
-        writer.block(block);
-      }
+    while (await appendNext(writer)) {
       yield* writer.drain();
       await pause();
     }

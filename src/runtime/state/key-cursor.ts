@@ -2,18 +2,13 @@ import type { StateKey } from './state-key.js';
 
 /** `KeyCursor.split` until the current key is looked up under the current split. */
 export const SPLIT_UNPLACED = -3;
-/** `KeyCursor.split` of a current key that has no split yet: its first write attributes it to the current split. */
-export const SPLIT_UNATTRIBUTED = -2;
-
-/** Where keys belong (see SplitAttribution); what the cursor asks when a key's split is not settled. */
+/** Where keys belong (see KeyRows); what the cursor asks when a key's split is not settled. */
 export interface SplitPlacer {
-  /** The key's split, SPLIT_UNATTRIBUTED when it has none yet, or -1 when there is no current split. */
+  /** The split a write of the key goes under: the one its state belongs to, else the current split (-1: none). */
   place(key: StateKey): number;
-  /** Attributes a key without a split to the current split; returns it (-1: none). */
-  claim(key: StateKey): number;
 }
 
-const NO_SPLITS: SplitPlacer = { place: () => -1, claim: () => -1 };
+const NO_SPLITS: SplitPlacer = { place: () => -1 };
 
 /**
  * The current key, shared by every state handle of one backend. TTL states read the clock at most
@@ -22,8 +17,10 @@ const NO_SPLITS: SplitPlacer = { place: () => -1, claim: () => -1 };
 export class KeyCursor {
   key: StateKey = '';
   set = false;
-  /** Split index the current key belongs to (-1: none), or SPLIT_UNPLACED / SPLIT_UNATTRIBUTED. */
+  /** Split index the current key's writes go under (-1: none), or SPLIT_UNPLACED. */
   split = -1;
+  /** The current key's row in the heap backend's KeyRows (-1: none yet); other backends leave it. */
+  row = -1;
   private now = 0;
   private nowValid = false;
 
@@ -32,10 +29,11 @@ export class KeyCursor {
     private readonly splits: SplitPlacer = NO_SPLITS,
   ) {}
 
-  moveTo(key: StateKey, split: number): void {
+  moveTo(key: StateKey, split: number, row = -1): void {
     this.key = key;
     this.set = true;
     this.split = split;
+    this.row = row;
     this.nowValid = false;
   }
 
@@ -50,13 +48,7 @@ export class KeyCursor {
    */
   writeSplit(): number {
     const split = this.split;
-    return split >= -1 ? split : this.settleSplit(split);
-  }
-
-  private settleSplit(split: number): number {
-    if (split === SPLIT_UNPLACED) split = this.splits.place(this.key);
-    if (split === SPLIT_UNATTRIBUTED) split = this.splits.claim(this.key);
-    return (this.split = split);
+    return split >= -1 ? split : (this.split = this.splits.place(this.key));
   }
 
   time(): number {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dedupOperator, DUPLICATES_TAG, type DedupOperator } from '../../../src/operators/dedup.js';
+import { StateCapacityError } from '../../../src/runtime/state/state-errors.js';
 import { OperatorHarness } from './operator-harness.js';
 
 interface Ev {
@@ -53,4 +54,18 @@ test('dedup holds across snapshot and restore, and TTL keeps running from the or
 
 test('ttlMs must be positive', () => {
   assert.throws(() => dedupOperator({ ttlMs: 0 }), /ttlMs/);
+});
+
+test('keyed state at its capacity fails the task with an error naming the disk backend; no record goes to dead letters', () => {
+  const h = new OperatorHarness(() => dedupOperator<Ev>({ ttlMs: 1000 }), { ...byId, stepId: 'orders.dedup', backend: { maxKeys: 3 } });
+  h.process({ id: 'a', n: 1 }, { id: 'b', n: 2 }, { id: 'c', n: 3 });
+  assert.throws(
+    () => h.process({ id: 'a', n: 4 }, { id: 'd', n: 5 }),
+    (err: unknown) => err instanceof StateCapacityError && /step 'orders\.dedup' holds 3 keys/.test(err.message) && /STATE_BACKEND=disk/.test(err.message),
+  );
+  assert.deepEqual(h.deadLetters.letters, []);
+  h.now += 1000;
+  h.process(); // every key expired: they leave after the batch, and new keys fit again
+  h.process({ id: 'e', n: 6 }, { id: 'f', n: 7 }, { id: 'g', n: 8 });
+  assert.deepEqual(h.out.records.map((e) => e.n), [1, 2, 3, 6, 7, 8]);
 });

@@ -24,7 +24,7 @@ import type { KeyedStateBackend, KeyedStateContext, KeyedStateRestore, MapState,
 import type { KeyedStateSnapshot, MaterializationPolicy } from '../snapshot/incremental-snapshots.js';
 import { chainBlocks } from '../snapshot/chain-blocks.js';
 import type { ChainInput } from '../snapshot/snapshot-files.js';
-import { SplitAttribution } from '../split-attribution.js';
+import { SplitNames } from '../split-names.js';
 import { KeyGroupOutOfRangeError, StateDeclarationError } from '../state-errors.js';
 import { dbKey, decodeMapRecord, decodeValueRecord, encodeMapRecord, encodeValueRecord, parseDbKey, type MapEntryRecord, type MapRecord } from './disk-record.js';
 import { DiskStateStore } from './disk-state-store.js';
@@ -56,7 +56,7 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
   readonly maxParallelism: number;
   private readonly cursor: KeyCursor;
   private readonly now: () => number;
-  private readonly splits = new SplitAttribution();
+  private readonly splits = new SplitNames();
   private readonly tables = new Map<string, DiskTable>();
   private readonly tableList: DiskTable[] = [];
   private readonly handles = new Map<string, ValueState<unknown> | MapState<StateKey, unknown>>();

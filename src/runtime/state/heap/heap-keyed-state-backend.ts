@@ -7,10 +7,14 @@
  * states whose keys repeat log each changed key once per segment (CoalescedValueWrites): a hot
  * key costs one record per checkpoint, not one per write. Map states log every write.
  *
- * TTL: a write moves its key to the end of its table, so each table runs oldest write first and
- * `afterBatch` expires keys from the front — the cost is the number of expired keys, never a scan.
+ * Layout: every key with state has a row (KeyRows, one Map lookup per record for all states);
+ * each state keeps its entries in columns by row (HeapStateTable).
  *
- * Splits (scale-out): a key belongs to the split it was first written under (SplitAttribution); its
+ * TTL: a write moves its key to the end of its table's write order, so each table runs oldest
+ * write first and `afterBatch` expires keys from the front — the cost is the number of expired
+ * keys, never a scan.
+ *
+ * Splits (scale-out): a key belongs to the split it was first written under (kept in its row); its
  * changelog records carry that split, so files hold blocks per split and a split's state can be
  * restored elsewhere without the rest.
  */
@@ -26,11 +30,12 @@ import type { KeyedStateBackend, KeyedStateContext, KeyedStateRestore, MapState,
 import type { KeyedStateSnapshot, MaterializationPolicy } from '../snapshot/incremental-snapshots.js';
 import { chainBlocks } from '../snapshot/chain-blocks.js';
 import type { ChainInput } from '../snapshot/snapshot-files.js';
-import { SplitAttribution } from '../split-attribution.js';
+import { SplitNames } from '../split-names.js';
 import { KeyGroupOutOfRangeError, StateDeclarationError } from '../state-errors.js';
 import { HeapMapState } from './heap-map-state.js';
 import { HeapStateTable, type TtlEntry } from './heap-state-table.js';
 import { HeapTtlValueState, HeapValueState } from './heap-value-state.js';
+import { KeyRows, MAX_HEAP_KEYS, NO_ROW } from './key-rows.js';
 
 /** Options of {@link HeapKeyedStateBackend}. */
 export interface HeapKeyedStateBackendOptions {
@@ -44,6 +49,8 @@ export interface HeapKeyedStateBackendOptions {
   /** A changelog segment this large is written in the background, before the barrier. Default 4 MiB. */
   readonly segmentBytes?: number;
   readonly materialization?: MaterializationPolicy;
+  /** Keys held at most (default and upper bound: MAX_HEAP_KEYS, a JavaScript Map's limit); a write past it fails with StateCapacityError. */
+  readonly maxKeys?: number;
 }
 
 /** Expired keys deleted (and entries swept) per batch at most: TTL work stays small and steady. */
@@ -55,7 +62,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly ownedRange: KeyGroupRange | undefined;
   private readonly cursor: KeyCursor;
   private readonly now: () => number;
-  private readonly splits = new SplitAttribution();
+  private readonly splits = new SplitNames();
+  private readonly rows: KeyRows;
   private readonly tables = new Map<string, HeapStateTable>();
   private readonly tableList: HeapStateTable[] = [];
   /** States created by a restore before the operator declared them. */
@@ -63,6 +71,14 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly handles = new Map<string, ValueState<unknown> | MapState<StateKey, unknown>>();
   private readonly changelog: StateChangelog;
   private readonly store: CheckpointStore;
+  /** The current key's row for a write: a key gets one at its first write, under the split its writes go to. */
+  private readonly rowForWrite = (cursor: KeyCursor): number => {
+    const row = cursor.row;
+    if (row === NO_ROW) return (cursor.row = this.rows.add(cursor.key, cursor.writeSplit()));
+    // Restored without a split: its first write attributes it, as a new key's would.
+    if (this.rows.splitAt(row) < 0) this.rows.assignSplit(row, cursor.writeSplit());
+    return row;
+  };
 
   constructor(
     private readonly context: KeyedStateContext,
@@ -72,7 +88,15 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     checkMaxParallelism(this.maxParallelism);
     const clock = context.clock ?? systemClock;
     this.now = () => clock.now();
-    this.cursor = new KeyCursor(this.now, this.splits);
+    const onFreed = (row: number) => {
+      // The current key lost its row: a later write gives it a new one, under the split current then.
+      if (this.cursor.row === row) {
+        this.cursor.row = NO_ROW;
+        this.cursor.split = SPLIT_UNPLACED;
+      }
+    };
+    this.rows = new KeyRows(this.splits, onFreed, `step '${context.stepId}'`, Math.min(options.maxKeys ?? MAX_HEAP_KEYS, MAX_HEAP_KEYS));
+    this.cursor = new KeyCursor(this.now, this.rows);
     this.ownedRange = options.keyGroupRange ?? context.keyGroupRange;
     this.store = context.store;
     this.changelog = new StateChangelog({
@@ -92,8 +116,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const cursor = this.cursor;
     if (key === cursor.key && cursor.set) {
       cursor.touch();
-      // Looked up again only after the split changed: a hot key costs no lookup per record.
-      if (cursor.split === SPLIT_UNPLACED) cursor.split = this.splits.place(key);
+      // Placed again only after the split changed: a hot key costs no lookup per record.
+      if (cursor.split === SPLIT_UNPLACED) cursor.split = cursor.row === NO_ROW ? this.splits.currentSplit : this.rows.placeRow(cursor.row);
       return;
     }
     if (typeof key === 'number' && !Number.isFinite(key)) throw new TypeError(`state key must be a finite number or a string, got ${key}`);
@@ -103,7 +127,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
         throw new KeyGroupOutOfRangeError(`key ${JSON.stringify(key)} is in key group ${group}, outside this instance's range [${this.ownedRange.start}, ${this.ownedRange.end}]`);
       }
     }
-    cursor.moveTo(key, this.splits.place(key));
+    const row = this.rows.find(key);
+    cursor.moveTo(key, row === NO_ROW ? this.splits.currentSplit : this.rows.placeRow(row), row);
   }
 
   setCurrentSplit(split: string | undefined): void {
@@ -113,7 +138,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   get splitConflicts(): number {
-    return this.splits.conflicts;
+    return this.rows.conflicts;
   }
 
   getCurrentKey(): StateKey {
@@ -125,8 +150,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const table = this.declare(descriptor, 'value');
     let handle = this.handles.get(descriptor.name) as ValueState<V> | undefined;
     if (handle === undefined) {
-      const gone = (key: StateKey) => this.forgetIfGone(key);
-      handle = table.ttlMs === undefined ? new HeapValueState<V>(this.cursor, table, this.changelog.valueWrites, gone) : new HeapTtlValueState<V>(this.cursor, table, this.changelog.valueWrites, table.ttlMs, gone);
+      handle = table.ttlMs === undefined ? new HeapValueState<V>(this.cursor, table, this.changelog.valueWrites, this.rowForWrite) : new HeapTtlValueState<V>(this.cursor, table, this.changelog.valueWrites, table.ttlMs, this.rowForWrite);
       this.handles.set(descriptor.name, handle as ValueState<unknown>);
     }
     return handle;
@@ -136,7 +160,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const table = this.declare(descriptor, 'map');
     let handle = this.handles.get(descriptor.name) as MapState<K, V> | undefined;
     if (handle === undefined) {
-      handle = new HeapMapState<K, V>(this.cursor, table, this.changelog.log, table.ttlMs, (key) => this.forgetIfGone(key));
+      handle = new HeapMapState<K, V>(this.cursor, table, this.changelog.log, table.ttlMs, this.rowForWrite);
       this.handles.set(descriptor.name, handle as unknown as MapState<StateKey, unknown>);
     }
     return handle;
@@ -147,8 +171,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     if (table === undefined) return;
     const ttl = table.ttlMs;
     const now = ttl === undefined ? 0 : this.now();
-    for (const [key, value] of table.values) {
-      if (ttl !== undefined && now - table.writtenAt(value) >= ttl) continue;
+    for (const [key, row] of this.rows.entries()) {
+      if (!table.has(row) || (ttl !== undefined && now - table.writtenAt(row) >= ttl)) continue;
       yield key;
     }
   }
@@ -161,7 +185,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   /** Keys held over all states (for metrics and tests). */
   get size(): number {
     let n = 0;
-    for (const t of this.tableList) n += t.values.size;
+    for (const t of this.tableList) n += t.size;
     return n;
   }
 
@@ -170,8 +194,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     for (const table of this.tableList) {
       if (table.ttlMs === undefined) continue;
       now ??= this.now();
-      table.expireFront(now, EXPIRY_BUDGET, (key) => this.forgetIfGone(key));
-      if (table.unordered) table.sweep(now, EXPIRY_BUDGET, (key) => this.forgetIfGone(key));
+      table.expireFront(now, EXPIRY_BUDGET);
+      if (table.unordered) table.sweep(now, EXPIRY_BUDGET);
     }
     this.changelog.afterBatch();
   }
@@ -213,7 +237,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     }
     if (adopt !== undefined) this.changelog.snapshots.adopt(adopt);
     else await this.changelog.flushRestored();
-    for (const table of this.tableList) if (table.ttlMs !== undefined && table.values.size > 0) table.unordered = true;
+    for (const table of this.tableList) if (table.ttlMs !== undefined && table.size > 0) table.unordered = true;
   }
 
   private async restoreChain(input: ChainInput, replay: boolean): Promise<void> {
@@ -231,39 +255,48 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private applyBlock(table: HeapStateTable, block: StateBlock, now: number, replay: boolean): void {
     const split = block.split === '' ? -1 : this.splits.idOf(block.split);
     const ttl = table.ttlMs;
-    const values = table.values;
+    const rows = this.rows;
     const log = replay ? this.changelog.log : undefined;
     const time = (e: { writtenAt?: number }) => (ttl === undefined ? undefined : (e.writtenAt ?? now));
     for (const e of block.entries) {
       if (table.kind === 'value') {
         if (e.deleted) {
-          if (values.delete(e.key)) log?.delete(table.index, split, e.key, undefined);
+          if (table.remove(rows.find(e.key))) log?.delete(table.index, split, e.key, undefined);
           continue;
         }
         if (ttl !== undefined && e.writtenAt !== undefined && now - e.writtenAt >= ttl) continue;
-        values.set(e.key, ttl === undefined ? e.value : ({ v: e.value, t: e.writtenAt ?? now } satisfies TtlEntry<unknown>));
+        table.put(this.restoredRow(e.key, split), e.value, e.writtenAt ?? now);
         log?.set(table.index, split, e.key, undefined, time(e), e.value);
-        this.splits.assign(e.key, split);
         continue;
       }
+      const row = rows.find(e.key);
       if (e.mapKey === undefined) {
-        if (e.deleted && values.delete(e.key)) log?.clearMap(table.index, split, e.key);
+        if (e.deleted && table.remove(row)) log?.clearMap(table.index, split, e.key);
         continue;
       }
-      let m = values.get(e.key) as Map<StateKey, unknown> | undefined;
+      const m = table.get(row) as Map<StateKey, unknown> | undefined;
       if (e.deleted) {
         if (m !== undefined && m.delete(e.mapKey)) {
           log?.delete(table.index, split, e.key, e.mapKey);
-          if (m.size === 0) values.delete(e.key);
+          if (m.size === 0) table.remove(row);
         }
         continue;
       }
       if (ttl !== undefined && e.writtenAt !== undefined && now - e.writtenAt >= ttl) continue;
-      if (m === undefined) values.set(e.key, (m = new Map()));
-      m.set(e.mapKey, ttl === undefined ? e.value : ({ v: e.value, t: e.writtenAt ?? now } satisfies TtlEntry<unknown>));
+      const t = e.writtenAt ?? now;
+      const inner = m ?? new Map<StateKey, unknown>();
+      inner.set(e.mapKey, ttl === undefined ? e.value : ({ v: e.value, t } satisfies TtlEntry<unknown>));
+      table.put(this.restoredRow(e.key, split), inner, t);
       log?.set(table.index, split, e.key, e.mapKey, time(e), e.value);
-      this.splits.assign(e.key, split);
     }
+  }
+
+  /** The row of a restored entry's key, attributed to the split the entry was stored under. */
+  private restoredRow(key: StateKey, split: number): number {
+    const row = this.rows.find(key);
+    if (row === NO_ROW) return this.rows.add(key, split);
+    this.rows.assignSplit(row, split);
+    return row;
   }
 
   /**
@@ -289,18 +322,19 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
           if (table.kind === 'value') {
             const [, value, t] = entry as LegacyEntry;
             if (expired(t)) continue;
-            table.values.set(key, ttl === undefined ? value : ({ v: value, t: t ?? now } satisfies TtlEntry<unknown>));
+            table.put(this.restoredRow(key, splitId), value, t ?? now);
             this.changelog.log.set(table.index, splitId, key, undefined, ttl === undefined ? undefined : (t ?? now), value);
           } else {
-            let m = table.values.get(key) as Map<StateKey, unknown> | undefined;
+            const m = (table.get(this.rows.find(key)) as Map<StateKey, unknown> | undefined) ?? new Map<StateKey, unknown>();
+            let newest = -Infinity;
             for (const [mapKey, value, t] of (entry as LegacyMapEntry)[1]) {
               if (expired(t)) continue;
-              if (m === undefined) table.values.set(key, (m = new Map()));
               m.set(mapKey, ttl === undefined ? value : ({ v: value, t: t ?? now } satisfies TtlEntry<unknown>));
+              newest = Math.max(newest, t ?? now);
               this.changelog.log.set(table.index, splitId, key, mapKey, ttl === undefined ? undefined : (t ?? now), value);
             }
+            if (m.size > 0) table.put(this.restoredRow(key, splitId), m, newest);
           }
-          this.splits.assign(key, splitId);
         }
       }
     }
@@ -318,7 +352,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   private addTable(name: string, kind: StateKind, ttlMs: number | undefined): HeapStateTable {
-    const table = new HeapStateTable(name, kind, ttlMs, this.tableList.length);
+    const table = new HeapStateTable(name, kind, ttlMs, this.tableList.length, this.rows);
     this.tables.set(name, table);
     this.tableList.push(table);
     return table;
@@ -338,27 +372,18 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private adopt(table: HeapStateTable, kind: StateKind, ttlMs: number | undefined): HeapStateTable {
     if (table.kind !== kind) throw new RestoreError(`state '${table.name}' is declared as ${kind} state but the checkpoint holds ${table.kind} state`);
     if (table.ttlMs === ttlMs) return table;
-    const replacement = new HeapStateTable(table.name, kind, ttlMs, table.index);
+    const replacement = new HeapStateTable(table.name, kind, ttlMs, table.index, this.rows);
     const now = this.now();
-    const convert = (value: unknown): unknown => {
+    // A map's entries carry their own times (TtlEntry) under a TTL; a value's time is a column of its table.
+    const convertEntry = (value: unknown): unknown => {
       const plain = table.ttlMs === undefined ? value : (value as TtlEntry<unknown>).v;
       return ttlMs === undefined ? plain : ({ v: plain, t: table.ttlMs === undefined ? now : (value as TtlEntry<unknown>).t } satisfies TtlEntry<unknown>);
     };
-    for (const [key, value] of table.values) {
-      if (kind === 'value') replacement.values.set(key, convert(value));
-      else replacement.values.set(key, new Map([...(value as Map<StateKey, unknown>)].map(([k, v]) => [k, convert(v)])));
-    }
+    const convert = kind === 'value' ? (value: unknown) => value : (value: unknown) => new Map([...(value as Map<StateKey, unknown>)].map(([k, v]) => [k, convertEntry(v)]));
+    replacement.takeOver(table, convert, now);
     replacement.unordered = ttlMs !== undefined;
     this.tables.set(table.name, replacement);
     this.tableList[table.index] = replacement;
     return replacement;
-  }
-
-  /** An expired key: once no state holds it any more, it no longer needs a split. */
-  private forgetIfGone(key: StateKey): void {
-    for (const t of this.tableList) if (t.values.has(key)) return;
-    this.splits.forget(key);
-    // A write after this (clear, then set again) attributes the key anew.
-    if (this.cursor.set && this.cursor.key === key) this.cursor.split = SPLIT_UNPLACED;
   }
 }

@@ -3,6 +3,7 @@ import type { ChangelogWriter } from '../changelog/changelog-writer.js';
 import type { KeyCursor } from '../key-cursor.js';
 import type { MapState, StateKey } from '../keyed-state-backend.js';
 import type { HeapStateTable, TtlEntry } from './heap-state-table.js';
+import type { RowForWrite } from './heap-value-state.js';
 
 function requireKey(cursor: KeyCursor, table: HeapStateTable): void {
   if (!cursor.set) throw new StreamlineError(`state '${table.name}' used before setCurrentKey`);
@@ -13,21 +14,16 @@ function requireKey(cursor: KeyCursor, table: HeapStateTable): void {
  * TTL a write moves the key to the end of the table (write order, for expiry at the front).
  */
 export class HeapMapState<K extends StateKey, V> implements MapState<K, V> {
-  private readonly values: Map<StateKey, unknown>;
-
   constructor(
     private readonly cursor: KeyCursor,
     private readonly table: HeapStateTable,
     private readonly log: ChangelogWriter,
     private readonly ttlMs: number | undefined,
-    /** The key's map is gone (it may need no split any more). */
-    private readonly onGone: (key: StateKey) => void,
-  ) {
-    this.values = table.values;
-  }
+    private readonly rowForWrite: RowForWrite,
+  ) {}
 
   private inner(): Map<K, unknown> | undefined {
-    return this.values.get(this.cursor.key) as Map<K, unknown> | undefined;
+    return this.table.get(this.cursor.row) as Map<K, unknown> | undefined;
   }
 
   /** The live value of an inner entry, dropping it when expired. */
@@ -38,7 +34,7 @@ export class HeapMapState<K extends StateKey, V> implements MapState<K, V> {
     const e = raw as TtlEntry<V>;
     if (this.cursor.time() - e.t >= this.ttlMs) {
       m.delete(key);
-      if (m.size === 0) this.values.delete(this.cursor.key);
+      if (m.size === 0) this.table.remove(this.cursor.row);
       return undefined;
     }
     return { value: e.v };
@@ -57,20 +53,15 @@ export class HeapMapState<K extends StateKey, V> implements MapState<K, V> {
   set(key: K, value: V): void {
     const cursor = this.cursor;
     if (!cursor.set) requireKey(cursor, this.table);
-    let m = this.inner();
-    if (m === undefined) {
-      m = new Map();
-      this.values.set(cursor.key, m);
-    } else if (this.ttlMs !== undefined) {
-      this.values.delete(cursor.key);
-      this.values.set(cursor.key, m);
-    }
+    const m = this.inner() ?? new Map<K, unknown>();
     if (this.ttlMs === undefined) {
       m.set(key, value);
+      this.table.put(this.rowForWrite(cursor), m, 0);
       this.log.set(this.table.index, cursor.writeSplit(), cursor.key, key, undefined, value);
     } else {
       const now = cursor.time();
       m.set(key, { v: value, t: now } satisfies TtlEntry<V>);
+      this.table.put(this.rowForWrite(cursor), m, now);
       this.log.set(this.table.index, cursor.writeSplit(), cursor.key, key, now, value);
     }
   }
@@ -79,11 +70,11 @@ export class HeapMapState<K extends StateKey, V> implements MapState<K, V> {
     const cursor = this.cursor;
     const m = this.inner();
     if (m === undefined || !m.delete(key)) return;
-    this.log.delete(this.table.index, cursor.writeSplit(), cursor.key, key);
-    if (m.size === 0) {
-      this.values.delete(cursor.key);
-      this.onGone(cursor.key);
-    }
+    // Read before a remove, which frees the key's row when no other state holds it.
+    const split = cursor.writeSplit();
+    const mapKey = cursor.key;
+    if (m.size === 0) this.table.remove(cursor.row);
+    this.log.delete(this.table.index, split, mapKey, key);
   }
 
   *entries(): IterableIterator<[K, V]> {
@@ -94,19 +85,23 @@ export class HeapMapState<K extends StateKey, V> implements MapState<K, V> {
       return;
     }
     const now = this.cursor.time();
+    // The cursor may be on another key by the time the caller has read every entry.
+    const row = this.cursor.row;
     for (const [k, raw] of m) {
       const e = raw as TtlEntry<V>;
       if (now - e.t >= this.ttlMs) m.delete(k);
       else yield [k, e.v];
     }
-    if (m.size === 0) this.values.delete(this.cursor.key);
+    if (m.size === 0 && this.table.get(row) === m) this.table.remove(row);
   }
 
   clear(): void {
     const cursor = this.cursor;
     if (!cursor.set) requireKey(cursor, this.table);
-    if (!this.values.delete(cursor.key)) return;
-    this.log.clearMap(this.table.index, cursor.writeSplit(), cursor.key);
-    this.onGone(cursor.key);
+    if (!this.table.has(cursor.row)) return;
+    const split = cursor.writeSplit();
+    const key = cursor.key;
+    this.table.remove(cursor.row);
+    this.log.clearMap(this.table.index, split, key);
   }
 }

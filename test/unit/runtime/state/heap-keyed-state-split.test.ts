@@ -194,9 +194,9 @@ test('state restored under a name not declared yet keeps its split, before and a
   assert.equal(count.get(), 1);
 });
 
-/** Keys the backend keeps a split for (its private attribution map, looked at only here). */
+/** Keys the backend keeps a row, and so a split, for (its private KeyRows, looked at only here). */
 function attributedKeys(b: HeapKeyedStateBackend): number {
-  return (b as unknown as { splits: { keys?: Map<StateKey, number> } }).splits.keys?.size ?? 0;
+  return (b as unknown as { rows: { size: number } }).rows.size;
 }
 
 test('keys that are only read get no split: nothing is kept for them, and their first write decides their split', async () => {
@@ -249,12 +249,12 @@ test('a hot key looked up again in the same split is placed once; a new split pl
   b.setCurrentSplit(A);
   b.setCurrentKey('hot');
   s.count.set(0);
-  const splits = (b as unknown as { splits: { place(key: StateKey): number } }).splits;
+  const rows = (b as unknown as { rows: { placeRow(row: number): number } }).rows;
   let lookups = 0;
-  const place = splits.place.bind(splits);
-  splits.place = (key) => {
+  const placeRow = rows.placeRow.bind(rows);
+  rows.placeRow = (row) => {
     lookups++;
-    return place(key);
+    return placeRow(row);
   };
   for (let i = 1; i <= 1000; i++) {
     b.setCurrentKey('hot');

@@ -1,0 +1,140 @@
+import type { SplitPlacer } from '../key-cursor.js';
+import type { SplitNames } from '../split-names.js';
+import { StateCapacityError } from '../state-errors.js';
+import type { StateKey } from '../state-key.js';
+
+/** Row of a key that has no heap state. */
+export const NO_ROW = -1;
+
+/** Keys one JavaScript Map holds at most (V8: "Map maximum size exceeded" beyond). */
+export const MAX_HEAP_KEYS = 2 ** 24;
+
+const INITIAL_ROWS = 1024;
+
+/**
+ * Every key that has heap state, numbered. Each state keeps its entries in columns indexed by the
+ * key's row (HeapStateTable), and the row also holds the key's split: the split it was first
+ * written under, so its state can move with the split in group mode. A key is looked up once per
+ * record for all of that; nothing is allocated per key but its row.
+ *
+ * Why rows and not a Map per state: a TTL value entry in a Map (the entry object, its boxed time)
+ * and the key's split in a second Map came to ~170 bytes and four objects a key for the collector
+ * to trace; rows cost ~110 bytes and no object beyond the key itself.
+ *
+ * A key gets a row at its first write and loses it when no state holds an entry of it any more
+ * (`release`); rows are reused. A Map's limit (2^24 entries) bounds the keys of one backend: past
+ * it a write fails the task with StateCapacityError, naming the disk backend.
+ */
+export class KeyRows implements SplitPlacer {
+  private readonly index = new Map<StateKey, number>();
+  /** Row → key; undefined for a free row. */
+  private readonly keyOf: (StateKey | undefined)[] = [];
+  /** Row → split index (-1: none). */
+  private splitOf = new Int32Array(INITIAL_ROWS);
+  /** Row → how many states hold an entry of the key. */
+  private holders = new Uint16Array(INITIAL_ROWS);
+  private readonly freeRows: number[] = [];
+  /** Keys seen under a split other than the one their state belongs to (the key does not follow the topic's partitioning). */
+  conflicts = 0;
+
+  constructor(
+    private readonly splits: SplitNames,
+    /** A row was freed: whoever holds it (the key cursor) must let go. */
+    private readonly onFreed: (row: number) => void,
+    /** Who holds the state, for the capacity error (e.g. "step 'orders.dedup'"). */
+    private readonly owner: string,
+    private readonly maxKeys = MAX_HEAP_KEYS,
+  ) {}
+
+  /** Keys with a row. */
+  get size(): number {
+    return this.index.size;
+  }
+
+  /** The key's row, or NO_ROW. */
+  find(key: StateKey): number {
+    return this.index.get(key) ?? NO_ROW;
+  }
+
+  keyAt(row: number): StateKey {
+    return this.keyOf[row] as StateKey;
+  }
+
+  splitAt(row: number): number {
+    return this.splitOf[row]!;
+  }
+
+  /** Attributes a row's key to `split` (a restored entry says where it belongs). */
+  assignSplit(row: number, split: number): void {
+    if (split >= 0) this.splitOf[row] = split;
+  }
+
+  /** A row for `key`, which has none, attributed to `split`. */
+  add(key: StateKey, split: number): number {
+    if (this.index.size >= this.maxKeys) {
+      throw new StateCapacityError(
+        `keyed state of ${this.owner} holds ${this.index.size.toLocaleString('en-US')} keys, the most the heap backend holds (one JavaScript Map); ` +
+          'keep state this large on disk (STATE_BACKEND=disk, or stateBackend: \'disk\' in the job), spread its keys over more subtasks (PARALLELISM) or give it a shorter TTL',
+      );
+    }
+    let row = this.freeRows.pop();
+    if (row === undefined) {
+      row = this.keyOf.length;
+      this.keyOf.push(key);
+      if (row >= this.splitOf.length) this.grow(row + 1);
+    } else {
+      this.keyOf[row] = key;
+    }
+    this.index.set(key, row);
+    this.splitOf[row] = split;
+    this.holders[row] = 0;
+    return row;
+  }
+
+  /** A state now holds an entry of the row's key. */
+  hold(row: number): void {
+    this.holders[row]!++;
+  }
+
+  /** A state no longer holds an entry of the row's key; the last one frees the row. */
+  release(row: number): void {
+    if (--this.holders[row]! > 0) return;
+    this.index.delete(this.keyOf[row] as StateKey);
+    this.keyOf[row] = undefined;
+    this.freeRows.push(row);
+    this.onFreed(row);
+  }
+
+  /** Keys with a row and their rows, in the order they got them (safe against deletions meanwhile). */
+  entries(): IterableIterator<[StateKey, number]> {
+    return this.index.entries();
+  }
+
+  /**
+   * The split a write of `key` goes under: its row's, counting a conflict when that is not the
+   * current split, else the current split (which its first write attributes it to).
+   */
+  place(key: StateKey): number {
+    const row = this.index.get(key);
+    return row === undefined ? this.splits.currentSplit : this.placeRow(row);
+  }
+
+  /** `place` for a key whose row is known. */
+  placeRow(row: number): number {
+    const owner = this.splitOf[row]!;
+    const current = this.splits.currentSplit;
+    if (owner < 0) return current;
+    if (current >= 0 && owner !== current) this.conflicts++;
+    return owner;
+  }
+
+  private grow(min: number): void {
+    const capacity = Math.max(min, this.splitOf.length * 2);
+    const splitOf = new Int32Array(capacity);
+    splitOf.set(this.splitOf);
+    this.splitOf = splitOf;
+    const holders = new Uint16Array(capacity);
+    holders.set(this.holders);
+    this.holders = holders;
+  }
+}

@@ -20,7 +20,10 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS runtime
 # Named in every Parquet footer's created_by (the image has no git checkout to ask).
 ARG STREAMLINE_BUILD_COMMIT=unknown
+# MALLOC_ARENA_MAX: glibc gives threads that allocate natively malloc arenas of their own (up to 8
+# per core) and keeps what they free; two arenas cut peak RSS 10-12 % at no CPU cost (BENCHMARKS.md).
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     METRICS_PORT=9249 \
     STREAMLINE_WORK_DIR=/var/lib/streamline \
     STREAMLINE_BUILD_COMMIT=${STREAMLINE_BUILD_COMMIT}

@@ -72,7 +72,7 @@ step_done
 
 # Run from a neutral folder, as the image does (WORKDIR /app, state in STREAMLINE_WORK_DIR), with
 # no setting that could reach Kafka or AWS.
-run_env=(env -i "PATH=$PATH" "HOME=$tmp" "NODE_ENV=production" "LOG_LEVEL=warn")
+run_env=(env -i "PATH=$PATH" "HOME=$tmp" "NODE_ENV=production" "MALLOC_ARENA_MAX=2" "LOG_LEVEL=warn")
 
 step "stage 2: node dist/run.js --help"
 help=$(cd "$app" && "${run_env[@]}" node dist/run.js --help) || fail "--help exited non-zero"

@@ -17,9 +17,14 @@ const INITIAL_ROWS = 1024;
  * written under, so its state can move with the split in group mode. A key is looked up once per
  * record for all of that; nothing is allocated per key but its row.
  *
- * Why rows and not a Map per state: a TTL value entry in a Map (the entry object, its boxed time)
- * and the key's split in a second Map came to ~170 bytes and four objects a key for the collector
- * to trace; rows cost ~110 bytes and no object beyond the key itself.
+ * Why rows and not a Map per state: a TTL value entry in a Map (the entry object, its boxed
+ * time) and the key's split in a second Map came to 148 bytes and four objects a dedup key for
+ * the collector to trace; rows cost 107 bytes and no object beyond the key itself (BENCHMARKS.md,
+ * session 11).
+ *
+ * One Map, not one per key group: a Map grows by rehashing every entry at once on the task's
+ * thread (450 ms at 4 M keys, 810 ms at 8 M on an idle core), and a Map per key group removes
+ * that stall, but measured 7–20 % more CPU and 240–500 MiB more RSS at 10 M keys (session 11).
  *
  * A key gets a row at its first write and loses it when no state holds an entry of it any more
  * (`release`); rows are reused. A Map's limit (2^24 entries) bounds the keys of one backend: past

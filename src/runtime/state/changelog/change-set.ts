@@ -2,6 +2,7 @@ import { CorruptCheckpointError } from '../../../errors.js';
 import type { StateKey } from '../state-key.js';
 import { ByteReader } from '../format/byte-reader.js';
 import { ByteWriter } from '../format/byte-writer.js';
+import { grown } from '../grown-array.js';
 import { readEntry, writeEntry } from '../format/state-entry-codec.js';
 import { compareEntries, type EncodedStateBlock, type StateBlock, type StateEntry, type StateInfo } from '../format/state-file.js';
 import { readKey, readKeyHash, readValue, skipValue } from '../format/state-value-codec.js';
@@ -39,14 +40,10 @@ class RecordIndex {
 
   push(log: number, offset: number, bucket: number): void {
     if (this.length === this.offset.length) {
-      const grow = <A extends Uint16Array | Uint32Array>(a: A, make: (n: number) => A): A => {
-        const b = make(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.log = grow(this.log, (n) => new Uint16Array(n));
-      this.offset = grow(this.offset, (n) => new Uint32Array(n));
-      this.bucket = grow(this.bucket, (n) => new Uint32Array(n));
+      const capacity = this.offset.length * 2;
+      this.log = grown(this.log, capacity);
+      this.offset = grown(this.offset, capacity);
+      this.bucket = grown(this.bucket, capacity);
     }
     this.log[this.length] = log;
     this.offset[this.length] = offset;

@@ -1,5 +1,6 @@
 import type { StateKey } from '../state-key.js';
 import type { StateInfo, StateKind } from '../format/state-file.js';
+import { grown } from '../grown-array.js';
 import { NO_ROW, type KeyRows } from './key-rows.js';
 
 /** A TTL map state's inner value and when it was written; replaced, never mutated (snapshots may still read it). */
@@ -182,14 +183,8 @@ export class HeapStateTable {
 
   private grow(min: number): void {
     const capacity = Math.max(min, this.times.length * 2);
-    const times = new Float64Array(capacity);
-    times.set(this.times);
-    this.times = times;
-    const prev = new Int32Array(capacity);
-    prev.set(this.prev);
-    this.prev = prev;
-    const next = new Int32Array(capacity);
-    next.set(this.next);
-    this.next = next;
+    this.times = grown(this.times, capacity);
+    this.prev = grown(this.prev, capacity);
+    this.next = grown(this.next, capacity);
   }
 }

@@ -1,3 +1,4 @@
+import { grown } from '../grown-array.js';
 import type { SplitPlacer } from '../key-cursor.js';
 import type { SplitNames } from '../split-names.js';
 import { StateCapacityError } from '../state-errors.js';
@@ -135,11 +136,7 @@ export class KeyRows implements SplitPlacer {
 
   private grow(min: number): void {
     const capacity = Math.max(min, this.splitOf.length * 2);
-    const splitOf = new Int32Array(capacity);
-    splitOf.set(this.splitOf);
-    this.splitOf = splitOf;
-    const holders = new Uint16Array(capacity);
-    holders.set(this.holders);
-    this.holders = holders;
+    this.splitOf = grown(this.splitOf, capacity);
+    this.holders = grown(this.holders, capacity);
   }
 }

@@ -216,3 +216,23 @@ test('a TTL entry read after it expired frees its key row when nothing else hold
   s.vt.set(4); // b's row is still its own
   assert.equal(s.vt.get(), 4);
 });
+
+test('past the first 1,024 rows the columns grow: values, write times and expiry order carry over', () => {
+  const time = new TestClock();
+  const start = time.nowMs;
+  const b = new BackendFactory(time).heap();
+  const s = declare(b);
+  for (let i = 0; i < 3000; i++) {
+    time.nowMs = start + 400 * Math.floor(i / 1000); // k0–k999 at +0, k1000–k1999 at +400, k2000–k2999 at +800
+    b.setCurrentKey(`k${i}`);
+    s.vt.set(i);
+  }
+  time.nowMs = start + 1050; // k0–k999 expired (1,050 ms old), k1000–k1999 650 ms, k2000–k2999 250 ms
+  b.afterBatch();
+  b.afterBatch(); // 512 expirations a batch at most
+  assert.equal(rowCount(b), 2000);
+  for (const i of [0, 999, 1000, 1500, 2999]) {
+    b.setCurrentKey(`k${i}`);
+    assert.equal(s.vt.get(), i < 1000 ? undefined : i);
+  }
+});

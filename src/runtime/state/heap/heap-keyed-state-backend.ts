@@ -71,10 +71,12 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly handles = new Map<string, ValueState<unknown> | MapState<StateKey, unknown>>();
   private readonly changelog: StateChangelog;
   private readonly store: CheckpointStore;
+  /** hashKey of the cursor's key: its key group and its place in the key index, hashed once a key. */
+  private cursorHash = 0;
   /** The current key's row for a write: a key gets one at its first write, under the split its writes go to. */
   private readonly rowForWrite = (cursor: KeyCursor): number => {
     const row = cursor.row;
-    if (row === NO_ROW) return (cursor.row = this.rows.add(cursor.key, cursor.writeSplit()));
+    if (row === NO_ROW) return (cursor.row = this.rows.add(cursor.key, cursor.writeSplit(), this.cursorHash));
     // Restored without a split: its first write attributes it, as a new key's would.
     if (this.rows.splitAt(row) < 0) this.rows.assignSplit(row, cursor.writeSplit());
     return row;
@@ -121,13 +123,15 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       return;
     }
     if (typeof key === 'number' && !Number.isFinite(key)) throw new TypeError(`state key must be a finite number or a string, got ${key}`);
+    const hash = hashKey(key);
     if (this.ownedRange !== undefined) {
-      const group = hashKey(key) % this.maxParallelism;
+      const group = hash % this.maxParallelism;
       if (!inKeyGroupRange(this.ownedRange, group)) {
         throw new KeyGroupOutOfRangeError(`key ${JSON.stringify(key)} is in key group ${group}, outside this instance's range [${this.ownedRange.start}, ${this.ownedRange.end}]`);
       }
     }
-    const row = this.rows.find(key);
+    this.cursorHash = hash;
+    const row = this.rows.find(key, hash);
     cursor.moveTo(key, row === NO_ROW ? this.splits.currentSplit : this.rows.placeRow(row), row);
   }
 

@@ -1,13 +1,19 @@
 import { grown } from '../grown-array.js';
 import type { SplitPlacer } from '../key-cursor.js';
+import { hashKey } from '../key-group.js';
 import type { SplitNames } from '../split-names.js';
 import { StateCapacityError } from '../state-errors.js';
 import type { StateKey } from '../state-key.js';
+import { KeyIndex, NOT_FOUND } from './key-index.js';
 
 /** Row of a key that has no heap state. */
-export const NO_ROW = -1;
+export const NO_ROW = NOT_FOUND;
 
-/** Keys one JavaScript Map holds at most (V8: "Map maximum size exceeded" beyond). */
+/**
+ * Keys one heap backend holds at most. At about 110 bytes a key that is 1.8 GB on one thread's
+ * heap, past what a subtask's heap is given, and its checkpoints' materializations grow with it:
+ * state this large belongs on disk.
+ */
 export const MAX_HEAP_KEYS = 2 ** 24;
 
 const INITIAL_ROWS = 1024;
@@ -23,18 +29,19 @@ const INITIAL_ROWS = 1024;
  * the collector to trace; rows cost 107 bytes and no object beyond the key itself (BENCHMARKS.md,
  * session 11).
  *
- * One Map, not one per key group: a Map grows by rehashing every entry at once on the task's
- * thread (450 ms at 4 M keys, 810 ms at 8 M on an idle core), and a Map per key group removes
- * that stall, but measured 7–20 % more CPU and 240–500 MiB more RSS at 10 M keys (session 11).
+ * Keys are found through a KeyIndex (typed arrays, grown incrementally), not a JavaScript Map:
+ * a Map grows by rehashing every entry at once on the task's thread (450 ms at 4 M keys, 810 ms at
+ * 8 M on an idle core), and a Map per key group, which removes that stall, measured 7–20 % more CPU
+ * and 240–500 MiB more RSS at 10 M keys (session 11).
  *
  * A key gets a row at its first write and loses it when no state holds an entry of it any more
- * (`release`); rows are reused. A Map's limit (2^24 entries) bounds the keys of one backend: past
- * it a write fails the task with StateCapacityError, naming the disk backend.
+ * (`release`); rows are reused. MAX_HEAP_KEYS bounds the keys of one backend: past it a write
+ * fails the task with StateCapacityError, naming the disk backend.
  */
 export class KeyRows implements SplitPlacer {
-  private readonly index = new Map<StateKey, number>();
   /** Row → key; undefined for a free row. */
   private readonly keyOf: (StateKey | undefined)[] = [];
+  private readonly index = new KeyIndex(this.keyOf);
   /** Row → split index (-1: none). */
   private splitOf = new Int32Array(INITIAL_ROWS);
   /** Row → how many states hold an entry of the key. */
@@ -57,9 +64,9 @@ export class KeyRows implements SplitPlacer {
     return this.index.size;
   }
 
-  /** The key's row, or NO_ROW. */
-  find(key: StateKey): number {
-    return this.index.get(key) ?? NO_ROW;
+  /** The key's row, or NO_ROW; `hash` is the key's hashKey when the caller has it already. */
+  find(key: StateKey, hash = hashKey(key)): number {
+    return this.index.find(key, hash);
   }
 
   keyAt(row: number): StateKey {
@@ -75,11 +82,11 @@ export class KeyRows implements SplitPlacer {
     if (split >= 0) this.splitOf[row] = split;
   }
 
-  /** A row for `key`, which has none, attributed to `split`. */
-  add(key: StateKey, split: number): number {
+  /** A row for `key`, which has none, attributed to `split`; `hash` as in `find`. */
+  add(key: StateKey, split: number, hash = hashKey(key)): number {
     if (this.index.size >= this.maxKeys) {
       throw new StateCapacityError(
-        `keyed state of ${this.owner} holds ${this.index.size.toLocaleString('en-US')} keys, the most the heap backend holds (one JavaScript Map); ` +
+        `keyed state of ${this.owner} holds ${this.index.size.toLocaleString('en-US')} keys, the most the heap backend holds; ` +
           'keep state this large on disk (STATE_BACKEND=disk, or stateBackend: \'disk\' in the job), spread its keys over more subtasks (PARALLELISM) or give it a shorter TTL',
       );
     }
@@ -91,7 +98,7 @@ export class KeyRows implements SplitPlacer {
     } else {
       this.keyOf[row] = key;
     }
-    this.index.set(key, row);
+    this.index.insert(hash, row);
     this.splitOf[row] = split;
     this.holders[row] = 0;
     return row;
@@ -105,15 +112,20 @@ export class KeyRows implements SplitPlacer {
   /** A state no longer holds an entry of the row's key; the last one frees the row. */
   release(row: number): void {
     if (--this.holders[row]! > 0) return;
-    this.index.delete(this.keyOf[row] as StateKey);
+    const key = this.keyOf[row] as StateKey;
+    this.index.remove(key, hashKey(key), row);
     this.keyOf[row] = undefined;
     this.freeRows.push(row);
     this.onFreed(row);
   }
 
-  /** Keys with a row and their rows, in the order they got them (safe against deletions meanwhile). */
-  entries(): IterableIterator<[StateKey, number]> {
-    return this.index.entries();
+  /** Keys with a row and their rows, by row (safe against deletions meanwhile). */
+  *entries(): IterableIterator<[StateKey, number]> {
+    const keyOf = this.keyOf;
+    for (let row = 0; row < keyOf.length; row++) {
+      const key = keyOf[row];
+      if (key !== undefined) yield [key, row];
+    }
   }
 
   /**
@@ -121,8 +133,8 @@ export class KeyRows implements SplitPlacer {
    * current split, else the current split (which its first write attributes it to).
    */
   place(key: StateKey): number {
-    const row = this.index.get(key);
-    return row === undefined ? this.splits.currentSplit : this.placeRow(row);
+    const row = this.find(key);
+    return row === NO_ROW ? this.splits.currentSplit : this.placeRow(row);
   }
 
   /** `place` for a key whose row is known. */

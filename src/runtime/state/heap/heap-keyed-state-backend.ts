@@ -1,14 +1,14 @@
 /**
- * Keyed state on the JavaScript heap — the default, for state that fits in memory. Each declared
- * state is one `Map<key, value>` (a Map per key group measured 2-4x slower); every change also
+ * Keyed state on the JavaScript heap — the default, for state that fits in memory. Every change
  * goes to a binary changelog, which is what checkpoints are made of: at a barrier the log is
  * handed to the snapshot writer and becomes a delta file off the main thread (see
  * IncrementalSnapshots). Nothing ever serializes the whole state on the task's thread. Value
  * states whose keys repeat log each changed key once per segment (CoalescedValueWrites): a hot
  * key costs one record per checkpoint, not one per write. Map states log every write.
  *
- * Layout: every key with state has a row (KeyRows, one Map lookup per record for all states);
- * each state keeps its entries in columns by row (HeapStateTable).
+ * Layout: every key with state has a row (KeyRows: one lookup per record for all states, in a
+ * KeyIndex that grows without a stall); each state keeps its entries in columns by row
+ * (HeapStateTable).
  *
  * TTL: a write moves its key to the end of its table's write order, so each table runs oldest
  * write first and `afterBatch` expires keys from the front — the cost is the number of expired
@@ -49,7 +49,7 @@ export interface HeapKeyedStateBackendOptions {
   /** A changelog segment this large is written in the background, before the barrier. Default 4 MiB. */
   readonly segmentBytes?: number;
   readonly materialization?: MaterializationPolicy;
-  /** Keys held at most (default and upper bound: MAX_HEAP_KEYS, a JavaScript Map's limit); a write past it fails with StateCapacityError. */
+  /** Keys held at most (default and upper bound: MAX_HEAP_KEYS); a write past it fails with StateCapacityError. */
   readonly maxKeys?: number;
 }
 

@@ -21,6 +21,7 @@ import { restoredPendingCommits, subtaskRestores } from './parallel-restore.js';
 import { distributeSplits } from './split-distribution.js';
 import { followStandbyReassignments } from './standby-reassignments.js';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MaterializationPermit } from '../state/snapshot/materialization-permit.js';
 import { SubtaskHandle, fromWireError } from './subtask-handle.js';
 import type { FromSubtask } from './subtask-protocol.js';
 
@@ -233,6 +234,7 @@ export class ParallelJobRunner {
     const spec = options.store.spec;
     if (spec === undefined) throw new StreamlineError(`the checkpoint store ${options.store.uri} cannot be opened in a subtask thread; run with PARALLELISM=1`);
     const peers = peerPorts(shares.length);
+    const materializationPermit = MaterializationPermit.newBuffer();
     this.subtasks.forEach((subtask, index) =>
       subtask.send(
         {
@@ -251,6 +253,7 @@ export class ParallelJobRunner {
         restore: restores[index]!,
         logLevel: options.logLevel,
         peers: peers[index]!,
+        materializationPermit,
       },
         peers[index]!.filter((p): p is MessagePort => p !== null),
       ),

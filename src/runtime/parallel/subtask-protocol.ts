@@ -41,6 +41,8 @@ export interface SubtaskStart {
   readonly logLevel: string;
   /** A port to every other subtask (keyed exchanges), by index; null at this subtask's own. */
   readonly peers: readonly (MessagePort | null)[];
+  /** Shared by the run's subtasks: one keyed-state materialization at a time (MaterializationPermit). */
+  readonly materializationPermit: SharedArrayBuffer;
 }
 
 export type ToSubtask =

@@ -15,6 +15,7 @@ import type { MetricsRegistry } from '../metrics-registry.js';
 import type { SinkContext } from '../sink.js';
 import type { KeyedStateBackend, KeyedStateContext } from '../state/keyed-state-backend.js';
 import { InlineSnapshotFileWriter, type SnapshotFileWriter } from '../state/snapshot/snapshot-file-writer.js';
+import type { MaterializationPermit } from '../state/snapshot/materialization-permit.js';
 import { WorkerSnapshotFileWriter } from '../state/snapshot/worker-snapshot-file-writer.js';
 import type { Clock } from '../time/clock.js';
 import type { MessagePort } from 'node:worker_threads';
@@ -46,6 +47,8 @@ export interface SubtaskRunnerOptions {
   readonly parallelism: number;
   /** Port to every other subtask (keyed exchanges), by subtask index; `undefined` at this one's. */
   readonly peers: readonly (MessagePort | undefined)[];
+  /** Shared with the process's other subtasks: one keyed-state materialization at a time. */
+  readonly materializationPermit?: MaterializationPermit;
   /** To the coordinator. */
   readonly post: (message: FromSubtask, transfer?: ArrayBuffer[]) => void;
 }
@@ -92,7 +95,7 @@ export class SubtaskRunner {
   async open(): Promise<void> {
     const { options } = this;
     const spec = options.store.spec;
-    this.writer = spec !== undefined && WorkerSnapshotFileWriter.isAvailable() ? new WorkerSnapshotFileWriter(spec) : new InlineSnapshotFileWriter(options.store, options.clock);
+    this.writer = spec !== undefined && WorkerSnapshotFileWriter.isAvailable() ? new WorkerSnapshotFileWriter(spec, options.materializationPermit) : new InlineSnapshotFileWriter(options.store, options.clock);
     this.pipeline = await buildPipeline({
       flow: options.flow,
       restore: options.restore,

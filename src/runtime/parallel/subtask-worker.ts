@@ -11,6 +11,7 @@ import { createLogger } from '../logger.js';
 import { parseLogFormat } from '../terminal/log-format.js';
 import { MetricsRegistry } from '../metrics-registry.js';
 import type { RemoteSplitFeed } from '../split-group.js';
+import { MaterializationPermit } from '../state/snapshot/materialization-permit.js';
 import { keyedStateFactory } from '../state/state-backend-choice.js';
 import { systemClock } from '../time/system-clock.js';
 import type { FromSubtask, SubtaskStart, ToSubtask } from './subtask-protocol.js';
@@ -102,6 +103,7 @@ async function start(message: SubtaskStart): Promise<void> {
     stateDir: message.stateDir,
     parallelism: message.parallelism,
     peers: message.peers.map((p) => p ?? undefined),
+    materializationPermit: new MaterializationPermit(message.materializationPermit, systemClock),
     post,
   });
   await runner.open();

@@ -11,8 +11,8 @@ export const NO_ROW = NOT_FOUND;
 
 /**
  * Keys one heap backend holds at most. At about 110 bytes a key that is 1.8 GB on one thread's
- * heap, past what a subtask's heap is given, and its checkpoints' materializations grow with it:
- * state this large belongs on disk.
+ * heap, which every major collection traces, and each materialization of its checkpoints reads
+ * all of it: state this large belongs on disk.
  */
 export const MAX_HEAP_KEYS = 2 ** 24;
 

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { CheckpointStoreSpec } from '../../checkpoint-store.js';
 import type { SnapshotFileWriter, SnapshotLane } from './snapshot-file-writer.js';
 import type { SnapshotJob, SnapshotResult } from './snapshot-files.js';
+import type { MaterializationPermit } from './materialization-permit.js';
 import { StateLostError, StateSnapshotError } from './state-snapshot-error.js';
 import { logBuffers, type SnapshotResponse } from './snapshot-worker-protocol.js';
 
@@ -18,7 +19,8 @@ interface Pending {
 /**
  * Keyed-state snapshots in worker threads, one per lane, so the task thread only hands over its
  * changelogs (transferred, not copied). Workers start lazily and are unref'd while idle; the
- * materialization lane's worker ends after each materialization.
+ * materialization lane's worker ends after each materialization. With a permit (parallel
+ * subtasks), a materialization first waits until no other subtask of the process runs one.
  */
 export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
   /** True when the compiled worker module exists (false when running TypeScript sources directly). */
@@ -28,10 +30,32 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
 
   private readonly workers = new Map<SnapshotLane, { worker: Worker; pending: Map<number, Pending> }>();
   private nextId = 1;
+  /** Aborts materializations still waiting for the permit when the writer closes. */
+  private readonly closing = new AbortController();
 
-  constructor(private readonly store: CheckpointStoreSpec) {}
+  constructor(
+    private readonly store: CheckpointStoreSpec,
+    /** Shared with the process's other subtasks: one materialization at a time among them. */
+    private readonly permit?: MaterializationPermit,
+  ) {}
 
   write(job: SnapshotJob, lane: SnapshotLane): Promise<SnapshotResult> {
+    if (lane === 'materialize' && this.permit !== undefined) return this.materializeWithPermit(job, this.permit);
+    return this.post(job, lane);
+  }
+
+  private async materializeWithPermit(job: SnapshotJob, permit: MaterializationPermit): Promise<SnapshotResult> {
+    const release = await permit.acquire(this.closing.signal);
+    // Closed while waiting: nothing was written, the chain stays as it is.
+    if (release === undefined) return { chain: job.chain, changes: 0 };
+    try {
+      return await this.post(job, 'materialize');
+    } finally {
+      release();
+    }
+  }
+
+  private post(job: SnapshotJob, lane: SnapshotLane): Promise<SnapshotResult> {
     const slot = this.slot(lane);
     const id = this.nextId++;
     return new Promise<SnapshotResult>((resolve, reject) => {
@@ -52,6 +76,7 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     const slots = [...this.workers.values()];
     this.workers.clear();
     await Promise.all(slots.map((s) => s.worker.terminate()));

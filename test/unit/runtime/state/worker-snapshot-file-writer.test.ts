@@ -12,7 +12,9 @@ import { LocalCheckpointStore } from '../../../../src/runtime/checkpoint/local-c
 import { ChangelogWriter } from '../../../../src/runtime/state/changelog/changelog-writer.js';
 import { snapshotFileName, type SnapshotJob } from '../../../../src/runtime/state/snapshot/snapshot-files.js';
 import { emptyChain, type StateChain } from '../../../../src/runtime/state/snapshot/state-chain.js';
+import { MaterializationPermit } from '../../../../src/runtime/state/snapshot/materialization-permit.js';
 import { WorkerSnapshotFileWriter } from '../../../../src/runtime/state/snapshot/worker-snapshot-file-writer.js';
+import { systemClock } from '../../../../src/runtime/time/system-clock.js';
 import { BackendFactory, valuesOf } from './support/backend-factory.js';
 
 const states = [{ name: 'n', kind: 'value' as const, ttlMs: null }];
@@ -55,6 +57,47 @@ test('the materialization lane lets its worker go after each job; the write lane
     assert.deepEqual(valuesOf(restored, 'n'), new Map([['a', 1], ['b', 3], ['c', 4], ['d', 5]]));
   } finally {
     await writer.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('subtasks sharing a materialization permit materialize one after the other; a writer closed while waiting writes nothing', async (t) => {
+  if (!WorkerSnapshotFileWriter.isAvailable()) return t.skip('compiled snapshot worker not built');
+  const dir = await mkdtemp(join(tmpdir(), 'snapshot-permit-'));
+  const store = new LocalCheckpointStore(dir);
+  const buffer = MaterializationPermit.newBuffer();
+  const permit = (ms = 5) => new MaterializationPermit(buffer, systemClock, ms);
+  const first = new WorkerSnapshotFileWriter(store.spec!, permit());
+  const second = new WorkerSnapshotFileWriter(store.spec!, permit());
+  const third = new WorkerSnapshotFileWriter(store.spec!, permit());
+  try {
+    // Another subtask holds the permit: neither materialization may start.
+    const other = (await permit().acquire(new AbortController().signal))!;
+    const order: string[] = [];
+    const a = first.write(job(1, emptyChain(128), [['a', 1]], true), 'materialize').then((r) => (order.push('first'), r));
+    const b = second.write(job(1, emptyChain(128), [['b', 2]], true), 'materialize').then((r) => (order.push('second'), r));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(order, [], 'both wait while another subtask materializes');
+    assert.deepEqual([...first.runningLanes, ...second.runningLanes], [], 'no materialization thread started');
+    // The writes lane never waits for the permit.
+    const written = await first.write(job(2, emptyChain(128), [['w', 1]], false), 'write');
+    assert.ok(written.written, 'the write lane wrote while the materializations waited');
+    assert.deepEqual(order, []);
+    other();
+    const [ra, rb] = await Promise.all([a, b]);
+    assert.equal(order.length, 2);
+    assert.ok(ra.written && rb.written, 'both wrote a base once the permit was free');
+    // Closed while waiting: resolves without writing, and lets nothing leak.
+    const held = (await permit().acquire(new AbortController().signal))!;
+    const waiting = third.write(job(3, emptyChain(128), [['c', 3]], true), 'materialize');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await third.close();
+    const result = await waiting;
+    assert.equal(result.written, undefined);
+    held();
+    assert.ok(await permit().acquire(new AbortController().signal), 'the permit is free afterwards');
+  } finally {
+    await Promise.all([first.close(), second.close(), third.close()]);
     await rm(dir, { recursive: true, force: true });
   }
 });

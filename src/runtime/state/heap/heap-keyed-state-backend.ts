@@ -297,8 +297,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 
   /** The row of a restored entry's key, attributed to the split the entry was stored under. */
   private restoredRow(key: StateKey, split: number): number {
-    const row = this.rows.find(key);
-    if (row === NO_ROW) return this.rows.add(key, split);
+    const hash = hashKey(key);
+    const row = this.rows.find(key, hash);
+    if (row === NO_ROW) return this.rows.add(key, split, hash);
     this.rows.assignSplit(row, split);
     return row;
   }

@@ -1,12 +1,15 @@
 /**
- * Messages between the Parquet writer pool (main thread) and its worker threads. Every request
- * carries an id and gets exactly one response. Arrow IPC bytes travel as transferred
- * ArrayBuffers (never copied); everything else is small and cloned.
+ * Messages between a Parquet writer pool and its worker threads: over the worker's parent port
+ * (a pool that spawned it) or over a port the worker was handed (a pool of a parallel subtask,
+ * see ParquetWorkerHost). Every request carries an id and gets exactly one response, on the
+ * port it came from. Arrow IPC bytes travel as transferred ArrayBuffers (never copied);
+ * everything else is small and cloned.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { FileIODescription } from './file-io.js';
 import type { ParquetFileSpec, WrittenParquetFile } from './open-parquet-file.js';
 
-/** Main thread → worker. `file` numbers the open files of one pool. */
+/** Pool → worker. `file` numbers the open files of one pool (of one port). */
 export type WriterRequest =
   | { readonly id: number; readonly type: 'open'; readonly file: number; readonly spec: ParquetFileSpec; readonly io: FileIODescription }
   | { readonly id: number; readonly type: 'write'; readonly file: number; readonly ipc: Uint8Array }
@@ -35,6 +38,12 @@ export interface FileFailedEvent {
 }
 
 export type WriterMessage = WriterResponse | FileFailedEvent;
+
+/** Host → worker, on its parent port: serve requests arriving on `port` too (a subtask's channel). */
+export interface ServePortMessage {
+  readonly type: 'serve';
+  readonly port: MessagePort;
+}
 
 export function serializeError(e: unknown): SerializedError {
   const error = e instanceof Error ? e : new Error(String(e));

@@ -22,6 +22,7 @@ import { distributeSplits } from './split-distribution.js';
 import { followStandbyReassignments } from './standby-reassignments.js';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { MaterializationPermit } from '../state/snapshot/materialization-permit.js';
+import { ParquetWorkerHost, parquetWorkersSetting } from '../../iceberg/parquet-worker-host.js';
 import { SubtaskHandle, fromWireError } from './subtask-handle.js';
 import type { FromSubtask } from './subtask-protocol.js';
 
@@ -113,6 +114,9 @@ export class ParallelJobRunner {
   private allReady!: () => void;
   private allDone!: () => void;
   private link: SplitFeedLink | undefined;
+  /** The Parquet writer workers the run's subtasks share, and how many (PARQUET_WORKERS). */
+  private parquetHost: ParquetWorkerHost | undefined;
+  private readonly parquetWorkers: number;
   private nextMetricsRequest = 1;
   private readonly metricsRequests = new Map<number, { expect: number; got: unknown[][]; resolve(metrics: unknown[]): void }>();
   private ownGroup: SplitGroup | undefined;
@@ -125,6 +129,7 @@ export class ParallelJobRunner {
     this.jobName = options.flow.name;
     this.scope = options.checkpointScope ?? this.jobName;
     this.clock = options.clock ?? systemClock;
+    this.parquetWorkers = parquetWorkersSetting(options.settings);
     this.commits = new CommitDriver({
       jobName: this.jobName,
       scope: this.scope,
@@ -235,29 +240,33 @@ export class ParallelJobRunner {
     if (spec === undefined) throw new StreamlineError(`the checkpoint store ${options.store.uri} cannot be opened in a subtask thread; run with PARALLELISM=1`);
     const peers = peerPorts(shares.length);
     const materializationPermit = MaterializationPermit.newBuffer();
-    this.subtasks.forEach((subtask, index) =>
+    const parquetHost = new ParquetWorkerHost(this.parquetWorkers, (error) => options.logger.warn({ err: error }, 'a Parquet writer worker of the process ended; the files of every subtask on it are lost'));
+    this.parquetHost = parquetHost;
+    this.subtasks.forEach((subtask, index) => {
+      const parquetWorkers = parquetHost.connect();
       subtask.send(
         {
-        type: 'start',
-        jobUrl: options.jobUrl,
-        settings: options.settings,
-        workDir: options.workDir,
-        index,
-        parallelism: shares.length,
-        splits: shares[index]!,
-        generation,
-        scope: this.scope,
-        store: spec,
-        stateBackend: options.stateBackend,
-        stateDir: options.stateDir,
-        restore: restores[index]!,
-        logLevel: options.logLevel,
-        peers: peers[index]!,
-        materializationPermit,
-      },
-        peers[index]!.filter((p): p is MessagePort => p !== null),
-      ),
-    );
+          type: 'start',
+          jobUrl: options.jobUrl,
+          settings: options.settings,
+          workDir: options.workDir,
+          index,
+          parallelism: shares.length,
+          splits: shares[index]!,
+          generation,
+          scope: this.scope,
+          store: spec,
+          stateBackend: options.stateBackend,
+          stateDir: options.stateDir,
+          restore: restores[index]!,
+          logLevel: options.logLevel,
+          peers: peers[index]!,
+          materializationPermit,
+          parquetWorkers,
+        },
+        [...peers[index]!.filter((p): p is MessagePort => p !== null), ...parquetWorkers],
+      );
+    });
     options.logger.info({ subtasks: shares.length, splits: shares.map((s) => s.length) }, 'parallel subtasks starting');
     try {
       await Promise.race([readyAll, failed]);
@@ -291,6 +300,7 @@ export class ParallelJobRunner {
       reassignments.abort();
       this.link?.detach();
       await Promise.all(this.subtasks.map((s) => (this.failure ? s.terminate() : s.close(CLOSE_PATIENCE_MS))));
+      await parquetHost.close();
       for (const part of this.asyncParts.values()) part.reject(new StreamlineError('the run ended'));
       await this.ownGroup?.leave().catch(() => undefined);
       for (const committer of [await this.commits.committerFor(this.sinkNode)]) await committer.close().catch(() => undefined);
@@ -377,6 +387,9 @@ export class ParallelJobRunner {
       }
       case 'dead-letters':
         this.options.deadLetters.send(message.letters);
+        return;
+      case 'parquet-workers-wanted':
+        this.parquetHost?.start();
         return;
       case 'feed-control':
         this.link?.control(message.payload);

@@ -43,6 +43,8 @@ export interface SubtaskStart {
   readonly peers: readonly (MessagePort | null)[];
   /** Shared by the run's subtasks: one keyed-state materialization at a time (MaterializationPermit). */
   readonly materializationPermit: SharedArrayBuffer;
+  /** A port to each of the process's Parquet writer workers (ParquetWorkerHost), shared by the run's subtasks. */
+  readonly parquetWorkers: readonly MessagePort[];
 }
 
 export type ToSubtask =
@@ -93,6 +95,8 @@ export type FromSubtask =
     }
   | { readonly type: 'ack-async'; readonly asyncId: number; readonly ok: false; readonly error: WireError }
   | { readonly type: 'dead-letters'; readonly letters: readonly DeadLetter[] }
+  /** The subtask's sink is about to write Parquet: the process's workers should run. */
+  | { readonly type: 'parquet-workers-wanted' }
   /** Every source of the subtask reached the end of its bounded input. */
   | { readonly type: 'input-ended' }
   /** The pipeline finished after the stop barrier. */

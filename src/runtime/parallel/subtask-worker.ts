@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { DeadLetter, DeadLetterSink } from '../dead-letter.js';
 import { checkpointStoreFromUri } from '../checkpoint/checkpoint-store-from-uri.js';
+import { installSharedParquetWriterPorts } from '../../iceberg/parquet-writer-pool.js';
 import type { Job } from '../job.js';
 import { importJobModule } from '../job-module.js';
 import { createLogger } from '../logger.js';
@@ -73,6 +74,8 @@ port.on('message', (message: ToSubtask) => {
 async function start(message: SubtaskStart): Promise<void> {
   const format = parseLogFormat(message.settings.LOG_FORMAT);
   const logger = createLogger({ level: message.logLevel, ...(format ? { format } : {}) }).child({ subtask: message.index });
+  // The sink writers of this thread write on the process's Parquet workers, not workers of their own.
+  installSharedParquetWriterPorts(message.parquetWorkers, () => post({ type: 'parquet-workers-wanted' }));
   const job = (await importJobModule(message.jobUrl)).default as Job;
   metrics = new MetricsRegistry();
   metrics.initJob(job.name);

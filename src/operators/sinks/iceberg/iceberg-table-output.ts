@@ -1,4 +1,4 @@
-import { defaultParquetWorkerCount } from '../../../iceberg/parquet-writer-pool.js';
+import { parquetWorkersSetting } from '../../../iceberg/parquet-worker-host.js';
 import type { PartitionSpec, Schema } from '../../../iceberg/schema.js';
 import type { JobEnvironment } from '../../../runtime/job.js';
 import { intSetting } from '../../../runtime/int-setting.js';
@@ -25,18 +25,16 @@ export interface IcebergTableOutputSpec<T> {
 
 /**
  * The write buffer and Parquet workers of one sink writer. WRITE_BUFFER_BYTES and PARQUET_WORKERS
- * are budgets of the whole process: each of N parallel subtasks (a writer and a worker pool of its
- * own) gets an Nth, at least 8 MiB and one worker. `parquetWorkers` undefined: the pool's default.
+ * are budgets of the whole process: each of N parallel subtasks (a writer of its own) gets an Nth
+ * of the buffer, at least 8 MiB; the workers are the process's, shared by its subtasks
+ * (ParquetWorkerHost), so a writer asks for them all.
  */
-export function writerBudget(env: Pick<JobEnvironment, 'settings' | 'subtask'>, spec: Pick<IcebergTableOutputSpec<unknown>, 'writeBufferBytes'>): { writeBufferBytes: number; parquetWorkers: number | undefined } {
+export function writerBudget(env: Pick<JobEnvironment, 'settings' | 'subtask'>, spec: Pick<IcebergTableOutputSpec<unknown>, 'writeBufferBytes'>): { writeBufferBytes: number; parquetWorkers: number } {
   const share = env.subtask?.parallelism ?? 1;
   const processBuffer = intSetting(env.settings, 'WRITE_BUFFER_BYTES', spec.writeBufferBytes ?? 64 * 1024 * 1024, 1024 * 1024);
-  const processWorkers = env.settings.PARQUET_WORKERS ? intSetting(env.settings, 'PARQUET_WORKERS', 1, 1) : undefined;
-  if (share === 1) return { writeBufferBytes: processBuffer, parquetWorkers: processWorkers };
-  return {
-    writeBufferBytes: Math.max(Math.min(processBuffer, MIN_WRITE_BUFFER_SHARE), Math.floor(processBuffer / share)),
-    parquetWorkers: Math.max(1, Math.floor((processWorkers ?? defaultParquetWorkerCount()) / share)),
-  };
+  const parquetWorkers = parquetWorkersSetting(env.settings);
+  if (share === 1) return { writeBufferBytes: processBuffer, parquetWorkers };
+  return { writeBufferBytes: Math.max(Math.min(processBuffer, MIN_WRITE_BUFFER_SHARE), Math.floor(processBuffer / share)), parquetWorkers };
 }
 
 /**
@@ -59,7 +57,7 @@ export function icebergTableOutput<T>(env: JobEnvironment, spec: IcebergTableOut
     ...(spec.partitionSpec ? { partitionSpec: spec.partitionSpec } : {}),
     targetFileSizeBytes: target,
     writeBufferBytes: writeBuffer,
-    ...(workers !== undefined ? { parquetWorkers: workers } : {}),
+    parquetWorkers: workers,
     ...(spec.toRow ? { toRow: spec.toRow } : {}),
   });
 }

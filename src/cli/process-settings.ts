@@ -10,7 +10,7 @@ import type { RestoreSelection } from '../runtime/execution/job-runner.js';
 import { intSetting } from '../runtime/int-setting.js';
 import type { Job } from '../runtime/job.js';
 import { parseParallelism } from '../runtime/parallel/parallelism-setting.js';
-import { parseSubtaskHeapMb } from '../runtime/parallel/subtask-heap.js';
+import { defaultSubtaskHeapMb, parseSubtaskHeapMb } from '../runtime/parallel/subtask-heap.js';
 import { parseStateBackend, type StateBackendKind } from '../runtime/state/state-backend-choice.js';
 
 /** How instances of one job share the work (SCALE_OUT). */
@@ -28,7 +28,7 @@ export interface ProcessSettings {
   readonly stateBackend: StateBackendKind;
   readonly stateDir: string;
   readonly parallelism: number;
-  /** SUBTASK_HEAP_MB: each subtask thread's V8 heap limit; undefined leaves V8's default. */
+  /** SUBTASK_HEAP_MB (or its default for the state backend): each subtask thread's V8 heap limit; undefined leaves V8's own. */
   readonly subtaskHeapMb: number | undefined;
   readonly eventLoopDelayWarnMs: number;
   /** The job's checkpointing with CHECKPOINT_INTERVAL_MS / CHECKPOINT_RETAIN / CHECKPOINT_TOLERABLE_FAILURES applied. */
@@ -45,16 +45,17 @@ export function parseProcessSettings(settings: Readonly<Record<string, string | 
   if (scaleOut === 'group' && restoreFrom !== 'latest') {
     throw new ConfigError('FROM_CHECKPOINT (--from-checkpoint)', "must be 'latest' with SCALE_OUT=group: every partition continues from where the job's table has it");
   }
+  const stateBackend = parseStateBackend(settings.STATE_BACKEND, job.stateBackend);
   return {
     workDir,
     metricsPort: intSetting(settings, 'METRICS_PORT', 9249),
     stopTimeoutMs: intSetting(settings, 'STOP_TIMEOUT_MS', 60_000, 1),
     scaleOut,
     checkpointUri: settings.CHECKPOINT_URI ?? `file://${join(workDir, 'checkpoints')}`,
-    stateBackend: parseStateBackend(settings.STATE_BACKEND, job.stateBackend),
+    stateBackend,
     stateDir: resolve(settings.STATE_DIR ?? join(workDir, 'state')),
     parallelism: parseParallelism(settings.PARALLELISM),
-    subtaskHeapMb: parseSubtaskHeapMb(settings.SUBTASK_HEAP_MB),
+    subtaskHeapMb: parseSubtaskHeapMb(settings.SUBTASK_HEAP_MB) ?? defaultSubtaskHeapMb(stateBackend),
     eventLoopDelayWarnMs: intSetting(settings, 'EVENT_LOOP_DELAY_WARN_MS', 200, 1),
     checkpoint: {
       ...job.checkpoint,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../../../../src/errors.js';
 import { fromWireError, SubtaskError, SubtaskHandle } from '../../../../src/runtime/parallel/subtask-handle.js';
-import { parseSubtaskHeapMb, subtaskResourceLimits } from '../../../../src/runtime/parallel/subtask-heap.js';
+import { defaultSubtaskHeapMb, DISK_STATE_SUBTASK_HEAP_MB, parseSubtaskHeapMb, subtaskResourceLimits } from '../../../../src/runtime/parallel/subtask-heap.js';
 import type { FromSubtask, SubtaskStart } from '../../../../src/runtime/parallel/subtask-protocol.js';
 import { systemClock } from '../../../../src/runtime/time/system-clock.js';
 
@@ -21,6 +21,12 @@ test('SUBTASK_HEAP_MB: auto or unset leaves the default; a number of MiB from 64
       (e: unknown) => e instanceof ConfigError && e.setting.startsWith('SUBTASK_HEAP_MB') && e.message.includes(`'${bad}'`),
     );
   }
+});
+
+test('unset or auto, a subtask with keyed state on disk gets a limit; one with heap state, whose size only the job knows, V8\'s own', () => {
+  assert.equal(defaultSubtaskHeapMb('disk'), DISK_STATE_SUBTASK_HEAP_MB);
+  assert.ok(DISK_STATE_SUBTASK_HEAP_MB >= 128 && DISK_STATE_SUBTASK_HEAP_MB <= 512);
+  assert.equal(defaultSubtaskHeapMb('heap'), undefined);
 });
 
 test('the young and old generation limits add up to the heap, the young one an eighth of it within 8–32 MiB', () => {

@@ -42,7 +42,6 @@ export interface ParquetWriterPoolOptions {
 
 /** The compiled worker module. */
 export const PARQUET_WORKER_URL = new URL('./parquet-writer-worker.js', import.meta.url);
-const DEFAULT_WORKER_URL = PARQUET_WORKER_URL;
 
 /** Where a pool's requests go: a worker it spawned, or a port to a worker it was given. */
 interface WriterChannel {
@@ -74,7 +73,7 @@ export interface ParquetFileOpener {
 /** Worker threads writing Parquet files. */
 export class ParquetWriterPool implements ParquetFileOpener {
   /** True when the worker module exists (false e.g. when running TypeScript sources directly). */
-  static isAvailable(workerUrl: URL = DEFAULT_WORKER_URL): boolean {
+  static isAvailable(workerUrl: URL = PARQUET_WORKER_URL): boolean {
     return workerUrl.protocol === 'file:' && existsSync(fileURLToPath(workerUrl));
   }
 
@@ -91,7 +90,7 @@ export class ParquetWriterPool implements ParquetFileOpener {
   constructor(options: ParquetWriterPoolOptions = {}) {
     this.size = options.ports?.length ?? options.size ?? defaultParquetWorkerCount();
     if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`ParquetWriterPool size must be a positive integer, got ${options.ports ? 'no ports' : options.size}`);
-    this.workerUrl = options.workerUrl ?? DEFAULT_WORKER_URL;
+    this.workerUrl = options.workerUrl ?? PARQUET_WORKER_URL;
     this.spawns = options.ports === undefined;
     this.onFirstUse = options.onFirstUse;
     for (const port of options.ports ?? []) this.attach(port);

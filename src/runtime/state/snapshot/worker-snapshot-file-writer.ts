@@ -14,8 +14,8 @@ const WORKER_URL = new URL('./snapshot-worker.js', import.meta.url);
  * A snapshot worker's V8 heap. What it keeps alive is small (14–32 MiB measured at 10 M keys: the
  * changelogs and their index are ArrayBuffers, outside this limit), but without a limit V8 sizes
  * a thread's heap for a quarter of the machine's memory and lets garbage grow it 3–4× past what is
- * alive between collections; with one, V8 grows it by smaller steps (a factor of ~1.3 below 256
- * MiB). The young generation, most of an idle worker's heap, is kept to 16 MiB.
+ * alive between collections; V8 scales that growing factor down with the limit, so with one the
+ * heap grows by smaller steps. The young generation, most of an idle worker's heap, is kept to 16 MiB.
  */
 export const SNAPSHOT_WORKER_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 240 };
 

@@ -83,10 +83,15 @@ describe('metrics of a running job agree with Kafka and the Iceberg table', () =
     const monotonic = (xs: number[]) => xs.every((x, i) => i === 0 || x >= xs[i - 1]!);
     assert.ok(monotonic(recordsIn), 'records in never decrease');
     assert.ok(monotonic(completed), 'completed checkpoints never decrease');
-    // The source may read most of the backlog between two scrapes (its queue holds tens of thousands); the sink is paced by checkpoints.
+    // The source may read the whole backlog between two scrapes (its queue holds tens of thousands, and a
+    // quiet machine reads 60,000 records in well under a second): its count shows mid-run when a scrape
+    // sees it before the sink has every row. The sink is paced by checkpoints.
     const sinkIn = series('streamline_records_in_total', { job: 'orders', operator: 'orders.table' });
     assert.ok(monotonic(sinkIn), 'sink records in never decrease');
-    assert.ok(recordsIn.some((x) => x > 0 && x < COUNT), `source records in were seen mid-run: ${[...new Set(recordsIn)].slice(0, 10).join(', ')}`);
+    assert.ok(
+      recordsIn.some((x, i) => x > 0 && (x < COUNT || sinkIn[i]! < expected.size)),
+      `source records in were seen mid-run: ${samples.map((_, i) => `${recordsIn[i]}/${sinkIn[i]}`).slice(0, 12).join(', ')} (source/sink)`,
+    );
     // The sink can take tens of thousands of records between two scrapes, so one value seen between 0 and the end proves it moved.
     assert.ok(sinkIn.some((x) => x > 0 && x < expected.size), `sink records in were seen mid-run: ${[...new Set(sinkIn)].slice(0, 10).join(', ')}`);
     assert.ok(completed.at(-1)! >= 3 && completed.at(-1)! > completed.find((x) => x > 0)!, `checkpoints completed grew: ${[...new Set(completed)].join(', ')}`);

@@ -10,10 +10,10 @@ const MIN_HEAP_MB = 64;
 
 /**
  * A subtask's heap when its keyed state is on disk and SUBTASK_HEAP_MB is unset: what such a
- * subtask keeps alive is its modules, batches in flight and buffers (40–45 MiB measured at 10 M
- * keys), and under V8's own limit its heap grew to 130–150 MiB of mostly garbage. A limit also
- * makes V8 grow the heap by smaller steps, so this one costs no measurable CPU
- * (BENCHMARKS.md, session 13).
+ * subtask keeps alive is its modules, batches in flight and buffers (32 MiB in a heap snapshot at
+ * 3 M keys; 40–45 MiB in use at the peak under this limit at 10 M keys), and under V8's own limit
+ * its heap grew to 130–150 MiB of mostly garbage. A limit also makes V8 grow the heap by smaller
+ * steps, so this one costs no measurable CPU (BENCHMARKS.md, session 13).
  */
 export const DISK_STATE_SUBTASK_HEAP_MB = 160;
 

@@ -11,7 +11,7 @@ import { logBuffers, type SnapshotResponse } from './snapshot-worker-protocol.js
 const WORKER_URL = new URL('./snapshot-worker.js', import.meta.url);
 
 /**
- * A snapshot worker's V8 heap. What it keeps alive is small (14–32 MiB measured at 10 M keys: the
+ * A snapshot worker's V8 heap. What it keeps alive is small (14–32 MiB in use at 10 M keys: the
  * changelogs and their index are ArrayBuffers, outside this limit), but without a limit V8 sizes
  * a thread's heap for a quarter of the machine's memory and lets garbage grow it 3–4× past what is
  * alive between collections; V8 scales that growing factor down with the limit, so with one the

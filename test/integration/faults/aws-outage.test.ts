@@ -14,7 +14,10 @@ import { FaultProxy } from '../../chaos/fault-proxy.js';
 import { fixtureJobPath, JobProcess, killAll } from '../ha-failover/job-process.js';
 import { assertExactlyOnce, createScenario, readOutput } from '../ha-failover/failover-scenario.js';
 
-const COUNT = 10_000;
+// Generated at GENERATOR_RATE per subtask: with two subtasks 16,000 take ~20 s, so the input outlasts
+// the 10 s outage and the lease's confirmation after it (with 10,000 it could end as the outage did,
+// and the stop's final checkpoint then met an unconfirmed lease).
+const COUNT = 16_000;
 
 const CASES = [
   { service: 'S3', fault: 'refuse' },

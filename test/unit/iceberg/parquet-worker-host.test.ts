@@ -12,28 +12,18 @@ import { LocalFileIO } from '../../../src/iceberg/local-file-io.js';
 import { ParquetWriteError } from '../../../src/iceberg/open-parquet-file.js';
 import { ParquetWorkerHost } from '../../../src/iceberg/parquet-worker-host.js';
 import { ParquetWriterPool } from '../../../src/iceberg/parquet-writer-pool.js';
-import type { PartitionSpec, Schema } from '../../../src/iceberg/schema.js';
+import { BY_DAY, ORDERS_SCHEMA } from './support/sample-table.js';
 import { withTempDir } from './support/temp-dir.js';
 
-const schema: Schema = {
-  type: 'struct',
-  'schema-id': 0,
-  fields: [
-    { id: 1, name: 'order_id', required: true, type: 'string' },
-    { id: 2, name: 'amount', required: true, type: 'decimal(12, 2)' },
-    { id: 3, name: 'created_at', required: true, type: 'timestamptz' },
-  ],
-};
-const byDay: PartitionSpec = { 'spec-id': 0, fields: [{ 'source-id': 3, 'field-id': 1000, name: 'created_at_day', transform: 'day' }] };
-
+/** Rows of pool `tag` (in `customer`, so two pools' files differ), one a minute from 2024-01-05. */
 function rows(tag: string, start: number, n: number): Record<string, unknown>[] {
-  return Array.from({ length: n }, (_, k) => ({ order_id: `${tag}-${start + k}`, amount: ((start + k) % 10_000) / 100, created_at: Date.UTC(2024, 0, 5) + (start + k) * 60_000 }));
+  return Array.from({ length: n }, (_, k) => ({ order_id: start + k, customer: `${tag}-${start + k}`, amount: ((start + k) % 10_000) / 100, created_at: Date.UTC(2024, 0, 5) + (start + k) * 60_000 }));
 }
 
 /** Writes 3,000 rows of `tag` (three days, so three files) through `pool`, or inline without one. */
 async function writeThrough(dir: string, tag: string, pool: ParquetWriterPool | undefined): Promise<{ files: DataFile[]; bytes: Uint8Array[] }> {
   const io = new LocalFileIO();
-  const writer = new DataFileWriter({ schema, spec: byDay, tableLocation: join(dir, tag), fileIO: io, batchRows: 250, ...(pool ? { writerPool: pool } : { writeInWorker: false }) });
+  const writer = new DataFileWriter({ schema: ORDERS_SCHEMA, spec: BY_DAY, tableLocation: join(dir, tag), fileIO: io, batchRows: 250, ...(pool ? { writerPool: pool } : { writeInWorker: false }) });
   for (let start = 0; start < 3_000; start += 500) assert.equal((await writer.append(rows(tag, start, 500))).rejected.length, 0);
   const files = await writer.flush();
   await writer.close();
@@ -74,7 +64,7 @@ test("a shared worker that dies fails the files of every pool on it, and the poo
     const host = new ParquetWorkerHost(1, (error) => lost.push(error), new URL('./support/exiting-writer-worker.js', import.meta.url));
     const pools = [0, 1].map(() => new ParquetWriterPool({ ports: host.connect(), onFirstUse: () => host.start() }));
     try {
-      const writers = pools.map((pool, i) => new DataFileWriter({ schema, tableLocation: join(dir, String(i)), fileIO: new LocalFileIO(), writerPool: pool }));
+      const writers = pools.map((pool, i) => new DataFileWriter({ schema: ORDERS_SCHEMA, tableLocation: join(dir, String(i)), fileIO: new LocalFileIO(), writerPool: pool }));
       await writers[0]!.append(rows('a', 0, 10));
       for (const writer of writers) {
         await assert.rejects(
@@ -91,7 +81,7 @@ test("a shared worker that dies fails the files of every pool on it, and the poo
       for (let i = 0; i < 200 && lost.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
       assert.match(lost[0]?.message ?? '', /exited \(code 7\)/);
       assert.throws(
-        () => pools[1]!.open({ location: join(dir, 'x'), fields: schema.fields, parquet: {} }, { kind: 'local' }, () => undefined),
+        () => pools[1]!.open({ location: join(dir, 'x'), fields: ORDERS_SCHEMA.fields, parquet: {} }, { kind: 'local' }, () => undefined),
         (e: unknown) => e instanceof ParquetWriteError && /every Parquet writer worker of the process has exited/.test(e.message),
       );
     } finally {

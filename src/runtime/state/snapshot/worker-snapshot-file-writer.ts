@@ -17,7 +17,8 @@ const WORKER_URL = new URL('./snapshot-worker.js', import.meta.url);
  * alive between collections; V8 scales that growing factor down with the limit, so with one the
  * heap grows by smaller steps. The young generation, most of an idle worker's heap, is kept to 16 MiB.
  */
-export const SNAPSHOT_WORKER_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 240 };
+const SNAPSHOT_WORKER_HEAP_MB = 256;
+export const SNAPSHOT_WORKER_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: SNAPSHOT_WORKER_HEAP_MB - 16 };
 
 interface Pending {
   readonly job: SnapshotJob;
@@ -126,7 +127,7 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
       pending.clear();
     };
     worker.on('error', (error: Error & { code?: string }) =>
-      fail(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `ran out of its ${(SNAPSHOT_WORKER_LIMITS.maxYoungGenerationSizeMb ?? 0) + (SNAPSHOT_WORKER_LIMITS.maxOldGenerationSizeMb ?? 0)} MiB heap (a defect: what it keeps is bounded; please report it with the job's state sizes)` : `failed: ${error.message}`),
+      fail(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `ran out of its ${SNAPSHOT_WORKER_HEAP_MB} MiB heap (a defect: what it keeps is bounded; please report it with the job's state sizes)` : `failed: ${error.message}`),
     );
     worker.on('exit', (code) => {
       if (pending.size > 0) fail(`exited (code ${code})`);

@@ -2,7 +2,9 @@
  * The orders job end to end over a pre-produced Kafka topic, as a user runs a backfill: 1 M
  * messages in 6 partitions (the order service's JSON, 1 % malformed), `node dist/run.js
  * jobs/orders` with KAFKA_STOP_AT=end into the local warehouse, timed from process start to the
- * last Iceberg commit. Variants: parallelism 1 and one subtask per core, with each Kafka client;
+ * last Iceberg commit. Variants: parallelism 1 and one subtask per core, with each Kafka client,
+ * and with kafkajs one subtask per core with KEYED_EXCHANGE=always (the dedup step's records
+ * exchanged by key instead of kept in their partition's subtask, as before session 14);
  * beside them, in the same rounds, each client's raw consume loop that JSON.parses every message
  * (bench/raw-kafka-loops.ts) — the ceiling. Every variant runs once per round, the order rotated
  * each round; figures are medians with min–max over the rounds. Each job run must commit every
@@ -25,9 +27,10 @@ const CHECKPOINT_INTERVAL_MS = 10_000;
 const CLIENTS = ['kafkajs', 'platformatic'] as const;
 type Client = (typeof CLIENTS)[number];
 
-type Variant = { kind: 'job'; client: Client; parallelism: number } | { kind: 'raw'; client: Client };
+type Variant = { kind: 'job'; client: Client; parallelism: number; exchangeAlways?: true } | { kind: 'raw'; client: Client };
 
-const label = (v: Variant) => (v.kind === 'raw' ? `raw ${v.client} loop + JSON.parse` : `job, ${v.client}, parallelism ${v.parallelism}`);
+const label = (v: Variant) =>
+  v.kind === 'raw' ? `raw ${v.client} loop + JSON.parse` : `job, ${v.client}, parallelism ${v.parallelism}${v.exchangeAlways ? ', KEYED_EXCHANGE=always' : ''}`;
 
 async function jobRun(brokers: readonly string[], topic: string, v: Extract<Variant, { kind: 'job' }>): Promise<JobRun> {
   const workDir = await mkdtemp(join(tmpdir(), 'bench-orders-kafka-'));
@@ -40,6 +43,7 @@ async function jobRun(brokers: readonly string[], topic: string, v: Extract<Vari
       KAFKA_STOP_AT: 'end',
       KAFKA_CLIENT: v.client,
       PARALLELISM: String(v.parallelism),
+      KEYED_EXCHANGE: v.exchangeAlways ? 'always' : 'declared',
       CHECKPOINT_INTERVAL_MS: String(CHECKPOINT_INTERVAL_MS),
       STREAMLINE_WORK_DIR: workDir,
       LOG_LEVEL: 'info',
@@ -70,6 +74,7 @@ const bench: Bench = async () => {
   for (const client of CLIENTS) {
     variants.push({ kind: 'raw', client });
     for (const parallelism of [...new Set([1, cores])]) variants.push({ kind: 'job', client, parallelism });
+    if (client === 'kafkajs' && cores > 1) variants.push({ kind: 'job', client, parallelism: cores, exchangeAlways: true });
   }
   const jobs = new Map<string, JobRun[]>();
   const raws = new Map<string, number[]>();
@@ -108,8 +113,10 @@ const bench: Bench = async () => {
       figures: { 'messages/s': formatSpread(raws.get(raw) ?? []) },
       note: 'connect and group join to the last message, whole topic, fresh group',
     });
-    for (const parallelism of [...new Set([1, cores])]) {
-      const name = label({ kind: 'job', client, parallelism });
+    const jobVariants = variants.filter((v): v is Extract<Variant, { kind: 'job' }> => v.kind === 'job' && v.client === client);
+    for (const v of jobVariants) {
+      const { parallelism } = v;
+      const name = label(v);
       const runs = jobs.get(name) ?? [];
       const figures: Record<string, string> = {
         'messages/s, start → last commit': formatSpread(runs.map((r) => MESSAGES / r.lastCommitSeconds!)),
@@ -121,6 +128,7 @@ const bench: Bench = async () => {
         'checkpoint start jitter, max % of interval': formatSpread(runs.map((r) => 100 * Math.max(0, ...checkpointStartJitter(r.checkpoints, CHECKPOINT_INTERVAL_MS, true))), 1),
       };
       if (parallelism !== 1) figures[`ratio to parallelism 1 (same round)`] = formatSpread(ratio(name, label({ kind: 'job', client, parallelism: 1 })), 2);
+      if (v.exchangeAlways) figures['ratio to KEYED_EXCHANGE=declared (same round)'] = formatSpread(ratio(name, label({ kind: 'job', client, parallelism })), 2);
       entries.push({ name: `orders over Kafka: ${name}`, figures, note: `${runs.length} runs; ${expected.toLocaleString('en-US')} distinct valid orders committed exactly once in each` });
     }
   }

@@ -12,7 +12,7 @@ export type { StateBackendKind } from './runtime/state/state-backend-choice.js';
 export { intSetting } from './runtime/int-setting.js';
 
 // The dataflow
-export { Dataflow, KeyedStream, Stream } from './runtime/graph/dataflow.js';
+export { Dataflow, KeyedStream, Stream, type KeyByOptions } from './runtime/graph/dataflow.js';
 export type { Collector, Operator, OperatorContext } from './runtime/operator.js';
 export type { MapState, StateKey, ValueState } from './runtime/state/keyed-state-backend.js';
 export type { RecordSchema, ValidationResult } from './runtime/record-schema.js';

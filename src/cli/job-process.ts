@@ -10,6 +10,7 @@ import type { CheckpointOptions } from '../runtime/execution/checkpoint-options.
 import { JobRunner } from '../runtime/execution/job-runner.js';
 import { SplitGroupRunner, type JobRun } from '../runtime/execution/split-group-runner.js';
 import type { JobRunnerOptions } from '../runtime/execution/job-runner.js';
+import { applyKeyedExchange } from '../runtime/parallel/keyed-exchange-setting.js';
 import { ParallelJobRunner, parallelUnsupportedReason } from '../runtime/parallel/parallel-job-runner.js';
 import { SubtaskHandle } from '../runtime/parallel/subtask-handle.js';
 import type { SplitGroup } from '../runtime/split-group.js';
@@ -145,6 +146,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
     const store = checkpointStoreFromUri(checkpointUri, { logger, env: settings });
     const env = { jobName: job.name, settings, workDir, logger, metrics };
     const plan = await job.build(env);
+    applyKeyedExchange(plan.flow, processSettings.keyedExchange);
     const deadLetters = jobDeadLetters(job, plan, env);
     activity.deadLetterLocation = deadLetters.location;
     overview = new JobOverviewSource(plan.flow, metrics, activity, clock);

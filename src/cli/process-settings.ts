@@ -9,6 +9,7 @@ import type { CheckpointOptions } from '../runtime/execution/checkpoint-options.
 import type { RestoreSelection } from '../runtime/execution/job-runner.js';
 import { intSetting } from '../runtime/int-setting.js';
 import type { Job } from '../runtime/job.js';
+import { parseKeyedExchange, type KeyedExchange } from '../runtime/parallel/keyed-exchange-setting.js';
 import { parseParallelism } from '../runtime/parallel/parallelism-setting.js';
 import { defaultSubtaskHeapMb, parseSubtaskHeapMb } from '../runtime/parallel/subtask-heap.js';
 import { parseStateBackend, type StateBackendKind } from '../runtime/state/state-backend-choice.js';
@@ -28,6 +29,8 @@ export interface ProcessSettings {
   readonly stateBackend: StateBackendKind;
   readonly stateDir: string;
   readonly parallelism: number;
+  /** KEYED_EXCHANGE: whether keyed steps declared source-partitioned skip the keyed exchange. */
+  readonly keyedExchange: KeyedExchange;
   /** SUBTASK_HEAP_MB (or its default for the state backend): each subtask thread's V8 heap limit; undefined leaves V8's own. */
   readonly subtaskHeapMb: number | undefined;
   readonly eventLoopDelayWarnMs: number;
@@ -55,6 +58,7 @@ export function parseProcessSettings(settings: Readonly<Record<string, string | 
     stateBackend,
     stateDir: resolve(settings.STATE_DIR ?? join(workDir, 'state')),
     parallelism: parseParallelism(settings.PARALLELISM),
+    keyedExchange: parseKeyedExchange(settings.KEYED_EXCHANGE),
     subtaskHeapMb: parseSubtaskHeapMb(settings.SUBTASK_HEAP_MB) ?? defaultSubtaskHeapMb(stateBackend),
     eventLoopDelayWarnMs: intSetting(settings, 'EVENT_LOOP_DELAY_WARN_MS', 200, 1),
     checkpoint: {

@@ -63,7 +63,7 @@ export default defineJob({
   },
   build: (orders, env) =>
     orders
-      .keyBy((o) => o.order_id)
+      .keyBy((o) => o.order_id, { sourcePartitioned: true })
       .apply('dedup', () => dedupOperator<OrderEvent>({ ttlMs: 24 * 3600_000 }))
       .map('to-row', toRow)
       .sink('table', icebergTableOutput(env, { name: 'orders', schema: ordersTable, partitionSpec: partitionBy(ordersTable, [{ column: 'created_at', transform: 'day' }]) })),

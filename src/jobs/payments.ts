@@ -81,7 +81,7 @@ export default defineJob({
   },
   build: (payments, env) =>
     payments
-      .keyBy((p) => p.order_id)
+      .keyBy((p) => p.order_id, { sourcePartitioned: true })
       .apply('suspicious', flagSuspiciousOrders)
       .map('to-row', toPaymentRow)
       .sink('table', icebergTableOutput(env, { name: 'payments', schema: paymentsTable, partitionSpec: partitionBy(paymentsTable, [{ column: 'attempted_at', transform: 'day' }]) })),

@@ -127,12 +127,13 @@ export async function buildPipeline(options: PipelineBuildOptions): Promise<Pipe
       case 'operator': {
         let backend: KeyedStateBackend | undefined;
         if (node.keySelector !== undefined) {
-          backend = options.createKeyedState({ ...options.keyedStateContext, stepId: node.id });
+          backend = options.createKeyedState({ ...keyedStateContextOf(options.flow.isSourcePartitioned(node), options.keyedStateContext), stepId: node.id });
           keyedState.set(node.id, backend);
           await backend.restore(restore.keyed.get(node.id) ?? []);
         }
         const upstream = input(node.input);
-        const stage = new OperatorStage(node.keySelector !== undefined && options.repartition !== undefined ? options.repartition(node, upstream) : upstream, {
+        const exchanged = node.keySelector !== undefined && !options.flow.isSourcePartitioned(node) && options.repartition !== undefined;
+        const stage = new OperatorStage(exchanged ? options.repartition!(node, upstream) : upstream, {
           taskId: node.id,
           jobName,
           operator: node.createOperator(),
@@ -198,4 +199,14 @@ function unconsumedSide(options: PipelineBuildOptions, stepId: string, tag: stri
   } else {
     options.metrics.recordsOut.inc({ job: jobName, operator: `${stepId}#${tag}` }, records.length);
   }
+}
+
+/**
+ * A keyed step's share of the state: by key-group range behind a keyed exchange, by the subtask's
+ * splits when each key's records stay in their split (`sourcePartitioned`, no exchange).
+ */
+function keyedStateContextOf(sourcePartitioned: boolean, context: Omit<KeyedStateContext, 'stepId'>): Omit<KeyedStateContext, 'stepId'> {
+  const { keyGroupRange, ownedSplits, ...common } = context;
+  if (sourcePartitioned) return ownedSplits === undefined ? common : { ...common, ownedSplits };
+  return keyGroupRange === undefined ? common : { ...common, keyGroupRange };
 }

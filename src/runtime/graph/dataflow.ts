@@ -24,6 +24,7 @@ const STEP_ID = /^[a-z0-9][a-z0-9_-]*$/i;
  */
 export class Dataflow {
   private readonly nodes = new Map<string, GraphNode>();
+  private everyKeyExchanged = false;
 
   constructor(readonly name: string) {
     if (!STEP_ID.test(name)) throw new JobDefinitionError(`Flow name '${name}' must match ${STEP_ID} (letters, digits, '-', '_').`);
@@ -43,6 +44,19 @@ export class Dataflow {
   /** The nodes of one kind (e.g. every source), in declaration order. */
   nodesOf<K extends GraphNode['kind']>(kind: K): Extract<GraphNode, { kind: K }>[] {
     return this.graph().filter((n): n is Extract<GraphNode, { kind: K }> => n.kind === kind);
+  }
+
+  /**
+   * Sends the records of every keyed step through the keyed exchange, also of steps declared
+   * source-partitioned (KEYED_EXCHANGE=always: the topic is not keyed by their key).
+   */
+  exchangeEveryKey(): void {
+    this.everyKeyExchanged = true;
+  }
+
+  /** Whether keyed step `node` keeps the keys of its subtask's splits, without a keyed exchange. */
+  isSourcePartitioned(node: OperatorNode): boolean {
+    return node.keySelector !== undefined && node.sourcePartitioned === true && !this.everyKeyExchanged;
   }
 
   /** Checks the graph is runnable: at least one source and one sink, every branch ends in a sink. */
@@ -67,6 +81,19 @@ export class Dataflow {
   }
 }
 
+/** How `keyBy` partitions a stream. */
+export interface KeyByOptions {
+  /**
+   * The source already holds all records of a key in one split: a Kafka topic whose messages are
+   * keyed by this key (the producer's partitioner puts a key in one partition). Parallel subtasks
+   * then keep the keys of the splits they read, and no record crosses threads (Flink's
+   * `reinterpretAsKeyedStream`); keyed state moves with its split on a restart at another
+   * parallelism. A key found under two splits is counted (`streamline_state_split_conflicts_total`)
+   * but, across subtasks, not merged: only declare what the producer guarantees.
+   */
+  readonly sourcePartitioned?: boolean;
+}
+
 /** A stream of records of type T; each method adds one step and returns the step's output. */
 export class Stream<T> {
   constructor(
@@ -87,8 +114,8 @@ export class Stream<T> {
   }
 
   /** Partitions the stream by key: operators applied to the result get keyed state. */
-  keyBy(key: (record: T) => StateKey): KeyedStream<T> {
-    return new KeyedStream<T>(this.flow, this.node, key);
+  keyBy(key: (record: T) => StateKey, options: KeyByOptions = {}): KeyedStream<T> {
+    return new KeyedStream<T>(this.flow, this.node, key, options.sourcePartitioned === true);
   }
 
   /** Merges streams of the same type; checkpoint barriers are aligned across the inputs. */
@@ -133,6 +160,7 @@ export class KeyedStream<T> extends Stream<T> {
     flow: Dataflow,
     node: GraphNode,
     private readonly key: (record: T) => StateKey,
+    private readonly sourcePartitioned = false,
   ) {
     super(flow, node);
   }
@@ -144,6 +172,7 @@ export class KeyedStream<T> extends Stream<T> {
       input: this.node,
       createOperator: create as () => Operator<unknown, unknown>,
       keySelector: this.key as (record: unknown) => StateKey,
+      ...(this.sourcePartitioned ? { sourcePartitioned: true } : {}),
       stateful,
     };
     return new Stream<U>(this.flow, this.flow.register(node));

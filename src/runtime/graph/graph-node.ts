@@ -22,6 +22,11 @@ export interface OperatorNode extends NodeBase {
   readonly createOperator: () => Operator<unknown, unknown>;
   /** Set when the operator runs on a keyed stream: it gets keyed state. */
   readonly keySelector: ((record: unknown) => StateKey) | undefined;
+  /**
+   * For a keyed step: each key's records already arrive in one split of the source (see
+   * KeyByOptions.sourcePartitioned), so no keyed exchange precedes the step.
+   */
+  readonly sourcePartitioned?: boolean;
   /** Whether the operator can have state (decides if it is part of every checkpoint). */
   readonly stateful: boolean;
 }

@@ -1,9 +1,9 @@
 /**
  * Restoring across parallelism: a checkpoint of a parallel run holds one state per subtask
- * (`<task>#<subtask>`). Source positions are divided by split, keyed state by key group (its
- * files hold blocks per split and key group), so any number of subtasks can take it over: each
- * gets the positions of its splits and the keyed state of its key-group range, whichever
- * subtasks held them before.
+ * (`<task>#<subtask>`). Source positions are divided by split, keyed state by key group or, for a
+ * source-partitioned step, by split (its files hold blocks per split and key group), so any number
+ * of subtasks can take it over: each gets the positions of its splits and the keyed state of its
+ * key-group range or splits, whichever subtasks held them before.
  */
 import { JobDefinitionError } from '../../errors.js';
 import type { Dataflow } from '../graph/dataflow.js';
@@ -39,7 +39,8 @@ export function restoredPendingCommits(flow: Dataflow, plan: RestorePlan, sinkId
 
 /**
  * What each subtask restores, given the splits each one reads now (`subtaskSplits[k]`): the
- * positions of those splits, and the keyed state of its key-group range (see keyedRestoresFor).
+ * positions of those splits, and the keyed state of its key-group range (see keyedRestoresFor), or
+ * of its splits for a source-partitioned step (keyedRestoresBySplit).
  */
 export function subtaskRestores(flow: Dataflow, plan: RestorePlan, subtaskSplits: readonly (readonly string[])[]): SubtaskRestore[] {
   const source = splitSource(flow);
@@ -57,7 +58,7 @@ export function subtaskRestores(flow: Dataflow, plan: RestorePlan, subtaskSplits
     const states: Record<string, StateSection[]> = {};
     for (const node of flow.nodesOf('operator')) {
       if (node.keySelector !== undefined) {
-        keyed[node.id] = keyedRestoresFor(plan, node.id, index, subtaskSplits.length);
+        keyed[node.id] = flow.isSourcePartitioned(node) ? keyedRestoresBySplit(plan, node.id, index, mine) : keyedRestoresFor(plan, node.id, index, subtaskSplits.length);
         continue;
       }
       const previous = [...statesOfTask(plan.states, node.id)].filter(([, s]) => s.has('operator'));
@@ -84,9 +85,7 @@ export function subtaskRestores(flow: Dataflow, plan: RestorePlan, subtaskSplits
  */
 function keyedRestoresFor(plan: RestorePlan, stepId: string, index: number, parallelism: number): KeyedStateRestore[] {
   const range = parallelism > 1 ? keyGroupRange(index, parallelism) : undefined;
-  const perSubtask = statesOfTask(plan.states, stepId);
-  // Group mode: the plan holds the state of the instance's splits.
-  const restores = perSubtask.size === 0 ? (plan.keyed.get(stepId) ?? []) : [...perSubtask.values()].flatMap((sections) => keyedRestoresOf(sections, stepId));
+  const restores = keyedRestoresOfStep(plan, stepId);
   if (range === undefined) return restores;
   return restores.flatMap((restore): KeyedStateRestore[] => {
     if (restore.kind === 'legacy') return [restore];
@@ -94,6 +93,38 @@ function keyedRestoresFor(plan: RestorePlan, stepId: string, index: number, para
     if (written !== undefined && (written.end < range.start || written.start > range.end)) return [];
     return [{ kind: 'chain', input: { ...restore.input, keyGroups: range } }];
   });
+}
+
+/**
+ * What subtask `index` restores for source-partitioned keyed step `stepId`: the keys of the splits
+ * it reads (its records never leave their split's subtask), out of every chain that can hold some,
+ * whichever key groups and subtasks held them before (a chain that records other splits is skipped).
+ */
+function keyedRestoresBySplit(plan: RestorePlan, stepId: string, index: number, splits: readonly string[]): KeyedStateRestore[] {
+  const wanted = ownedSplitsOf(index, splits);
+  return keyedRestoresOfStep(plan, stepId).flatMap((restore): KeyedStateRestore[] => {
+    if (restore.kind === 'legacy') return wanted.includes(restore.split ?? '') ? [restore] : [];
+    // Group mode already limits a chain to the instance's splits: keep this subtask's of those.
+    const given = restore.input.splits;
+    const mine = given === undefined ? wanted : wanted.filter((s) => given.includes(s));
+    const written = restore.input.chain.splits;
+    if (mine.length === 0 || (written !== undefined && !written.some((s) => mine.includes(s)))) return [];
+    return [{ kind: 'chain', input: { ...restore.input, splits: mine } }];
+  });
+}
+
+/**
+ * The splits whose keys subtask `index` of a source-partitioned step holds: those it reads, and
+ * for subtask 0 also `''`, keys written under no split (state of a run whose batches had none).
+ */
+export function ownedSplitsOf(index: number, splits: readonly string[]): string[] {
+  return index === 0 ? [...splits, ''] : [...splits];
+}
+
+/** Every restore of keyed step `stepId` in the plan: each subtask's chain, or (group mode) the instance's. */
+function keyedRestoresOfStep(plan: RestorePlan, stepId: string): KeyedStateRestore[] {
+  const perSubtask = statesOfTask(plan.states, stepId);
+  return perSubtask.size === 0 ? [...(plan.keyed.get(stepId) ?? [])] : [...perSubtask.values()].flatMap((sections) => keyedRestoresOf(sections, stepId));
 }
 
 /**

@@ -24,6 +24,7 @@ import type { OperatorNode } from '../graph/graph-node.js';
 import type { StreamElement } from '../stream-element.js';
 import { keyGroupRange } from '../state/key-group.js';
 import { ExchangeHub } from './exchange/exchange-hub.js';
+import { ownedSplitsOf } from './parallel-restore.js';
 import { ExchangeReceiver } from './exchange/exchange-receiver.js';
 import { ExchangeSender } from './exchange/exchange-sender.js';
 import type { FromSubtask, WireError } from './subtask-protocol.js';
@@ -57,7 +58,8 @@ export interface SubtaskRunnerOptions {
  * One parallel subtask: the job's pipeline for a share of the source's splits, driven by the same
  * mailbox loop as a whole job in one thread. Before each keyed step a keyed exchange sends every
  * record to the subtask owning its key's key group, so this subtask's keyed state holds the keys
- * of its key-group range, whichever splits they arrive from. Barriers come from the coordinator; snapshots go
+ * of its key-group range, whichever splits they arrive from; a source-partitioned step has no
+ * exchange and holds the keys of this subtask's splits. Barriers come from the coordinator; snapshots go
  * back to it (the asynchronous part when it is done). Sink writers pre-commit here, but
  * committing is the coordinator's: it commits every subtask's files in one commit and then says
  * so (`checkpointComplete`), which is when pending commits are dropped here.
@@ -115,7 +117,7 @@ export class SubtaskRunner {
         clock: options.clock,
         logger: options.logger,
         workDir: options.stateDir,
-        ...(this.hub === undefined ? {} : { keyGroupRange: keyGroupRange(options.index, options.parallelism) }),
+        ...(this.hub === undefined ? {} : { keyGroupRange: keyGroupRange(options.index, options.parallelism), ownedSplits: ownedSplitsOf(options.index, options.splits) }),
       },
       stopSignal: this.stopSources.signal,
       assignment: { generation: options.generation, splits: options.splits },

@@ -17,6 +17,7 @@ import { keyedStateFactory } from '../state/state-backend-choice.js';
 import { systemClock } from '../time/system-clock.js';
 import type { FromSubtask, SubtaskStart, ToSubtask } from './subtask-protocol.js';
 import { SubtaskRunner, sectionMap, toWireError } from './subtask-runner.js';
+import { applyKeyedExchange, parseKeyedExchange } from './keyed-exchange-setting.js';
 
 const port = parentPort;
 if (port === null) throw new Error('subtask-worker.js runs as a worker thread');
@@ -80,6 +81,7 @@ async function start(message: SubtaskStart): Promise<void> {
   metrics = new MetricsRegistry();
   metrics.initJob(job.name);
   const plan = await job.build({ jobName: job.name, settings: message.settings, workDir: message.workDir, logger, metrics, subtask: { index: message.index, parallelism: message.parallelism } });
+  applyKeyedExchange(plan.flow, parseKeyedExchange(message.settings.KEYED_EXCHANGE));
   // The job's own dead-letter destination belongs to the coordinator; this thread forwards to it.
   await plan.deadLetters?.close().catch(() => undefined);
   const source = plan.flow.nodesOf('source')[0]!;

@@ -106,4 +106,10 @@ export interface KeyedStateContext {
    * restored state of other groups is left out, and a key outside them is a routing bug.
    */
   readonly keyGroupRange?: KeyGroupRange;
+  /**
+   * The splits whose keys this backend holds (a parallel subtask of a source-partitioned step,
+   * records never leaving their split's subtask): recorded in its chains, so that a restart
+   * reading the same splits extends them.
+   */
+  readonly ownedSplits?: readonly string[];
 }

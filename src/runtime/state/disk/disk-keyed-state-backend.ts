@@ -83,6 +83,7 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
       scope: context.scope,
       maxParallelism: this.maxParallelism,
       ...(context.keyGroupRange ? { keyGroups: context.keyGroupRange } : {}),
+      ...(context.ownedSplits ? { ownedSplits: context.ownedSplits } : {}),
       writer: context.writer,
       logger: context.logger,
       ...(options.materialization ? { policy: options.materialization } : {}),

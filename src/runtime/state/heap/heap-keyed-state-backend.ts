@@ -106,6 +106,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       scope: context.scope,
       maxParallelism: this.maxParallelism,
       ...(this.ownedRange ? { keyGroups: this.ownedRange } : {}),
+      ...(context.ownedSplits ? { ownedSplits: context.ownedSplits } : {}),
       writer: context.writer,
       logger: context.logger,
       ...(options.materialization ? { policy: options.materialization } : {}),

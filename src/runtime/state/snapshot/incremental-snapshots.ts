@@ -35,6 +35,8 @@ export interface IncrementalSnapshotsOptions {
   readonly policy?: MaterializationPolicy;
   /** Key groups the operator's state is limited to (a parallel subtask's share); recorded in every chain. */
   readonly keyGroups?: KeyGroupRange;
+  /** Splits the operator's keys come from (a source-partitioned subtask's share); recorded in every chain. */
+  readonly ownedSplits?: readonly string[];
   /** Current state declarations and split names (read when a job is made). */
   readonly states: () => readonly StateInfo[];
   readonly splits: () => readonly string[];
@@ -83,7 +85,10 @@ export class IncrementalSnapshots {
     const wanted = input.keyGroups;
     const written = input.chain.keyGroups;
     const whole = wanted === undefined || (written !== undefined && written.start >= wanted.start && written.end <= wanted.end);
-    return input.splits === undefined && whole && input.chain.files.every((f) => f.scope === this.options.scope);
+    const wantedSplits = input.splits === undefined ? undefined : new Set(input.splits);
+    const writtenSplits = input.chain.splits;
+    const allSplits = wantedSplits === undefined || (writtenSplits !== undefined && writtenSplits.every((s) => wantedSplits.has(s)));
+    return allSplits && whole && input.chain.files.every((f) => f.scope === this.options.scope);
   }
 
   /** The state was restored from `chain`, which later checkpoints extend. */
@@ -195,10 +200,10 @@ export class IncrementalSnapshots {
     return { ...result, chain: this.chain };
   }
 
-  /** The chain as this operator records it: with its key-group range, when it has one. */
+  /** The chain as this operator records it: with its key-group range and its splits, when it has them. */
   private stamp(chain: StateChain): StateChain {
-    const keyGroups = this.options.keyGroups;
-    return keyGroups === undefined ? chain : { ...chain, keyGroups };
+    const { keyGroups, ownedSplits } = this.options;
+    return { ...chain, ...(keyGroups === undefined ? {} : { keyGroups }), ...(ownedSplits === undefined ? {} : { splits: [...ownedSplits].sort() }) };
   }
 
   private setChain(chain: StateChain): void {

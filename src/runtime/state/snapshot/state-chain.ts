@@ -20,6 +20,8 @@ export interface StateChain {
   readonly files: readonly ChainFile[];
   /** The key groups the state was limited to when written (a parallel subtask's share); all when absent. */
   readonly keyGroups?: { readonly start: number; readonly end: number };
+  /** The splits whose keys the state held when written (a source-partitioned subtask's); any when absent. */
+  readonly splits?: readonly string[];
 }
 
 export const STATE_CHAIN_VERSION = 1;
@@ -49,6 +51,9 @@ export function decodeChain(bytes: Uint8Array, owner: string): StateChain {
     typeof f?.scope === 'string' && typeof f.name === 'string' && Number.isInteger(f.bytes) && typeof f.sha256 === 'string' && (f.kind === 'base' || f.kind === 'delta') && Number.isInteger(f.checkpointId);
   if (typeof chain !== 'object' || chain === null || !Number.isInteger(chain.maxParallelism) || !Array.isArray(chain.files) || !chain.files.every(fileOk)) {
     throw new CorruptCheckpointError(`keyed state chain of '${owner}' has an unexpected shape`);
+  }
+  if (chain.splits !== undefined && !(Array.isArray(chain.splits) && chain.splits.every((s) => typeof s === 'string'))) {
+    throw new CorruptCheckpointError(`keyed state chain of '${owner}' has splits that are not a list of names`);
   }
   if (chain.files.length > 0 && chain.files[0]!.kind !== 'base') throw new CorruptCheckpointError(`keyed state chain of '${owner}' does not start with a base file`);
   return chain;

@@ -99,7 +99,11 @@ export function startJob(args: readonly string[], env: Record<string, string>): 
   };
 }
 
-/** Environment of a job run against the broker and moto; nothing else leaks in from the test process. */
+/**
+ * Environment of a job run against the broker and moto; nothing else leaks in from the test
+ * process. `produce` keys the topic by producer index (so that dead letters can be told apart),
+ * not by the jobs' order id: their keyed steps exchange records by key (KEYED_EXCHANGE=always).
+ */
 export function productionEnv(endpoints: ServiceEndpoints, settings: { topic: string; tableBucketArn: string; checkpointUri: string; workDir: string; client?: KafkaClientKind }): Record<string, string> {
   return {
     KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
@@ -117,6 +121,7 @@ export function productionEnv(endpoints: ServiceEndpoints, settings: { topic: st
     STREAMLINE_WORK_DIR: settings.workDir,
     CHECKPOINT_INTERVAL_MS: '1000',
     LOG_LEVEL: 'info',
+    KEYED_EXCHANGE: 'always',
   };
 }
 

@@ -28,6 +28,9 @@ export function newDeployment(brokers: readonly string[], prefix: string): Deplo
 /**
  * Environment of `run.js` for a deployment: Kafka input, local warehouse/checkpoints/HA under the
  * work dir. Settings that could point the job elsewhere (AWS table bucket, DynamoDB) are removed.
+ * `produceOrders` keys the test topics by producer index, not by order id, so an order's
+ * redeliveries land in other partitions: the orders job's dedup must exchange records by key
+ * (KEYED_EXCHANGE=always) instead of trusting its `sourcePartitioned` declaration.
  */
 export function jobEnvironment(d: Deployment): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env };
@@ -40,6 +43,7 @@ export function jobEnvironment(d: Deployment): Record<string, string | undefined
     KAFKA_DLQ_TOPIC: `${d.topic}.dlq`,
     STREAMLINE_WORK_DIR: d.workDir,
     LOG_LEVEL: 'info',
+    KEYED_EXCHANGE: 'always',
   };
 }
 

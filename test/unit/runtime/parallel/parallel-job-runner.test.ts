@@ -13,6 +13,7 @@ import { FileDeadLetterSink } from '../../../../src/runtime/dead-letters/file-de
 import type { Job } from '../../../../src/runtime/job.js';
 import { silentLogger } from '../../../../src/runtime/logger.js';
 import { MetricsRegistry } from '../../../../src/runtime/metrics-registry.js';
+import { applyKeyedExchange, parseKeyedExchange } from '../../../../src/runtime/parallel/keyed-exchange-setting.js';
 import { ParallelJobRunner } from '../../../../src/runtime/parallel/parallel-job-runner.js';
 import { KEYED_CHAIN_SECTION } from '../../../../src/runtime/execution/keyed-state-sections.js';
 import { decodeStateEnvelope } from '../../../../src/runtime/execution/state-envelope.js';
@@ -35,6 +36,7 @@ async function runParallel(dir: string, parallelism: number, settings: Record<st
   const all = { OUT_DIR: join(dir, 'out'), ...settings };
   const metrics = new MetricsRegistry();
   const plan = await job.build({ jobName: job.name, settings: all, workDir: dir, logger: silentLogger(), metrics });
+  applyKeyedExchange(plan.flow, parseKeyedExchange(settings.KEYED_EXCHANGE));
   const runner = new ParallelJobRunner({
     flow: plan.flow,
     store: new LocalCheckpointStore(join(dir, 'checkpoints')),
@@ -134,3 +136,61 @@ for (const backend of ['heap', 'disk'] as const) {
     assertExactlyOnce(committed(dir), 7000, true);
   });
 }
+
+/** Per key, how many committed records carry each count (a key counted in two subtasks repeats counts). */
+function repeatedCounts(records: readonly CountedRecord[]): number {
+  const seen = new Set<string>();
+  let repeated = 0;
+  for (const r of records) {
+    const id = `${r.key}/${r.count}`;
+    if (seen.has(id)) repeated++;
+    seen.add(id);
+  }
+  return repeated;
+}
+
+for (const backend of ['heap', 'disk'] as const) {
+  test(`a source-partitioned keyed step (${backend} state) keeps each split's keys in its subtask, and its state follows the splits across restarts at other parallelism and across modes`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parallel-source-keys-'));
+    const declared = { SOURCE_PARTITIONED: 'true', RATE: '30000' };
+    const first = await runParallel(dir, 2, { ...declared, COUNT: '3000' }, 100, backend);
+    assert.equal(first.error, undefined, String(first.error));
+    assertExactlyOnce(committed(dir), 3000);
+    const chains = [await countChain(dir, first.lastCheckpoint!, 0), await countChain(dir, first.lastCheckpoint!, 1)];
+    for (const chain of chains) assert.equal(chain.keyGroups, undefined, 'the state is not limited to a key-group range');
+    const owned = chains.map((c) => c.splits ?? []);
+    assert.ok(owned[0]!.includes('') && !owned[1]!.includes(''), `subtask 0 also owns keys of no split: ${JSON.stringify(owned)}`);
+    const real = owned.map((splits) => splits.filter((s) => s !== ''));
+    assert.ok(real[0]!.length > 0 && real[1]!.length > 0 && real[0]!.every((s) => !real[1]!.includes(s)), `each chain records its subtask's splits: ${JSON.stringify(owned)}`);
+    // Same parallelism, same splits: the chains are extended, not rewritten.
+    const again = await runParallel(dir, 2, { ...declared, COUNT: '4000' }, 100, backend);
+    assert.equal(again.error, undefined, String(again.error));
+    assertExactlyOnce(committed(dir), 4000);
+    assert.equal((await countChain(dir, first.lastCheckpoint! + 1, 0)).files[0]!.name, chains[0]!.files[0]!.name, 'the restored chain is extended: its base file stays');
+    // Other parallelism (the state is cut by split), a crash, then the keyed exchange (cut by key group) and back.
+    const crashed = await runParallel(dir, 3, { ...declared, COUNT: '7000', RATE: '1000', EXIT_AT: '5000' }, undefined, backend);
+    assert.ok(crashed.error !== undefined, 'the run failed');
+    const exchanged = await runParallel(dir, 2, { COUNT: '8000', RATE: '30000' }, undefined, backend);
+    assert.equal(exchanged.error, undefined, String(exchanged.error));
+    assertExactlyOnce(committed(dir), 8000);
+    const back = await runParallel(dir, 3, { ...declared, COUNT: '9000' }, undefined, backend);
+    assert.equal(back.error, undefined, String(back.error));
+    assertExactlyOnce(committed(dir), 9000);
+    const single = await runParallel(dir, 1, { ...declared, COUNT: '10000' }, undefined, backend);
+    assert.equal(single.error, undefined, String(single.error));
+    assertExactlyOnce(committed(dir), 10000);
+  });
+}
+
+test('a source-partitioned step trusts the declaration: keys spread over the splits are counted apart in each subtask, unless KEYED_EXCHANGE=always', async () => {
+  const trusted = mkdtempSync(join(tmpdir(), 'parallel-trusted-'));
+  const run = await runParallel(trusted, 2, { SOURCE_PARTITIONED: 'true', KEYS: 'spread', COUNT: '2000', RATE: '30000' });
+  assert.equal(run.error, undefined, String(run.error));
+  const records = committed(trusted);
+  assert.equal(records.length, 2000);
+  assert.ok(repeatedCounts(records) > 0, 'no record crossed between subtasks, so both counted some key from 1');
+  const exchanged = mkdtempSync(join(tmpdir(), 'parallel-exchanged-'));
+  const always = await runParallel(exchanged, 2, { SOURCE_PARTITIONED: 'true', KEYED_EXCHANGE: 'always', KEYS: 'spread', COUNT: '2000', RATE: '30000' });
+  assert.equal(always.error, undefined, String(always.error));
+  assertExactlyOnce(committed(exchanged), 2000, true);
+});

@@ -1,7 +1,8 @@
 /**
  * A job for parallel-run tests: generated records `{ id, key }` (a key's records share a
  * generator split, as a key's messages share a Kafka partition), a running count per key, and
- * exactly-once JSON-lines files. COUNT, OUT_DIR, RATE, KEYS (`spread`: see keyOf) and EXIT_AT come from the settings:
+ * exactly-once JSON-lines files. COUNT, OUT_DIR, RATE, KEYS (`spread`: see keyOf), SOURCE_PARTITIONED
+ * (`true`: the count step is declared source-partitioned, no keyed exchange) and EXIT_AT come from the settings:
  * the first record at or past EXIT_AT that a subtask processes once some output is committed
  * ends its thread, as a crash of a subtask between checkpoints.
  */
@@ -41,7 +42,7 @@ export default defineDataflowJob({
     const flow = new Dataflow('pcount');
     flow
       .source('input', datagenSource({ count, batchSize: 64, ratePerSecond: Number(env.settings.RATE ?? 1e9), generate: (id) => ({ id, key: keyOf(id, spread) }) }))
-      .keyBy((r) => r.key)
+      .keyBy((r) => r.key, { sourcePartitioned: env.settings.SOURCE_PARTITIONED === 'true' })
       .apply('count', () =>
         keyedProcessOperator<{ id: number; key: string }, CountedRecord, ValueState<number>>({
           declareState: (b) => b.valueState<number>({ name: 'n' }),

@@ -1,4 +1,4 @@
-import { CheckpointError, FencingError } from '../../errors.js';
+import { CheckpointError, FencingError, LeaseUnconfirmedError } from '../../errors.js';
 import type { CheckpointStore, CompletedCheckpoint, SharedStateFile, StateHandle } from '../checkpoint-store.js';
 import type { DeadLetterSink } from '../dead-letter.js';
 import type { Logger } from '../logger.js';
@@ -38,6 +38,8 @@ interface PendingCheckpoint {
   readonly triggeredAt: number;
   /** Monotonic time the checkpoint was due (its timer's due time, or the trigger for a requested one). */
   readonly dueAt: number;
+  /** The final checkpoint of the run (a graceful stop or the end of bounded input). */
+  readonly thenStop: boolean;
   readonly awaiting: Set<string>;
   readonly writes: Map<string, Promise<TaskStateWritten>>;
   /** Monotonic time every task had acknowledged (end of the synchronous phase). */
@@ -143,6 +145,7 @@ export class CheckpointCoordinator {
       id,
       triggeredAt,
       dueAt,
+      thenStop,
       awaiting: new Set(this.participants.taskIds),
       writes: new Map(),
       acknowledgedAt: undefined,
@@ -185,10 +188,13 @@ export class CheckpointCoordinator {
       // A zombie (lease lost while paused) must not write into a checkpoint id its successor uses.
       this.participants.assertMayCommit();
     } catch (error) {
-      this.abort(pending, error instanceof Error ? error : new Error(String(error)));
-      return;
+      if (!waitsForLease(pending, error)) {
+        this.abort(pending, error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
     }
     const write = (async (): Promise<TaskStateWritten> => {
+      await this.leaseConfirmed(pending);
       const part = await snapshot.pending;
       const bytes = encodeStateEnvelope([...snapshot.sections, ...(part?.sections ?? [])]);
       const handle = await this.store.writeState(this.scope, pending.id, stateObjectName(snapshot.taskId), bytes);
@@ -219,7 +225,7 @@ export class CheckpointCoordinator {
       const writtenAt = this.clock.monotonic();
       // Dead letters for everything before the barriers are durable before the offsets that skip them.
       await this.participants.deadLetters.flush();
-      this.participants.assertMayCommit();
+      await this.leaseConfirmed(pending);
       if (this.current !== pending) return; // aborted (timeout) while writing
       if (this.failed) throw new CheckpointError(pending.id, 'the job failed while it was in flight');
       const completedAt = this.clock.now();
@@ -286,6 +292,31 @@ export class CheckpointCoordinator {
     }
   }
 
+  /**
+   * Resolves when this instance may write checkpoint `pending`; throws when it may not. An
+   * unconfirmed lease (the HA store unreachable past the lease's local expiry) fails a periodic
+   * checkpoint at once — the next one retries — but the final checkpoint has no next one: it waits
+   * for the lease keeper's renewals to confirm the lease again, until the lease is lost, the
+   * checkpoint times out or the run fails (the process's STOP_TIMEOUT_MS still bounds a stop).
+   */
+  private async leaseConfirmed(pending: PendingCheckpoint): Promise<void> {
+    let waitingSince: number | undefined;
+    for (;;) {
+      try {
+        this.participants.assertMayCommit();
+        if (waitingSince !== undefined) this.logger.info({ checkpoint: pending.id, waitedMs: Math.round(this.clock.monotonic() - waitingSince) }, 'lease confirmed; the final checkpoint goes on');
+        return;
+      } catch (error) {
+        if (!waitsForLease(pending, error) || this.current !== pending || this.failed) throw error;
+        if (waitingSince === undefined) {
+          waitingSince = this.clock.monotonic();
+          this.logger.warn({ checkpoint: pending.id, err: (error as Error).message }, 'the final checkpoint waits for the HA store to confirm the lease');
+        }
+        await this.clock.sleep(LEASE_POLL_MS);
+      }
+    }
+  }
+
   private abort(pending: PendingCheckpoint, error: Error): void {
     if (this.current !== pending) return; // already completed or aborted
     pending.timer.cancel();
@@ -331,6 +362,14 @@ export class CheckpointCoordinator {
 /** The stored object of a task's state: `<task>.state`, a subtask's `<step>.subtask-<n>.state` (`#` is not a safe name character). */
 function stateObjectName(taskId: string): string {
   return `${taskId.replace('#', '.subtask-')}.state`;
+}
+
+/** How often the final checkpoint looks at an unconfirmed lease again (renewals run every ttl/3). */
+const LEASE_POLL_MS = 100;
+
+/** Whether `error` makes checkpoint `pending` wait rather than fail: the final one, on an unconfirmed lease. */
+function waitsForLease(pending: PendingCheckpoint, error: unknown): boolean {
+  return pending.thenStop && error instanceof LeaseUnconfirmedError;
 }
 
 /** What a timed-out checkpoint still waited for: the tasks that never acknowledged it (their barrier is stuck upstream of them). */

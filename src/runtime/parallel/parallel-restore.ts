@@ -58,7 +58,9 @@ export function subtaskRestores(flow: Dataflow, plan: RestorePlan, subtaskSplits
     const states: Record<string, StateSection[]> = {};
     for (const node of flow.nodesOf('operator')) {
       if (node.keySelector !== undefined) {
-        keyed[node.id] = flow.isSourcePartitioned(node) ? keyedRestoresBySplit(plan, node.id, index, mine) : keyedRestoresFor(plan, node.id, index, subtaskSplits.length);
+        // One subtask holds every key either way, and then extends the chain it restores.
+        const bySplit = flow.isSourcePartitioned(node) && subtaskSplits.length > 1;
+        keyed[node.id] = bySplit ? keyedRestoresBySplit(plan, node.id, index, mine) : keyedRestoresFor(plan, node.id, index, subtaskSplits.length);
         continue;
       }
       const previous = [...statesOfTask(plan.states, node.id)].filter(([, s]) => s.has('operator'));

@@ -6,7 +6,8 @@
  * deadline rides the outage out, and the output table holds every id exactly once. The DynamoDB
  * outage outlasts the lease (6 s) on purpose: commits pause past its local expiry and resume once
  * the store confirms the same lease again (it used to end the job with LeaseLostError whenever the
- * outage began more than ~4 s after a renewal).
+ * outage began more than ~4 s after a renewal). Input that ends during such an outage makes the
+ * final checkpoint wait for the lease to be confirmed again (it used to fail the stop: exit 1).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -60,3 +61,36 @@ test(`${service} ${fault === 'refuse' ? 'refusing connections' : 'accepting requ
   assertExactlyOnce(await readOutput(scenario), COUNT);
 });
 }
+
+test('input that ends during a DynamoDB outage longer than the lease: the final checkpoint waits for the lease and the job finishes exactly once', async (t) => {
+  const scenario = await createScenario('outage-end', { ha: true });
+  const moto = new URL(process.env.AWS_ENDPOINT_URL!);
+  const proxy = await FaultProxy.start(`${moto.hostname}:${moto.port}`);
+  let proc: JobProcess | undefined;
+  t.after(async () => {
+    await killAll([proc]);
+    await proxy.close();
+    scenario.dispose();
+  });
+  // ~5 s of input at 400 records/s in each of two subtasks: it ends inside the outage below.
+  const count = 4_000;
+  proc = new JobProcess(
+    'outage-end',
+    fixtureJobPath('sequence'),
+    scenario.env({ GENERATOR_COUNT: String(count), GENERATOR_RATE: '400', PARALLELISM: '2', CHECKPOINT_INTERVAL_MS: '500', AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint, CHECKPOINT_TOLERABLE_FAILURES: '30', REQUEST_TIMEOUT_MS: '2000', LEASE_TTL_MS: '6000' }),
+  );
+  await proc.waitForMsg('checkpoint complete', 60_000);
+  await proxy.set({ kind: 'refuse' });
+  // The outage lasts until the input ended and the stop's final checkpoint met the unconfirmed
+  // lease (within the lease's 6 s); the job used to exit 1 there ("the final checkpoint of the
+  // graceful stop failed").
+  await proc.waitForMsg('the final checkpoint waits for the HA store to confirm the lease', 60_000);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  assert.equal(proc.exitStatus, undefined, `the job waits for the lease instead of exiting\n${proc.tail()}`);
+  await proxy.set({ kind: 'pass' });
+  const exit = await proc.waitForExit(60_000);
+  assert.deepEqual(exit, { code: 0, signal: null }, `the job should finish cleanly once the lease is confirmed\n${proc.tail()}`);
+  assert.ok(proc.logged('lease confirmed; the final checkpoint goes on').length > 0, proc.tail());
+  assert.equal(proc.logged('lease lost').length, 0, `nobody took the lease over\n${proc.tail()}`);
+  assertExactlyOnce(await readOutput(scenario), count);
+});

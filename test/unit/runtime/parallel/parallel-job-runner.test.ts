@@ -176,9 +176,15 @@ for (const backend of ['heap', 'disk'] as const) {
     const back = await runParallel(dir, 3, { ...declared, COUNT: '9000' }, undefined, backend);
     assert.equal(back.error, undefined, String(back.error));
     assertExactlyOnce(committed(dir), 9000);
-    const single = await runParallel(dir, 1, { ...declared, COUNT: '10000' }, undefined, backend);
+    const single = await runParallel(dir, 1, { ...declared, COUNT: '10000' }, 100, backend);
     assert.equal(single.error, undefined, String(single.error));
     assertExactlyOnce(committed(dir), 10000);
+    // One subtask holds every key: its restart extends its chain too.
+    const base = (await countChain(dir, single.lastCheckpoint!, 0)).files[0]!.name;
+    const singleAgain = await runParallel(dir, 1, { ...declared, COUNT: '10500' }, 100, backend);
+    assert.equal(singleAgain.error, undefined, String(singleAgain.error));
+    assertExactlyOnce(committed(dir), 10500);
+    assert.equal((await countChain(dir, single.lastCheckpoint! + 1, 0)).files[0]!.name, base, 'the single subtask extends its restored chain');
   });
 }
 

@@ -73,6 +73,8 @@ export class IncrementalSnapshots {
   constructor(private readonly options: IncrementalSnapshotsOptions) {
     this.chain = this.stamp(emptyChain(options.maxParallelism));
     this.policy = options.policy ?? DEFAULT_MATERIALIZATION;
+    // Changelog segments fill within the first second at full speed: the writer is ready by then.
+    options.writer.prestart?.('write');
   }
 
   /**

@@ -10,6 +10,8 @@ export type SnapshotLane = 'write' | 'materialize';
 export interface SnapshotFileWriter {
   /** Rejects with StateSnapshotError carrying the job's changelogs when the write fails. */
   write(job: SnapshotJob, lane: SnapshotLane): Promise<SnapshotResult>;
+  /** Gets `lane` ready ahead of its first write (a worker thread started), so the first checkpoint does not wait for that. */
+  prestart?(lane: SnapshotLane): void;
 }
 
 /**

@@ -49,6 +49,15 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
     private readonly permit?: MaterializationPermit,
   ) {}
 
+  /**
+   * Starts the lane's worker now (unref'd: it keeps nothing alive). The first checkpoint of a run
+   * otherwise waited for the thread to start and load its modules: 1.0–1.1 s against 0.7 s for
+   * the orders job (BENCHMARKS.md, session 14).
+   */
+  prestart(lane: SnapshotLane): void {
+    this.slot(lane);
+  }
+
   write(job: SnapshotJob, lane: SnapshotLane): Promise<SnapshotResult> {
     if (lane === 'materialize' && this.permit !== undefined) return this.materializeWithPermit(job, this.permit);
     return this.post(job, lane);

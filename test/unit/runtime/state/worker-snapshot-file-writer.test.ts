@@ -1,7 +1,8 @@
 /**
  * Snapshot workers: the write lane's thread stays for the next checkpoint; the materialization
  * lane's ends after each materialization (it would hold its grown heap while idle) and the next
- * one starts a new thread. What they write restores to what was written.
+ * one starts a new thread; a keyed backend starts the write lane when it is made. What they
+ * write restores to what was written.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { snapshotFileName, type SnapshotJob } from '../../../../src/runtime/stat
 import { emptyChain, type StateChain } from '../../../../src/runtime/state/snapshot/state-chain.js';
 import { MaterializationPermit } from '../../../../src/runtime/state/snapshot/materialization-permit.js';
 import { WorkerSnapshotFileWriter } from '../../../../src/runtime/state/snapshot/worker-snapshot-file-writer.js';
+import { HeapKeyedStateBackend } from '../../../../src/runtime/state/heap/heap-keyed-state-backend.js';
 import { systemClock } from '../../../../src/runtime/time/system-clock.js';
 import { BackendFactory, valuesOf } from './support/backend-factory.js';
 
@@ -98,6 +100,25 @@ test('subtasks sharing a materialization permit materialize one after the other;
     assert.ok(await permit().acquire(new AbortController().signal), 'the permit is free afterwards');
   } finally {
     await Promise.all([first.close(), second.close(), third.close()]);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a keyed backend starts its write lane before its first checkpoint; the first write goes to that thread', async (t) => {
+  if (!WorkerSnapshotFileWriter.isAvailable()) return t.skip('compiled snapshot worker not built');
+  const dir = await mkdtemp(join(tmpdir(), 'snapshot-prestart-'));
+  const store = new LocalCheckpointStore(dir);
+  const writer = new WorkerSnapshotFileWriter(store.spec!);
+  try {
+    assert.deepEqual(writer.runningLanes, []);
+    const backend = new HeapKeyedStateBackend({ ...new BackendFactory(undefined, store).context(), writer });
+    assert.deepEqual(writer.runningLanes, ['write'], 'the backend started the write lane when it was made');
+    const written = await writer.write(job(1, emptyChain(128), [['a', 1]], false), 'write');
+    assert.ok(written.written, 'the started thread wrote the first delta');
+    assert.deepEqual(writer.runningLanes, ['write'], 'still one thread for the lane');
+    await backend.close();
+  } finally {
+    await writer.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -47,6 +47,8 @@ interface PendingCheckpoint {
   readonly settled: Promise<CompletedCheckpoint | undefined>;
   resolve(result: CompletedCheckpoint | undefined): void;
   timer: Timer;
+  /** While the final checkpoint waits for an unconfirmed lease: the one wait its writes share. */
+  leaseWait?: Promise<void>;
 }
 
 /** One task's snapshot once stored. */
@@ -184,6 +186,7 @@ export class CheckpointCoordinator {
     const pending = this.current;
     if (pending === undefined || pending.id !== snapshot.checkpointId) return; // late ack of an aborted checkpoint
     if (!pending.awaiting.delete(snapshot.taskId)) return;
+    let leaseWait: Promise<void> | undefined;
     try {
       // A zombie (lease lost while paused) must not write into a checkpoint id its successor uses.
       this.participants.assertMayCommit();
@@ -192,9 +195,10 @@ export class CheckpointCoordinator {
         this.abort(pending, error instanceof Error ? error : new Error(String(error)));
         return;
       }
+      leaseWait = this.leaseConfirmed(pending);
     }
     const write = (async (): Promise<TaskStateWritten> => {
-      await this.leaseConfirmed(pending);
+      await leaseWait;
       const part = await snapshot.pending;
       const bytes = encodeStateEnvelope([...snapshot.sections, ...(part?.sections ?? [])]);
       const handle = await this.store.writeState(this.scope, pending.id, stateObjectName(snapshot.taskId), bytes);
@@ -298,8 +302,17 @@ export class CheckpointCoordinator {
    * checkpoint at once — the next one retries — but the final checkpoint has no next one: it waits
    * for the lease keeper's renewals to confirm the lease again, until the lease is lost, the
    * checkpoint times out or the run fails (the process's STOP_TIMEOUT_MS still bounds a stop).
+   * Writes that meet the unconfirmed lease together share one wait.
    */
-  private async leaseConfirmed(pending: PendingCheckpoint): Promise<void> {
+  private leaseConfirmed(pending: PendingCheckpoint): Promise<void> {
+    pending.leaseWait ??= this.waitForLease(pending).finally(() => {
+      pending.leaseWait = undefined;
+    });
+    return pending.leaseWait;
+  }
+
+  /** The polling behind `leaseConfirmed`: one loop, and one pair of log lines, per wait. */
+  private async waitForLease(pending: PendingCheckpoint): Promise<void> {
     let waitingSince: number | undefined;
     for (;;) {
       try {

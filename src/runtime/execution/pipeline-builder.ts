@@ -126,14 +126,16 @@ export async function buildPipeline(options: PipelineBuildOptions): Promise<Pipe
       }
       case 'operator': {
         let backend: KeyedStateBackend | undefined;
+        const sourcePartitioned = options.flow.isSourcePartitioned(node);
         if (node.keySelector !== undefined) {
-          backend = options.createKeyedState({ ...keyedStateContextOf(options.flow.isSourcePartitioned(node), options.keyedStateContext), stepId: node.id });
+          backend = options.createKeyedState({ ...keyedStateContextOf(sourcePartitioned, options.keyedStateContext), stepId: node.id });
           keyedState.set(node.id, backend);
           await backend.restore(restore.keyed.get(node.id) ?? []);
         }
         const upstream = input(node.input);
-        const exchanged = node.keySelector !== undefined && !options.flow.isSourcePartitioned(node) && options.repartition !== undefined;
-        const stage = new OperatorStage(exchanged ? options.repartition!(node, upstream) : upstream, {
+        const { repartition } = options;
+        const exchanged = node.keySelector !== undefined && !sourcePartitioned && repartition !== undefined ? repartition(node, upstream) : upstream;
+        const stage = new OperatorStage(exchanged, {
           taskId: node.id,
           jobName,
           operator: node.createOperator(),

@@ -51,8 +51,8 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
 
   /**
    * Starts the lane's worker now (unref'd: it keeps nothing alive). The first checkpoint of a run
-   * otherwise waited for the thread to start and load its modules: 1.0–1.1 s against 0.7 s for
-   * the orders job (BENCHMARKS.md, session 14).
+   * otherwise waited for the thread to start and load its modules: 1.0–1.1 s against 0.6–1.0 s
+   * for the orders job (BENCHMARKS.md, session 14).
    */
   prestart(lane: SnapshotLane): void {
     this.slot(lane);

@@ -55,10 +55,16 @@ async function jobRun(brokers: readonly string[], topic: string, v: Extract<Vari
   }
 }
 
-async function rawRun(brokers: readonly string[], topic: string, client: Client): Promise<{ seconds: number; messages: number }> {
+/**
+ * One raw loop in this process, which does nothing else meanwhile: its CPU time (every thread, V8's
+ * garbage-collection helpers included) comes from `process.cpuUsage`, up to the consumer's close.
+ */
+async function rawRun(brokers: readonly string[], topic: string, client: Client): Promise<{ seconds: number; messages: number; cpuSeconds: number }> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const result: RawLoopResult = client === 'kafkajs' ? await rawKafkaJsLoop(brokers, topic) : await rawPlatformaticLoop(brokers, topic);
-  return { seconds: (result.lastMs - t0) / 1000, messages: result.messages };
+  const cpu = process.cpuUsage(cpu0);
+  return { seconds: (result.lastMs - t0) / 1000, messages: result.messages, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 const bench: Bench = async () => {
@@ -78,6 +84,8 @@ const bench: Bench = async () => {
   }
   const jobs = new Map<string, JobRun[]>();
   const raws = new Map<string, number[]>();
+  /** CPU-seconds per million messages of each raw loop run. */
+  const rawCpu = new Map<string, number[]>();
   /** Per round: messages/s of each variant, for ratios taken within the round. */
   const rounds: Map<string, number>[] = [];
   const failures: string[] = [];
@@ -90,6 +98,7 @@ const bench: Bench = async () => {
         if (r.messages !== MESSAGES) failures.push(`${label(v)} read ${r.messages} of ${MESSAGES} messages`);
         rates.set(label(v), MESSAGES / r.seconds);
         raws.set(label(v), [...(raws.get(label(v)) ?? []), MESSAGES / r.seconds]);
+        rawCpu.set(label(v), [...(rawCpu.get(label(v)) ?? []), r.cpuSeconds / (MESSAGES / 1e6)]);
         continue;
       }
       const run = await jobRun(brokers, topic, v);
@@ -110,8 +119,8 @@ const bench: Bench = async () => {
     const raw = label({ kind: 'raw', client });
     entries.push({
       name: `orders over Kafka: ${raw}`,
-      figures: { 'messages/s': formatSpread(raws.get(raw) ?? []) },
-      note: 'connect and group join to the last message, whole topic, fresh group',
+      figures: { 'messages/s': formatSpread(raws.get(raw) ?? []), 'CPU-s per M messages': formatSpread(rawCpu.get(raw) ?? [], 1) },
+      note: 'connect and group join to the last message, whole topic, fresh group; CPU of every thread of the bench process meanwhile',
     });
     const jobVariants = variants.filter((v): v is Extract<Variant, { kind: 'job' }> => v.kind === 'job' && v.client === client);
     for (const v of jobVariants) {
@@ -122,6 +131,8 @@ const bench: Bench = async () => {
         'messages/s, start → last commit': formatSpread(runs.map((r) => MESSAGES / r.lastCommitSeconds!)),
         'ratio to the raw loop (same round)': formatSpread(ratio(name, raw), 2),
         'CPU-s per M messages': formatSpread(runs.map((r) => r.cpuSeconds / (MESSAGES / 1e6)), 1),
+        // CPU per message against the raw loop's median in this run: what the job spends beyond the client and JSON.parse.
+        'CPU per message, times the raw loop\'s': formatSpread(runs.map((r) => r.cpuSeconds / (MESSAGES / 1e6) / percentile(rawCpu.get(raw) ?? [], 50)), 1),
         'peak RSS MiB': formatSpread(runs.map((r) => r.peakRssBytes / 2 ** 20)),
         'event-loop delay p99 ms': formatSpread(runs.flatMap((r) => (r.loopDelayP99Ms === undefined ? [] : [r.loopDelayP99Ms])), 1),
         'checkpoint ms p50 / p99': `${formatSpread(runs.map((r) => percentile(r.checkpoints.map((c) => c.ms), 50)))} / ${formatSpread(runs.map((r) => percentile(r.checkpoints.map((c) => c.ms), 99)))}`,

@@ -271,11 +271,36 @@ export class CheckpointCoordinator {
     // back to an older checkpoint than the newest one completed.
     this.scheduleNext();
     const completed = checkpoint;
-    const durable = this.afterDurable.then(() => (this.failed ? undefined : this.participants.onDurable?.(completed)));
+    const durable = this.afterDurable.then(() => (this.failed ? undefined : this.makeDurable(pending, completed)));
     this.afterDurable = durable.catch(() => undefined);
     const actions = this.afterCompletion.then(() => this.runCompletionActions(pending, completed, durable));
     this.afterCompletion = actions;
     await actions;
+  }
+
+  /**
+   * `onDurable` (the HA pointer) of a completed checkpoint. A periodic checkpoint that fails it
+   * leaves it to the next one. The final checkpoint of a stop has no next one, and failing it would
+   * make the next start replay from the previous checkpoint: it tries again until it succeeds, the
+   * run fails, this instance is fenced, or the process's STOP_TIMEOUT_MS ends the stop (an HA store
+   * outage that outlasts one call's retry deadline, RETRY_DEADLINE_MS, used to fail the stop).
+   */
+  private async makeDurable(pending: PendingCheckpoint, checkpoint: CompletedCheckpoint): Promise<void> {
+    let failingSince: number | undefined;
+    for (;;) {
+      try {
+        await this.participants.onDurable?.(checkpoint);
+        if (failingSince !== undefined) this.logger.info({ checkpoint: pending.id, waitedMs: Math.round(this.clock.monotonic() - failingSince) }, 'the final checkpoint is durable; the stop goes on');
+        return;
+      } catch (error) {
+        if (!pending.thenStop || this.failed || error instanceof FencingError) throw error;
+        if (failingSince === undefined) {
+          failingSince = this.clock.monotonic();
+          this.logger.warn({ checkpoint: pending.id, err: (error as Error).message }, 'the final checkpoint is written but could not be made durable (HA pointer); trying again until the stop times out (STOP_TIMEOUT_MS)');
+        }
+        await this.clock.sleep(DURABLE_RETRY_MS);
+      }
+    }
   }
 
   /** What follows a completed checkpoint (HA pointer, sink commits) may fail without un-completing it: pending commits ride along with the next one. */
@@ -290,7 +315,8 @@ export class CheckpointCoordinator {
       this.participants.checkpointFinished?.(pending.id);
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
-      this.logger.warn({ checkpoint: pending.id, err: err.message }, 'action after the checkpoint failed; pending commits retry after the next checkpoint');
+      if (pending.thenStop) this.logger.error({ checkpoint: pending.id, err: err.message }, 'action after the final checkpoint failed; the next start restores from the last durable checkpoint');
+      else this.logger.warn({ checkpoint: pending.id, err: err.message }, 'action after the checkpoint failed; pending commits retry after the next checkpoint');
       pending.resolve(undefined);
       if (err instanceof FencingError) this.failJob(err);
     }
@@ -376,6 +402,9 @@ export class CheckpointCoordinator {
 function stateObjectName(taskId: string): string {
   return `${taskId.replace('#', '.subtask-')}.state`;
 }
+
+/** Pause between attempts to make the final checkpoint durable (each attempt retries within RETRY_DEADLINE_MS itself). */
+const DURABLE_RETRY_MS = 1_000;
 
 /** How often the final checkpoint looks at an unconfirmed lease again (renewals run every ttl/3). */
 const LEASE_POLL_MS = 100;

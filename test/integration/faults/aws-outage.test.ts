@@ -7,7 +7,8 @@
  * outage outlasts the lease (6 s) on purpose: commits pause past its local expiry and resume once
  * the store confirms the same lease again (it used to end the job with LeaseLostError whenever the
  * outage began more than ~4 s after a renewal). A graceful stop during such an outage makes the
- * final checkpoint wait for the lease to be confirmed again (it used to fail the stop: exit 1).
+ * final checkpoint wait for the lease to be confirmed again (it used to fail the stop: exit 1), and
+ * keeps publishing its HA pointer past one call's retry deadline (that also failed the stop).
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
@@ -93,6 +94,28 @@ test('a graceful stop during a DynamoDB outage longer than the lease: the final 
   assert.deepEqual(exit, { code: 0, signal: null }, `the job should stop cleanly once the lease is confirmed\n${proc.tail()}`);
   assert.ok(proc.logged('lease confirmed; the final checkpoint goes on').length > 0, proc.tail());
   assert.equal(proc.logged('lease lost').length, 0, `nobody took the lease over\n${proc.tail()}`);
+  const restart = start(settings);
+  const restarted = await restart.waitForExit(120_000);
+  assert.deepEqual(restarted, { code: 0, signal: null }, `the restart should finish the input\n${restart.tail()}`);
+  assertExactlyOnce(await readOutput(scenario), COUNT);
+});
+
+test('a graceful stop during a DynamoDB outage that outlasts one call\'s retry deadline: the final checkpoint\'s HA pointer is published once the store answers again, the job exits 0, and a restart finishes exactly once', async (t) => {
+  const { scenario, proxy, start } = await behindProxy(t, 'outage-stop-pointer', true);
+  // RETRY_DEADLINE_MS 5 s: each publish attempt gives up long before the outage ends.
+  const settings = (endpoint: string) => ({ GENERATOR_COUNT: String(COUNT), GENERATOR_RATE: '400', PARALLELISM: '2', CHECKPOINT_INTERVAL_MS: '500', AWS_ENDPOINT_URL_DYNAMODB: endpoint, CHECKPOINT_TOLERABLE_FAILURES: '100', REQUEST_TIMEOUT_MS: '2000', LEASE_TTL_MS: '6000', RETRY_DEADLINE_MS: '5000', STOP_TIMEOUT_MS: '90000' });
+  const proc = start(settings);
+  await proc.waitForMsg('checkpoint complete', 60_000);
+  await proxy.set({ kind: 'refuse' });
+  proc.signal('SIGTERM');
+  await proc.waitForMsg('the final checkpoint is written but could not be made durable (HA pointer); trying again until the stop times out (STOP_TIMEOUT_MS)', 60_000);
+  // Past another attempt's deadline: the stop used to fail here (exit 1, the next start replaying from the previous checkpoint).
+  await new Promise((resolve) => setTimeout(resolve, 7_000));
+  assert.equal(proc.exitStatus, undefined, `the job keeps trying instead of exiting\n${proc.tail()}`);
+  await proxy.set({ kind: 'pass' });
+  const exit = await proc.waitForExit(60_000);
+  assert.deepEqual(exit, { code: 0, signal: null }, `the job should stop cleanly once the store answers\n${proc.tail()}`);
+  assert.ok(proc.logged('the final checkpoint is durable; the stop goes on').length > 0, proc.tail());
   const restart = start(settings);
   const restarted = await restart.waitForExit(120_000);
   assert.deepEqual(restarted, { code: 0, signal: null }, `the restart should finish the input\n${restart.tail()}`);

@@ -2,7 +2,8 @@
  * The final checkpoint of a graceful stop when the HA store cannot confirm the lease (an outage
  * past the lease's local expiry): it waits for the lease to be confirmed again and completes,
  * rather than failing the stop; a lease lost meanwhile still fails it. Periodic checkpoints do not
- * wait (the next one retries).
+ * wait (the next one retries). Likewise when its HA pointer cannot be published: the final
+ * checkpoint tries again (the stop's timeout bounds it), a periodic one leaves it to the next.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LeaseLostError, LeaseUnconfirmedError } from '../../../../src/errors.js';
+import type { CompletedCheckpoint } from '../../../../src/runtime/checkpoint-store.js';
 import { LocalCatalog } from '../../../../src/iceberg/local-catalog.js';
 import { LocalFileIO } from '../../../../src/iceberg/local-file-io.js';
 import { LocalCheckpointStore } from '../../../../src/runtime/checkpoint/local-checkpoint-store.js';
@@ -32,7 +34,7 @@ describe('graceful stop while the lease is unconfirmed', () => {
   });
 
   /** A run over 3 splits of 100 records each, with a lease the test sets; resolves once everything is committed. */
-  const started = async (name: string) => {
+  const started = async (name: string, onCheckpointDurable?: (checkpoint: CompletedCheckpoint) => Promise<void>) => {
     const lease = { state: 'held' as LeaseState, checks: 0 };
     const topic = new InMemoryTopic(3);
     topic.append(100);
@@ -51,6 +53,7 @@ describe('graceful stop while the lease is unconfirmed', () => {
       metrics,
       logger: silentLogger(),
       deadLetters: new FileDeadLetterSink(join(dir, name, 'dead-letters.jsonl')),
+      ...(onCheckpointDurable ? { onCheckpointDurable } : {}),
     });
     const done = runner.run();
     done.catch(() => undefined);
@@ -92,5 +95,40 @@ describe('graceful stop while the lease is unconfirmed', () => {
     assert.equal(await settledWithin(done, 400), false, 'the run waits for the lease');
     lease.state = 'lost';
     await assert.rejects(done, (error: Error) => error instanceof LeaseLostError);
+  });
+
+  it('tries again to publish the final checkpoint\'s HA pointer until the store answers; periodic checkpoints do not', { timeout: 30_000 }, async () => {
+    const pointer = { failing: false, calls: 0, published: [] as number[] };
+    const { runner, done, store } = await started('pointer', async (checkpoint) => {
+      pointer.calls++;
+      if (pointer.failing) throw new Error('DynamoDB request failed: connect ECONNREFUSED');
+      pointer.published.push(checkpoint.metadata.checkpointId);
+    });
+    pointer.failing = true;
+    await new Promise((r) => setTimeout(r, 200));
+    const periodicCalls = pointer.calls;
+    assert.ok(periodicCalls > 0, 'periodic checkpoints tried to publish meanwhile');
+    const stopped = runner.stop();
+    assert.equal(await settledWithin(done, 2_500), false, 'the run keeps trying instead of failing the stop');
+    // Periodic checkpoints each try once (~10 in 200 ms); the final one every second.
+    assert.ok(pointer.calls >= periodicCalls + 2, `the final checkpoint's pointer was tried again (${pointer.calls - periodicCalls} attempts)`);
+    pointer.failing = false;
+    await stopped;
+    const result = await done;
+    assert.ok(result.lastCheckpoint !== undefined, 'the final checkpoint completed');
+    assert.equal(pointer.published.at(-1), result.lastCheckpoint, 'its pointer was published');
+    assert.equal((await store.load('counts', result.lastCheckpoint)).metadata.checkpointId, result.lastCheckpoint, 'its metadata is in the store');
+  });
+
+  it('fails the stop when publishing the final checkpoint\'s pointer is refused by fencing', { timeout: 30_000 }, async () => {
+    const pointer = { refused: false };
+    const { runner, done } = await started('pointer-fenced', async () => {
+      if (pointer.refused) throw new LeaseLostError('another instance holds the lease');
+    });
+    pointer.refused = true;
+    const stopped = runner.stop();
+    stopped.catch(() => undefined);
+    assert.equal(await settledWithin(done, 5_000), true, 'a fenced instance does not try again');
+    await assert.rejects(done);
   });
 });

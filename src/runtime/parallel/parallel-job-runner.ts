@@ -22,6 +22,8 @@ import { distributeSplits } from './split-distribution.js';
 import { followStandbyReassignments } from './standby-reassignments.js';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { MaterializationPermit } from '../state/snapshot/materialization-permit.js';
+import { SnapshotWorkerHost } from '../state/snapshot/snapshot-worker-host.js';
+import { WorkerSnapshotFileWriter } from '../state/snapshot/worker-snapshot-file-writer.js';
 import { ParquetWorkerHost, parquetWorkersSetting } from '../../iceberg/parquet-worker-host.js';
 import { SubtaskHandle, fromWireError } from './subtask-handle.js';
 import type { FromSubtask } from './subtask-protocol.js';
@@ -242,8 +244,12 @@ export class ParallelJobRunner {
     const materializationPermit = MaterializationPermit.newBuffer();
     const parquetHost = new ParquetWorkerHost(this.parquetWorkers, (error) => options.logger.warn({ err: error }, 'a Parquet writer worker of the process ended; the files of every subtask on it are lost'));
     this.parquetHost = parquetHost;
+    // Keyed-state deltas of every subtask go to one worker of the process (SnapshotWorkerHost).
+    const keyedState = options.flow.nodesOf('operator').some((n) => n.keySelector !== undefined);
+    const snapshotHost = keyedState && WorkerSnapshotFileWriter.isAvailable() ? new SnapshotWorkerHost((error) => options.logger.warn({ err: error }, 'the keyed-state snapshot worker of the process ended; the snapshots in flight of every subtask are lost')) : undefined;
     this.subtasks.forEach((subtask, index) => {
       const parquetWorkers = parquetHost.connect();
+      const snapshotWorker = snapshotHost?.connect();
       subtask.send(
         {
           type: 'start',
@@ -263,8 +269,9 @@ export class ParallelJobRunner {
           peers: peers[index]!,
           materializationPermit,
           parquetWorkers,
+          ...(snapshotWorker ? { snapshotWorker } : {}),
         },
-        [...peers[index]!.filter((p): p is MessagePort => p !== null), ...parquetWorkers],
+        [...peers[index]!.filter((p): p is MessagePort => p !== null), ...parquetWorkers, ...(snapshotWorker ? [snapshotWorker] : [])],
       );
     });
     options.logger.info({ subtasks: shares.length, splits: shares.map((s) => s.length) }, 'parallel subtasks starting');
@@ -301,6 +308,7 @@ export class ParallelJobRunner {
       this.link?.detach();
       await Promise.all(this.subtasks.map((s) => (this.failure ? s.terminate() : s.close(CLOSE_PATIENCE_MS))));
       await parquetHost.close();
+      await snapshotHost?.close();
       for (const part of this.asyncParts.values()) part.reject(new StreamlineError('the run ended'));
       await this.ownGroup?.leave().catch(() => undefined);
       for (const committer of [await this.commits.committerFor(this.sinkNode)]) await committer.close().catch(() => undefined);

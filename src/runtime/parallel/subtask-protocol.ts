@@ -45,6 +45,8 @@ export interface SubtaskStart {
   readonly materializationPermit: SharedArrayBuffer;
   /** A port to each of the process's Parquet writer workers (ParquetWorkerHost), shared by the run's subtasks. */
   readonly parquetWorkers: readonly MessagePort[];
+  /** A port to the process's keyed-state snapshot worker (SnapshotWorkerHost), when the job has keyed state. */
+  readonly snapshotWorker?: MessagePort;
 }
 
 export type ToSubtask =

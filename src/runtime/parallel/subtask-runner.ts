@@ -50,6 +50,8 @@ export interface SubtaskRunnerOptions {
   readonly peers: readonly (MessagePort | undefined)[];
   /** Shared with the process's other subtasks: one keyed-state materialization at a time. */
   readonly materializationPermit?: MaterializationPermit;
+  /** A port to the process's shared snapshot worker, for the write lane of keyed-state snapshots. */
+  readonly snapshotWorker?: MessagePort;
   /** To the coordinator. */
   readonly post: (message: FromSubtask, transfer?: ArrayBuffer[]) => void;
 }
@@ -97,7 +99,7 @@ export class SubtaskRunner {
   async open(): Promise<void> {
     const { options } = this;
     const spec = options.store.spec;
-    this.writer = spec !== undefined && WorkerSnapshotFileWriter.isAvailable() ? new WorkerSnapshotFileWriter(spec, options.materializationPermit) : new InlineSnapshotFileWriter(options.store, options.clock);
+    this.writer = spec !== undefined && WorkerSnapshotFileWriter.isAvailable() ? new WorkerSnapshotFileWriter(spec, options.materializationPermit, options.snapshotWorker) : new InlineSnapshotFileWriter(options.store, options.clock);
     this.pipeline = await buildPipeline({
       flow: options.flow,
       restore: options.restore,

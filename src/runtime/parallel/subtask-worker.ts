@@ -109,6 +109,7 @@ async function start(message: SubtaskStart): Promise<void> {
     parallelism: message.parallelism,
     peers: message.peers.map((p) => p ?? undefined),
     materializationPermit: new MaterializationPermit(message.materializationPermit, systemClock),
+    ...(message.snapshotWorker ? { snapshotWorker: message.snapshotWorker } : {}),
     post,
   });
   await runner.open();

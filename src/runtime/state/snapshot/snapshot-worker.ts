@@ -1,15 +1,24 @@
 /** Worker thread entry: runs keyed-state snapshot jobs (see snapshot-files.ts) against a store opened from its spec. */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import type { CheckpointStore } from '../../checkpoint-store.js';
 import { checkpointStoreFromUri } from '../../checkpoint/checkpoint-store-from-uri.js';
 import { writeSnapshotFiles } from './snapshot-files.js';
-import { logBuffers, type SnapshotRequest, type SnapshotResponse } from './snapshot-worker-protocol.js';
+import { logBuffers, type ServeSnapshotPort, type SnapshotRequest, type SnapshotResponse } from './snapshot-worker-protocol.js';
 
 const stores = new Map<string, CheckpointStore>();
 
-parentPort?.on('message', (request: SnapshotRequest) => {
-  void handle(request).then((response) => parentPort?.postMessage(response, response.ok ? [] : logBuffers(response.logs)));
-});
+/** Answers the requests that arrive on `port`: the parent's (a writer's own worker), or a subtask's (SnapshotWorkerHost). */
+function serve(port: MessagePort): void {
+  port.on('message', (message: SnapshotRequest | ServeSnapshotPort) => {
+    if ('type' in message) {
+      serve(message.port);
+      return;
+    }
+    void handle(message).then((response) => port.postMessage(response, response.ok ? [] : logBuffers(response.logs)));
+  });
+}
+
+if (parentPort !== null) serve(parentPort);
 
 async function handle(request: SnapshotRequest): Promise<SnapshotResponse> {
   try {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
 import type { CheckpointStoreSpec } from '../../checkpoint-store.js';
 import type { SnapshotFileWriter, SnapshotLane } from './snapshot-file-writer.js';
 import type { SnapshotJob, SnapshotResult } from './snapshot-files.js';
@@ -8,7 +8,8 @@ import type { MaterializationPermit } from './materialization-permit.js';
 import { StateLostError, StateSnapshotError } from './state-snapshot-error.js';
 import { logBuffers, type SnapshotResponse } from './snapshot-worker-protocol.js';
 
-const WORKER_URL = new URL('./snapshot-worker.js', import.meta.url);
+/** The compiled snapshot worker module. */
+export const SNAPSHOT_WORKER_URL = new URL('./snapshot-worker.js', import.meta.url);
 
 /**
  * A snapshot worker's V8 heap. What it keeps alive is small (14–32 MiB in use at 10 M keys: the
@@ -26,20 +27,39 @@ interface Pending {
   readonly reject: (error: Error) => void;
 }
 
+/** Where a lane's requests go: a worker of the writer's own, or a port to the process's shared worker. */
+interface LaneChannel {
+  postMessage(message: unknown, transfer: ArrayBuffer[]): void;
+  ref(): void;
+  unref(): void;
+  /** Ends the worker (own) or lets go of the port (shared). */
+  release(): Promise<void>;
+}
+
+/** A lane's channel and its requests waiting for an answer. */
+interface Slot {
+  readonly channel: LaneChannel;
+  readonly pending: Map<number, Pending>;
+}
+
 /**
  * Keyed-state snapshots in worker threads, one per lane, so the task thread only hands over its
  * changelogs (transferred, not copied). Workers start lazily and are unref'd while idle; the
  * materialization lane's worker ends after each materialization. With a permit (parallel
- * subtasks), a materialization first waits until no other subtask of the process runs one.
+ * subtasks), a materialization first waits until no other subtask of the process runs one. With
+ * a port to the process's shared worker (parallel subtasks, SnapshotWorkerHost), the write lane
+ * goes there instead of to a worker of its own.
  */
 export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
   /** True when the compiled worker module exists (false when running TypeScript sources directly). */
   static isAvailable(): boolean {
-    return WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));
+    return SNAPSHOT_WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(SNAPSHOT_WORKER_URL));
   }
 
-  private readonly workers = new Map<SnapshotLane, { worker: Worker; pending: Map<number, Pending> }>();
+  private readonly slots = new Map<SnapshotLane, Slot>();
   private nextId = 1;
+  /** False once the shared worker's port closed. */
+  private sharedWritePortOpen = true;
   /** Aborts materializations still waiting for the permit when the writer closes. */
   private readonly closing = new AbortController();
 
@@ -47,6 +67,8 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
     private readonly store: CheckpointStoreSpec,
     /** Shared with the process's other subtasks: one materialization at a time among them. */
     private readonly permit?: MaterializationPermit,
+    /** A port to the process's shared snapshot worker (SnapshotWorkerHost.connect), for the write lane. */
+    private readonly sharedWritePort?: MessagePort,
   ) {}
 
   /**
@@ -79,9 +101,9 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
     const id = this.nextId++;
     return new Promise<SnapshotResult>((resolve, reject) => {
       slot.pending.set(id, { job, resolve, reject });
-      slot.worker.ref();
+      slot.channel.ref();
       try {
-        slot.worker.postMessage({ id, job, store: this.store }, logBuffers(job.logs));
+        slot.channel.postMessage({ id, job, store: this.store }, logBuffers(job.logs));
       } catch (error) {
         slot.pending.delete(id);
         reject(new StateSnapshotError(`cannot hand keyed state of '${job.taskId}' to the snapshot worker: ${(error as Error).message}`, job.logs, { cause: error }));
@@ -89,41 +111,45 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
     });
   }
 
-  /** Lanes with a worker thread running (the materialization lane's ends after each job). */
+  /** Lanes with a worker thread running or connected (the materialization lane's ends after each job). */
   get runningLanes(): SnapshotLane[] {
-    return [...this.workers.keys()];
+    return [...this.slots.keys()];
   }
 
   async close(): Promise<void> {
     this.closing.abort();
-    const slots = [...this.workers.values()];
-    this.workers.clear();
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+    const slots = [...this.slots.values()];
+    this.slots.clear();
+    await Promise.all(slots.map((s) => s.channel.release()));
   }
 
-  private slot(lane: SnapshotLane): { worker: Worker; pending: Map<number, Pending> } {
-    const existing = this.workers.get(lane);
+  private slot(lane: SnapshotLane): Slot {
+    const existing = this.slots.get(lane);
     if (existing !== undefined) return existing;
-    const worker = new Worker(WORKER_URL, { resourceLimits: SNAPSHOT_WORKER_LIMITS });
-    worker.unref();
-    const pending = new Map<number, Pending>();
-    const own = { worker, pending };
-    this.workers.set(lane, own);
-    // Only while it is this lane's worker: one that was let go may exit after its successor started.
+    const shared = lane === 'write' && this.sharedWritePortOpen ? this.sharedWritePort : undefined;
+    const slot = shared !== undefined ? this.sharedSlot(lane, shared) : this.ownSlot(lane);
+    this.slots.set(lane, slot);
+    return slot;
+  }
+
+  /** The lane's answers and its end: an answered request settles; the end fails whatever is still waiting. */
+  private listen(lane: SnapshotLane, slot: Slot, answers: { on(event: 'message', listener: (response: SnapshotResponse) => void): unknown }): { fail: (message: string) => void; forget: () => void } {
+    const { pending } = slot;
+    // Only while it is this lane's slot: a worker that was let go may exit after its successor started.
     const forget = () => {
-      if (this.workers.get(lane) === own) this.workers.delete(lane);
+      if (this.slots.get(lane) === slot) this.slots.delete(lane);
     };
-    worker.on('message', (response: SnapshotResponse) => {
+    answers.on('message', (response: SnapshotResponse) => {
       const p = pending.get(response.id);
       if (p === undefined) return;
       pending.delete(response.id);
       if (pending.size === 0) {
-        worker.unref();
+        slot.channel.unref();
         // Materializations are occasional (when the deltas reach 20 or outgrow the base) and a worker
         // idling between them holds its grown heap (50–100 MiB): let it go, the next one starts in a few ms.
         if (lane === 'materialize') {
           forget();
-          void worker.terminate();
+          void slot.channel.release();
         }
       }
       if (response.ok) p.resolve(response.result);
@@ -135,13 +161,55 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
       for (const p of pending.values()) p.reject(new StateLostError(`keyed-state snapshot worker ${message} while writing '${p.job.taskId}'; its changelogs are lost, the job restores from the last checkpoint`));
       pending.clear();
     };
+    return { fail, forget };
+  }
+
+  private ownSlot(lane: SnapshotLane): Slot {
+    const worker = new Worker(SNAPSHOT_WORKER_URL, { resourceLimits: SNAPSHOT_WORKER_LIMITS });
+    worker.unref();
+    const slot: Slot = {
+      channel: {
+        postMessage: (message, transfer) => worker.postMessage(message, transfer),
+        ref: () => worker.ref(),
+        unref: () => worker.unref(),
+        release: async () => {
+          await worker.terminate();
+        },
+      },
+      pending: new Map(),
+    };
+    const { fail, forget } = this.listen(lane, slot, worker);
     worker.on('error', (error: Error & { code?: string }) =>
       fail(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `ran out of its ${SNAPSHOT_WORKER_HEAP_MB} MiB heap (a defect: what it keeps is bounded; please report it with the job's state sizes)` : `failed: ${error.message}`),
     );
     worker.on('exit', (code) => {
-      if (pending.size > 0) fail(`exited (code ${code})`);
+      if (slot.pending.size > 0) fail(`exited (code ${code})`);
       else forget();
     });
-    return own;
+    return slot;
+  }
+
+  /** The write lane on the process's shared worker: the port closes when that worker ends. */
+  private sharedSlot(lane: SnapshotLane, port: MessagePort): Slot {
+    port.unref();
+    const slot: Slot = {
+      channel: {
+        postMessage: (message, transfer) => port.postMessage(message, transfer),
+        ref: () => port.ref(),
+        unref: () => port.unref(),
+        release: async () => {
+          port.close();
+        },
+      },
+      pending: new Map(),
+    };
+    const { fail } = this.listen(lane, slot, port);
+    // A closed port is not reopened: what waits on it is lost (the run restores), and a later write
+    // of this lane would wait for ever on it, so it goes to a worker of the writer's own.
+    port.on('close', () => {
+      this.sharedWritePortOpen = false;
+      fail('of the process ended');
+    });
+    return slot;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Snapshot workers: the write lane's thread stays for the next checkpoint; the materialization
  * lane's ends after each materialization (it would hold its grown heap while idle) and the next
- * one starts a new thread; a keyed backend starts the write lane when it is made. What they
- * write restores to what was written.
+ * one starts a new thread; a keyed backend starts the write lane when it is made; the subtasks of
+ * a process write their deltas on one shared worker (SnapshotWorkerHost), and lose only what was
+ * in flight when it ends. What they write restores to what was written.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +16,8 @@ import { snapshotFileName, type SnapshotJob } from '../../../../src/runtime/stat
 import { emptyChain, type StateChain } from '../../../../src/runtime/state/snapshot/state-chain.js';
 import { MaterializationPermit } from '../../../../src/runtime/state/snapshot/materialization-permit.js';
 import { WorkerSnapshotFileWriter } from '../../../../src/runtime/state/snapshot/worker-snapshot-file-writer.js';
+import { SnapshotWorkerHost } from '../../../../src/runtime/state/snapshot/snapshot-worker-host.js';
+import { StateLostError } from '../../../../src/runtime/state/snapshot/state-snapshot-error.js';
 import { HeapKeyedStateBackend } from '../../../../src/runtime/state/heap/heap-keyed-state-backend.js';
 import { systemClock } from '../../../../src/runtime/time/system-clock.js';
 import { BackendFactory, valuesOf } from './support/backend-factory.js';
@@ -119,6 +122,50 @@ test('a keyed backend starts its write lane before its first checkpoint; the fir
     await backend.close();
   } finally {
     await writer.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the subtasks of a process write their deltas on one shared worker; when it ends, what was in flight is lost and later writes go to a worker of their own', async (t) => {
+  if (!WorkerSnapshotFileWriter.isAvailable()) return t.skip('compiled snapshot worker not built');
+  const dir = await mkdtemp(join(tmpdir(), 'snapshot-shared-'));
+  const store = new LocalCheckpointStore(dir);
+  const lost: Error[] = [];
+  const host = new SnapshotWorkerHost((error) => lost.push(error));
+  assert.equal(host.running, false, 'no worker before a subtask connects');
+  const writers = [new WorkerSnapshotFileWriter(store.spec!, undefined, host.connect()), new WorkerSnapshotFileWriter(store.spec!, undefined, host.connect())];
+  assert.equal(host.running, true);
+  try {
+    // Both subtasks at once, several checkpoints each: every answer reaches the writer that asked.
+    const chains = await Promise.all(
+      writers.map(async (writer, w) => {
+        let chain = emptyChain(128);
+        for (let checkpoint = 1; checkpoint <= 3; checkpoint++) {
+          const written = await writer.write({ ...job(checkpoint, chain, [[`w${w}-${checkpoint}`, checkpoint], [`w${w}-shared`, checkpoint * 10]], false), taskId: `job.op#${w}`, fileName: snapshotFileName(checkpoint, `job.op#${w}`) }, 'write');
+          assert.ok(written.written, `subtask ${w} wrote checkpoint ${checkpoint}`);
+          chain = written.chain;
+        }
+        return chain;
+      }),
+    );
+    assert.deepEqual(writers.map((w) => w.runningLanes), [['write'], ['write']]);
+    for (const [w, chain] of chains.entries()) {
+      const restored = new BackendFactory(undefined, store).heap();
+      await restored.restore([{ kind: 'chain', input: { chain } }]);
+      assert.deepEqual(valuesOf(restored, 'n'), new Map([[`w${w}-1`, 1], [`w${w}-2`, 2], [`w${w}-3`, 3], [`w${w}-shared`, 30]]), `subtask ${w}'s chain holds its own keys`);
+    }
+    // The shared worker ends with a write in flight: that write is lost, the next one still works.
+    // (100 k changes: the worker is still busy with them when it is terminated.)
+    const inFlight = writers[0]!.write(job(4, chains[0]!, Array.from({ length: 100_000 }, (_, i): [string, number] => [`late-${i}`, i]), false), 'write');
+    const lostWrite = assert.rejects(inFlight, (error: Error) => error instanceof StateLostError);
+    await host.close();
+    await lostWrite;
+    const after = await writers[0]!.write(job(5, emptyChain(128), [['after', 5]], false), 'write');
+    assert.ok(after.written, 'a later write went to a worker of the writer\'s own');
+    assert.deepEqual(lost, [], 'a host closed on purpose reports no lost worker');
+  } finally {
+    await Promise.all(writers.map((w) => w.close()));
+    await host.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -299,6 +299,7 @@ export class CheckpointCoordinator {
           this.logger.warn({ checkpoint: pending.id, err: (error as Error).message }, 'the final checkpoint is written but could not be made durable (HA pointer); trying again until the stop times out (STOP_TIMEOUT_MS)');
         }
         await this.clock.sleep(DURABLE_RETRY_MS);
+        if (this.failed) throw error;
       }
     }
   }

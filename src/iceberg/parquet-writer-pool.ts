@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { FileIODescription } from './file-io.js';
 import { ParquetWriteError, type OpenParquetFile, type ParquetFileSpec, type WrittenParquetFile } from './open-parquet-file.js';
+import { portChannel, spawnedWorkerChannel, type WorkerChannel } from '../runtime/worker-channel.js';
 import { ownedBytes, type SerializedError, type WriterMessage, type WriterRequestBody, type WriterResponse } from './parquet-writer-protocol.js';
 
 /** Most workers a pool starts by default, however many cores there are. */
@@ -43,19 +44,11 @@ export interface ParquetWriterPoolOptions {
 /** The compiled worker module. */
 export const PARQUET_WORKER_URL = new URL('./parquet-writer-worker.js', import.meta.url);
 
-/** Where a pool's requests go: a worker it spawned, or a port to a worker it was given. */
-interface WriterChannel {
-  postMessage(message: unknown, transfer: ArrayBuffer[]): void;
-  ref(): void;
-  unref(): void;
-  /** Ends the worker (spawned) or lets go of it (port). */
-  release(): Promise<void>;
-}
-
 type Pending = { readonly resolve: (response: WriterResponse & { ok: true }) => void; readonly reject: (error: Error) => void };
 
 interface Slot {
-  readonly channel: WriterChannel;
+  /** A worker the pool spawned, or a port to a worker it was given. */
+  readonly channel: WorkerChannel;
   readonly pending: Map<number, Pending>;
   /** Failure listeners of the files open on this worker. */
   readonly listeners: Map<number, (error: unknown) => void>;
@@ -184,7 +177,7 @@ export class ParquetWriterPool implements ParquetFileOpener {
   private spawn(): Slot {
     const worker = new Worker(this.workerUrl);
     worker.unref();
-    const slot = this.track({ postMessage: (m, t) => worker.postMessage(m, t), ref: () => worker.ref(), unref: () => worker.unref(), release: () => worker.terminate().then(() => undefined) }, worker);
+    const slot = this.track(spawnedWorkerChannel(worker), worker);
     worker.on('error', (e) => this.fail(slot, new ParquetWriteError(`Parquet writer worker failed: ${e.message}`, { cause: e })));
     worker.on('exit', (code) => this.fail(slot, new ParquetWriteError(`Parquet writer worker exited (code ${code}); the files it had open are lost`)));
     return slot;
@@ -193,21 +186,13 @@ export class ParquetWriterPool implements ParquetFileOpener {
   /** A slot on a port to a worker the process's ParquetWorkerHost runs. */
   private attach(port: MessagePort): Slot {
     port.unref();
-    const slot = this.track(
-      {
-        postMessage: (m, t) => port.postMessage(m, t),
-        ref: () => port.ref(),
-        unref: () => port.unref(),
-        release: async () => port.close(),
-      },
-      port,
-    );
+    const slot = this.track(portChannel(port), port);
     // The port closes when the worker ends (or the host lets it go): its files are lost.
     port.on('close', () => this.fail(slot, new ParquetWriteError('the Parquet writer worker this subtask shares with the others of the process exited; the files it had open are lost')));
     return slot;
   }
 
-  private track(channel: WriterChannel, events: Worker | MessagePort): Slot {
+  private track(channel: WorkerChannel, events: Worker | MessagePort): Slot {
     const slot: Slot = { channel, pending: new Map(), listeners: new Map(), openFiles: 0, dead: undefined };
     events.on('message', (message: WriterMessage) => {
       if (message.type === 'file-failed') {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
 import type { CheckpointStoreSpec } from '../../checkpoint-store.js';
+import { portChannel, spawnedWorkerChannel, type WorkerChannel } from '../../worker-channel.js';
 import type { SnapshotFileWriter, SnapshotLane } from './snapshot-file-writer.js';
 import type { SnapshotJob, SnapshotResult } from './snapshot-files.js';
 import type { MaterializationPermit } from './materialization-permit.js';
@@ -27,18 +28,9 @@ interface Pending {
   readonly reject: (error: Error) => void;
 }
 
-/** Where a lane's requests go: a worker of the writer's own, or a port to the process's shared worker. */
-interface LaneChannel {
-  postMessage(message: unknown, transfer: ArrayBuffer[]): void;
-  ref(): void;
-  unref(): void;
-  /** Ends the worker (own) or lets go of the port (shared). */
-  release(): Promise<void>;
-}
-
-/** A lane's channel and its requests waiting for an answer. */
+/** A lane's channel (a worker of the writer's own, or a port to the process's shared worker) and its requests waiting for an answer. */
 interface Slot {
-  readonly channel: LaneChannel;
+  readonly channel: WorkerChannel;
   readonly pending: Map<number, Pending>;
 }
 
@@ -167,17 +159,7 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
   private ownSlot(lane: SnapshotLane): Slot {
     const worker = new Worker(SNAPSHOT_WORKER_URL, { resourceLimits: SNAPSHOT_WORKER_LIMITS });
     worker.unref();
-    const slot: Slot = {
-      channel: {
-        postMessage: (message, transfer) => worker.postMessage(message, transfer),
-        ref: () => worker.ref(),
-        unref: () => worker.unref(),
-        release: async () => {
-          await worker.terminate();
-        },
-      },
-      pending: new Map(),
-    };
+    const slot: Slot = { channel: spawnedWorkerChannel(worker), pending: new Map() };
     const { fail, forget } = this.listen(lane, slot, worker);
     worker.on('error', (error: Error & { code?: string }) =>
       fail(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `ran out of its ${SNAPSHOT_WORKER_HEAP_MB} MiB heap (a defect: what it keeps is bounded; please report it with the job's state sizes)` : `failed: ${error.message}`),
@@ -192,17 +174,7 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
   /** The write lane on the process's shared worker: the port closes when that worker ends. */
   private sharedSlot(lane: SnapshotLane, port: MessagePort): Slot {
     port.unref();
-    const slot: Slot = {
-      channel: {
-        postMessage: (message, transfer) => port.postMessage(message, transfer),
-        ref: () => port.ref(),
-        unref: () => port.unref(),
-        release: async () => {
-          port.close();
-        },
-      },
-      pending: new Map(),
-    };
+    const slot: Slot = { channel: portChannel(port), pending: new Map() };
     const { fail } = this.listen(lane, slot, port);
     // A closed port is not reopened: what waits on it is lost (the run restores), and a later write
     // of this lane would wait for ever on it, so it goes to a worker of the writer's own.

@@ -136,6 +136,8 @@ export class JobRunner {
       logger: options.logger,
       sinkContext: (stepId) => this.sinkContext(stepId),
       assertMayCommit: () => options.assertMayCommit?.(),
+      clock: this.clock,
+      hasFailed: () => this.failure !== undefined,
     });
   }
 

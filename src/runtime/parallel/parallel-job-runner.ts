@@ -138,6 +138,8 @@ export class ParallelJobRunner {
       logger: options.logger,
       sinkContext: (stepId) => this.sinkContext(stepId),
       assertMayCommit: () => options.assertMayCommit?.(),
+      clock: this.clock,
+      hasFailed: () => this.failure !== undefined,
     });
   }
 
@@ -467,9 +469,15 @@ export class ParallelJobRunner {
     const requests = mergePendingCommits(lists).filter((r) => r.checkpointId <= id);
     let committed = true;
     if (requests.length > 0) {
+      const final = this.stopping !== undefined;
+      const commit = async () => (await this.commits.committerFor(sink)).commit(requests, { final });
       try {
-        this.options.assertMayCommit?.();
-        await (await this.commits.committerFor(sink)).commit(requests, { final: this.stopping !== undefined });
+        if (final) {
+          await this.commits.commitFinal(sink.id, id, commit);
+        } else {
+          this.options.assertMayCommit?.();
+          await commit();
+        }
       } catch (error) {
         if (error instanceof FencingError) {
           this.options.logger.error({ sink: sink.id, checkpoint: id, err: error }, 'commit refused: this instance is fenced');

@@ -91,6 +91,8 @@ export class SubtaskRunner {
       logger: options.logger,
       sinkContext: (stepId) => this.sinkContext(stepId),
       assertMayCommit: () => undefined,
+      clock: options.clock,
+      hasFailed: () => this.failure !== undefined,
     });
     if (options.parallelism > 1) this.hub = new ExchangeHub(options.index, options.peers);
   }

@@ -108,6 +108,13 @@ test('two subtasks commit every record once with continuous keyed counts; a rest
   assert.deepEqual(after.keyGroups, { start: 0, end: 63 }, 'the chain records the key groups of subtask 0 of 2');
 });
 
+test('a final commit that fails is tried again: the bounded run ends with every record committed once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parallel-final-commit-'));
+  const result = await runParallel(dir, 2, { COUNT: '2000', RATE: '1000000', FAIL_FINAL_COMMITS: '2' });
+  assert.equal(result.error, undefined, String(result.error));
+  assertExactlyOnce(committed(dir), 2000);
+});
+
 test('a subtask that dies fails the run; a restart with other parallelism (2 → 3 → 1) continues exactly once', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parallel-crash-'));
   const crashed = await runParallel(dir, 2, { COUNT: '4000', RATE: '1000', EXIT_AT: '1000' });

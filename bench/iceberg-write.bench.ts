@@ -18,7 +18,7 @@ import type { Bench, BenchEntry } from './bench-entry.js';
 import { DataFileWriter } from '../src/iceberg/data-file-writer.js';
 import { dictionaryColumns } from '../src/iceberg/dictionary-columns.js';
 import { LocalFileIO } from '../src/iceberg/local-file-io.js';
-import { parquetWriterProperties } from '../src/iceberg/parquet-write-options.js';
+import { parquetWriterProperties } from '../src/iceberg/parquet-writer-properties.js';
 import { ParquetWriterPool } from '../src/iceberg/parquet-writer-pool.js';
 import { RecordBatchBuilder } from '../src/iceberg/record-batch-builder.js';
 import type { PartitionSpec } from '../src/iceberg/schema.js';

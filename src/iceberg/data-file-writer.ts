@@ -36,7 +36,7 @@ import { PartitionKeyer } from './partition-keyer.js';
 import { RecordBatchBuilder, type RejectedRow } from './record-batch-builder.js';
 import { IcebergValueError } from './row-value-coercion.js';
 import { UNPARTITIONED, type PartitionSpec, type Schema } from './schema.js';
-import { StreamingParquetFile } from './streaming-parquet-file.js';
+import { openInThreadParquetFile } from './in-thread-parquet-file.js';
 import { IcebergError } from '../errors.js';
 
 const MiB = 1024 * 1024;
@@ -405,7 +405,7 @@ export class DataFileWriter {
     };
     const onFailure = (error: unknown) => this.recordFailure(error);
     if (this.inWorker) return (this.pool ?? this.sharedPool()).open(spec, this.description!, onFailure);
-    return new StreamingParquetFile(this.options.fileIO.create(location), spec, onFailure);
+    return openInThreadParquetFile(this.options.fileIO.create(location), spec, onFailure);
   }
 
   private sharedPool(): ParquetWriterPool {

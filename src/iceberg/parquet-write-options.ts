@@ -1,10 +1,8 @@
 /**
- * How data files are encoded, and the parquet-wasm writer properties (arrow-rs' WriterProperties)
- * that say so. Field metadata `PARQUET:field_id` on the Arrow schema becomes each column's
- * Parquet field_id, so every column carries its Iceberg field id.
+ * How data files are encoded (the writer properties that say so are built next to the encoder,
+ * in parquet-writer-properties.ts). This module loads no WebAssembly: every thread that runs a
+ * sink imports it, and only the threads that encode load parquet-wasm.
  */
-import { Compression, EnabledStatistics, WriterPropertiesBuilder, WriterVersion, type WriterProperties } from 'parquet-wasm';
-import { streamlineCreatedBy } from './parquet-created-by.js';
 
 /** Codecs parquet-wasm offers (ZSTD at level 1: the level is not settable). */
 export type ParquetCodec = 'ZSTD' | 'SNAPPY' | 'LZ4_RAW' | 'GZIP' | 'BROTLI' | 'UNCOMPRESSED';
@@ -34,37 +32,4 @@ export interface ParquetWriteOptions {
   readonly createdBy?: string;
 }
 
-const CODECS: Record<ParquetCodec, Compression> = {
-  ZSTD: Compression.ZSTD,
-  SNAPPY: Compression.SNAPPY,
-  LZ4_RAW: Compression.LZ4_RAW,
-  GZIP: Compression.GZIP,
-  BROTLI: Compression.BROTLI,
-  UNCOMPRESSED: Compression.UNCOMPRESSED,
-};
-
 export const DEFAULT_ROW_GROUP_BYTES = 8 * 1024 * 1024;
-
-/**
- * Writer properties for one file; `chosenDictionary` is the per-column choice of `'auto'` mode.
- * parquet-wasm consumes the result, so build one per file.
- */
-export function parquetWriterProperties(options: ParquetWriteOptions, chosenDictionary: Readonly<Record<string, boolean>> = {}): WriterProperties {
-  const codec = options.codec ?? 'ZSTD';
-  const compression = CODECS[codec];
-  if (compression === undefined) throw new RangeError(`Unknown Parquet codec ${codec}`);
-  const dictionary = options.dictionary ?? 'auto';
-  let builder = new WriterPropertiesBuilder()
-    .setCompression(compression)
-    .setWriterVersion(WriterVersion.V1)
-    .setDictionaryEnabled(dictionary === true)
-    // Chunk statistics are all Iceberg needs; page-level ones (column index) cost encode time.
-    .setStatisticsEnabled(EnabledStatistics.Chunk)
-    .setCreatedBy(options.createdBy ?? streamlineCreatedBy())
-    .setMaxRowGroupBytes(options.rowGroupBytes ?? DEFAULT_ROW_GROUP_BYTES);
-  const columns = { ...(dictionary === 'auto' ? chosenDictionary : {}), ...options.columnDictionary };
-  for (const [column, enabled] of Object.entries(columns)) builder = builder.setColumnDictionaryEnabled(column, enabled);
-  if (options.rowGroupRows !== undefined) builder = builder.setMaxRowGroupSize(options.rowGroupRows);
-  if (options.dataPageBytes !== undefined) builder = builder.setDataPageSizeLimit(options.dataPageBytes);
-  return builder.build();
-}

@@ -18,7 +18,7 @@ import { dictionaryColumns } from './dictionary-columns.js';
 import type { OutputFile } from './file-io.js';
 import { ParquetFileClosedError, ParquetRowCountError, ParquetSchemaMismatchError, ParquetWriteError, type OpenParquetFile, type ParquetFileSpec, type WrittenParquetFile } from './open-parquet-file.js';
 import { readParquetFooterStats } from './parquet-footer-stats.js';
-import { parquetWriterProperties } from './parquet-write-options.js';
+import { parquetWriterProperties } from './parquet-writer-properties.js';
 
 interface Deferred<T> {
   readonly promise: Promise<T>;

@@ -10,7 +10,6 @@
  */
 import { DataType, tableFromIPC, TimeUnit, type Field, type Vector } from 'apache-arrow';
 import { parquetMetadata } from 'hyparquet';
-import { readParquet } from 'parquet-wasm';
 import { PARQUET_FIELD_ID_KEY } from '../arrow-schema.js';
 import type { FileIO } from '../file-io.js';
 import type { IcebergType, NestedField, Schema } from '../schema.js';
@@ -136,6 +135,8 @@ function structReader(fields: readonly NestedField[], vector: Vector, path: stri
  * IcebergError when a column cannot be read as the schema's type.
  */
 export async function* readDataFileRows(io: FileIO, location: string, schema: Schema): AsyncGenerator<Record<string, unknown>[]> {
+  // Loaded here, not with the module: every thread that runs a sink imports maintenance, few compact.
+  const { readParquet } = await import('parquet-wasm');
   const bytes = await io.read(location);
   const footer = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   for (let group = 0; group < footer.row_groups.length; group++) {

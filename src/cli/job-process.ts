@@ -12,6 +12,7 @@ import { SplitGroupRunner, type JobRun } from '../runtime/execution/split-group-
 import type { JobRunnerOptions } from '../runtime/execution/job-runner.js';
 import { applyKeyedExchange } from '../runtime/parallel/keyed-exchange-setting.js';
 import { ParallelJobRunner, parallelUnsupportedReason } from '../runtime/parallel/parallel-job-runner.js';
+import { discardPrestartedSubtasks } from '../runtime/parallel/subtask-prestart.js';
 import { SubtaskHandle } from '../runtime/parallel/subtask-handle.js';
 import type { SplitGroup } from '../runtime/split-group.js';
 import type { Dataflow } from '../runtime/graph/dataflow.js';
@@ -172,6 +173,7 @@ export async function runJobProcess(job: Job, settings: Record<string, string | 
         const why = jobUrl === undefined ? 'the job module has no file to load in a thread' : !SubtaskHandle.isAvailable() ? 'the subtask module is not built' : parallelUnsupportedReason(plan.flow);
         if (why !== undefined) {
           if (parallelism > 1) logger.info({ parallelism, reason: why }, 'running in one thread');
+          discardPrestartedSubtasks();
           return new JobRunner(options);
         }
         return new ParallelJobRunner({

@@ -22,7 +22,9 @@ import { orphanMinAgeSetting } from './maintenance-schedule.js';
 import { parseRunArgs, runUsage } from './run-flags.js';
 
 /** The subcommand's name, as the first argument of run.js. */
-export const MAINTAIN_COMMAND = 'maintain';
+import { MAINTAIN_COMMAND } from './command-names.js';
+
+export { MAINTAIN_COMMAND };
 
 export function maintainUsage(): string {
   return [

@@ -11,12 +11,9 @@ import { runCheck } from './check/check-command.js';
 import { runInspect } from './inspect/inspect-command.js';
 import { loadJob } from './job-loader.js';
 
-export const OPERATOR_COMMANDS = ['check', 'inspect'] as const;
-export type OperatorCommand = (typeof OPERATOR_COMMANDS)[number];
+import { isOperatorCommand, OPERATOR_COMMANDS, type OperatorCommand } from './command-names.js';
 
-export function isOperatorCommand(word: string | undefined): word is OperatorCommand {
-  return OPERATOR_COMMANDS.some((c) => c === word);
-}
+export { isOperatorCommand, OPERATOR_COMMANDS, type OperatorCommand };
 
 export async function runOperatorCommand(command: OperatorCommand, jobPath: string, settings: Readonly<Record<string, string | undefined>>): Promise<number> {
   // `… | head`: the reader left, nobody is interested in the rest.

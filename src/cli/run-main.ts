@@ -5,17 +5,20 @@
  * tables (maintain-command.ts); `check <job>` and `inspect <job>` are the operator commands
  * (operator-command.ts).
  */
+// Only light modules here: a run starts its subtask threads before it loads the runtime (early-subtasks.ts).
+import { isOperatorCommand, MAINTAIN_COMMAND } from './command-names.js';
+import { prestartSubtasksFor } from './early-subtasks.js';
 import { builtInJobs, loadJob } from './job-loader.js';
-import { runJobProcess } from './job-process.js';
-import { isOperatorCommand, runOperatorCommand } from './operator-command.js';
 import { parseRunArgs, runUsage } from './run-flags.js';
-import { MAINTAIN_COMMAND, runMaintainCommand } from './maintain-command.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { createLogger } from '../runtime/logger.js';
 import { parseLogFormat } from '../runtime/terminal/log-format.js';
 
 async function main(): Promise<number> {
-  if (process.argv[2] === MAINTAIN_COMMAND) return runMaintainCommand(process.argv.slice(3), process.env, createLogger({ level: process.env.LOG_LEVEL }));
+  if (process.argv[2] === MAINTAIN_COMMAND) {
+    const { runMaintainCommand } = await import('./maintain-command.js');
+    return runMaintainCommand(process.argv.slice(3), process.env, createLogger({ level: process.env.LOG_LEVEL }));
+  }
   const argv = process.argv.slice(2);
   const command = isOperatorCommand(argv[0]) ? argv[0] : undefined;
   let parsed;
@@ -33,7 +36,10 @@ async function main(): Promise<number> {
     process.stderr.write(`Missing the job to ${command ?? 'run'}.\n\n${runUsage(builtInJobs().map((j) => `jobs/${j}`))}\n`);
     return 2;
   }
-  if (command !== undefined) return runOperatorCommand(command, parsed.jobPath, parsed.settings);
+  if (command !== undefined) {
+    const { runOperatorCommand } = await import('./operator-command.js');
+    return runOperatorCommand(command, parsed.jobPath, parsed.settings);
+  }
   let format;
   try {
     format = parseLogFormat(parsed.settings.LOG_FORMAT);
@@ -42,7 +48,9 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createLogger({ level: parsed.settings.LOG_LEVEL, ...(format ? { format } : {}) });
+  prestartSubtasksFor(parsed.jobPath, parsed.settings);
   try {
+    const { runJobProcess } = await import('./job-process.js');
     const { job, url } = await loadJob(parsed.jobPath);
     const exit = await runJobProcess(job, parsed.settings, logger.child({ job: job.name }), url);
     if (exit.code === 1) {

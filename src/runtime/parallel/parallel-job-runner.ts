@@ -26,6 +26,7 @@ import { SnapshotWorkerHost } from '../state/snapshot/snapshot-worker-host.js';
 import { WorkerSnapshotFileWriter } from '../state/snapshot/worker-snapshot-file-writer.js';
 import { ParquetWorkerHost, parquetWorkersSetting } from '../../iceberg/parquet-worker-host.js';
 import { SubtaskHandle, fromWireError } from './subtask-handle.js';
+import { discardPrestartedSubtasks, takePrestartedSubtask } from './subtask-prestart.js';
 import type { FromSubtask } from './subtask-protocol.js';
 
 /** How long a subtask may take to close before its thread is terminated. */
@@ -217,7 +218,13 @@ export class ParallelJobRunner {
     );
     this.coordinator = coordinator;
 
-    this.subtasks = shares.map((_, index) => new SubtaskHandle(index, (i, message) => this.onMessage(i, message), this.clock, options.subtaskHeapMb));
+    let prestarted = 0;
+    this.subtasks = shares.map((_, index) => {
+      const thread = takePrestartedSubtask(options.subtaskHeapMb);
+      if (thread !== undefined) prestarted++;
+      return new SubtaskHandle(index, (i, message) => this.onMessage(i, message), this.clock, options.subtaskHeapMb, thread);
+    });
+    discardPrestartedSubtasks();
     const removeRemoteMetrics = options.metrics.addRemote(() => this.collectMetrics());
     const feed = (this.options.group ?? this.ownGroup)?.feed;
     const reassignments = new AbortController();
@@ -276,7 +283,8 @@ export class ParallelJobRunner {
         [...peers[index]!.filter((p): p is MessagePort => p !== null), ...parquetWorkers, ...(snapshotWorker ? [snapshotWorker] : [])],
       );
     });
-    options.logger.info({ subtasks: shares.length, splits: shares.map((s) => s.length) }, 'parallel subtasks starting');
+    // `prestarted`: subtasks on threads started with the process (subtask-prestart.ts), already loaded.
+    options.logger.info({ subtasks: shares.length, splits: shares.map((s) => s.length), prestarted }, 'parallel subtasks starting');
     try {
       await Promise.race([readyAll, failed]);
       if (restore.checkpoint) {

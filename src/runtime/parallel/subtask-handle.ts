@@ -8,6 +8,11 @@ import { subtaskOutOfHeapMessage, subtaskResourceLimits } from './subtask-heap.j
 
 const WORKER_URL = new URL('./subtask-worker.js', import.meta.url);
 
+/** A new subtask thread (it loads the runtime, then waits for `preload` or `start`); `heapMb` as SubtaskHandle's. */
+export function spawnSubtaskWorker(heapMb: number | undefined): Worker {
+  return new Worker(WORKER_URL, { stdout: false, stderr: false, ...(heapMb === undefined ? {} : { resourceLimits: subtaskResourceLimits(heapMb) }) });
+}
+
 /** A subtask failed, or its thread died; the message says which subtask and why. */
 export class SubtaskError extends StreamlineError {}
 
@@ -40,8 +45,10 @@ export class SubtaskHandle {
     private readonly clock: Clock,
     /** SUBTASK_HEAP_MB: the thread's V8 heap limit; undefined leaves V8's default. */
     heapMb?: number,
+    /** A thread started before the run with the same limit (subtask-prestart.ts), else a new one is started. */
+    prestarted?: Worker,
   ) {
-    this.worker = new Worker(WORKER_URL, { stdout: false, stderr: false, ...(heapMb === undefined ? {} : { resourceLimits: subtaskResourceLimits(heapMb) }) });
+    this.worker = prestarted ?? spawnSubtaskWorker(heapMb);
     this.worker.on('message', (message: FromSubtask) => onMessage(index, message));
     this.worker.on('error', (error: Error & { code?: string }) => {
       const message = error.code === 'ERR_WORKER_OUT_OF_MEMORY' && heapMb !== undefined ? subtaskOutOfHeapMessage(heapMb) : `thread failed: ${error.message}`;

@@ -50,6 +50,8 @@ export interface SubtaskStart {
 }
 
 export type ToSubtask =
+  /** Before `start`, from a thread started with the process: load the job module now (subtask-prestart.ts). */
+  | { readonly type: 'preload'; readonly jobUrl: string }
   | SubtaskStart
   | { readonly type: 'barrier'; readonly checkpointId: number; readonly timestamp: number; readonly thenStop: boolean }
   /** Checkpoint `checkpointId` completed, and the coordinator committed the sinks up to it. */

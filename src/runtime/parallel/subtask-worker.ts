@@ -31,6 +31,8 @@ const forwardedDeadLetters: DeadLetterSink = {
 };
 
 let runner: SubtaskRunner | undefined;
+/** The job module a `preload` started loading; `start` uses it when it names the same module. */
+let preloaded: { readonly url: string; readonly module: Promise<Record<string, unknown>> } | undefined;
 let metrics: MetricsRegistry | undefined;
 const feedHandlers: ((payload: unknown) => void)[] = [];
 const reassignedHandlers: ((splits: readonly string[]) => void)[] = [];
@@ -42,6 +44,13 @@ const feed: RemoteSplitFeed = {
 
 port.on('message', (message: ToSubtask) => {
   switch (message.type) {
+    case 'preload': {
+      const module = importJobModule(message.jobUrl);
+      // A module that fails to load fails `start`, which reports it; not an unhandled rejection before that.
+      module.catch(() => undefined);
+      preloaded = { url: message.jobUrl, module };
+      return;
+    }
     case 'start':
       void start(message).catch((error: unknown) => post({ type: 'failed', error: toWireError(error) }));
       return;
@@ -77,7 +86,7 @@ async function start(message: SubtaskStart): Promise<void> {
   const logger = createLogger({ level: message.logLevel, ...(format ? { format } : {}) }).child({ subtask: message.index });
   // The sink writers of this thread write on the process's Parquet workers, not workers of their own.
   installSharedParquetWriterPorts(message.parquetWorkers, () => post({ type: 'parquet-workers-wanted' }));
-  const job = (await importJobModule(message.jobUrl)).default as Job;
+  const job = (await (preloaded?.url === message.jobUrl ? preloaded.module : importJobModule(message.jobUrl))).default as Job;
   metrics = new MetricsRegistry();
   metrics.initJob(job.name);
   const plan = await job.build({ jobName: job.name, settings: message.settings, workDir: message.workDir, logger, metrics, subtask: { index: message.index, parallelism: message.parallelism } });

@@ -15,6 +15,7 @@ import { silentLogger } from '../../../../src/runtime/logger.js';
 import { MetricsRegistry } from '../../../../src/runtime/metrics-registry.js';
 import { applyKeyedExchange, parseKeyedExchange } from '../../../../src/runtime/parallel/keyed-exchange-setting.js';
 import { ParallelJobRunner } from '../../../../src/runtime/parallel/parallel-job-runner.js';
+import { prestartedSubtaskCounts, prestartSubtasks } from '../../../../src/runtime/parallel/subtask-prestart.js';
 import { KEYED_CHAIN_SECTION } from '../../../../src/runtime/execution/keyed-state-sections.js';
 import { decodeStateEnvelope } from '../../../../src/runtime/execution/state-envelope.js';
 import { decodeChain, type StateChain } from '../../../../src/runtime/state/snapshot/state-chain.js';
@@ -113,6 +114,29 @@ test('a final commit that fails is tried again: the bounded run ends with every 
   const result = await runParallel(dir, 2, { COUNT: '2000', RATE: '1000000', FAIL_FINAL_COMMITS: '2' });
   assert.equal(result.error, undefined, String(result.error));
   assertExactlyOnce(committed(dir), 2000);
+});
+
+test('subtask threads started with the process, before the job is loaded, are claimed by the run; the ones it has no use for are ended', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parallel-prestart-'));
+  // A thread with another heap limit, and one more than the run takes.
+  const before = prestartedSubtaskCounts().claimed;
+  prestartSubtasks(3, undefined, JOB_URL);
+  prestartSubtasks(1, 512, JOB_URL);
+  assert.equal(prestartedSubtaskCounts().waiting, 4);
+  const result = await runParallel(dir, 2, { COUNT: '3000', RATE: '1000000' });
+  assert.equal(result.error, undefined, String(result.error));
+  assertExactlyOnce(committed(dir), 3000);
+  assert.deepEqual(prestartedSubtaskCounts(), { waiting: 0, claimed: before + 2 }, 'two were claimed, the other two ended');
+});
+
+test('a prestarted thread whose preload named another module loads the job of the run that claims it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parallel-prestart-other-'));
+  const before = prestartedSubtaskCounts().claimed;
+  prestartSubtasks(1, undefined, new URL('./support/no-such-job.js', import.meta.url).href);
+  const result = await runParallel(dir, 1, { COUNT: '500', RATE: '1000000' });
+  assert.equal(result.error, undefined, String(result.error));
+  assertExactlyOnce(committed(dir), 500);
+  assert.deepEqual(prestartedSubtaskCounts(), { waiting: 0, claimed: before + 1 });
 });
 
 test('a subtask that dies fails the run; a restart with other parallelism (2 → 3 → 1) continues exactly once', async () => {

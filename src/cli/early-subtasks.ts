@@ -3,8 +3,8 @@
  * (runtime/parallel/subtask-prestart.ts): PARALLELISM of them, but no more than leave the
  * coordinator a core of its own while they load (each load is ~0.6 s of a core: two subtasks and
  * the coordinator loading at once on two cores delayed the coordinator as much as the subtasks
- * gained), with the heap limit the settings give. A job that declares its own state backend and gets none from the settings may need
- * another limit: its run then starts threads of its own, as without this.
+ * gained), with the heap limit the settings give. A job that declares its own state backend, with
+ * none in the settings, may need another limit: its run then starts threads of its own.
  */
 import { availableParallelism } from 'node:os';
 import { resolveJobModule } from './job-loader.js';

@@ -19,12 +19,8 @@ import { MetricsRegistry } from '../runtime/metrics-registry.js';
 import { systemClock } from '../runtime/time/system-clock.js';
 import { builtInJobs, loadJob } from './job-loader.js';
 import { orphanMinAgeSetting } from './maintenance-schedule.js';
-import { parseRunArgs, runUsage } from './run-flags.js';
-
-/** The subcommand's name, as the first argument of run.js. */
 import { MAINTAIN_COMMAND } from './command-names.js';
-
-export { MAINTAIN_COMMAND };
+import { parseRunArgs, runUsage } from './run-flags.js';
 
 export function maintainUsage(): string {
   return [

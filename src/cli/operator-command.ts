@@ -10,10 +10,7 @@ import { systemClock } from '../runtime/time/system-clock.js';
 import { runCheck } from './check/check-command.js';
 import { runInspect } from './inspect/inspect-command.js';
 import { loadJob } from './job-loader.js';
-
-import { isOperatorCommand, OPERATOR_COMMANDS, type OperatorCommand } from './command-names.js';
-
-export { isOperatorCommand, OPERATOR_COMMANDS, type OperatorCommand };
+import type { OperatorCommand } from './command-names.js';
 
 export async function runOperatorCommand(command: OperatorCommand, jobPath: string, settings: Readonly<Record<string, string | undefined>>): Promise<number> {
   // `… | head`: the reader left, nobody is interested in the rest.

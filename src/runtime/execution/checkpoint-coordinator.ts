@@ -9,6 +9,7 @@ import { encodeStateEnvelope } from './state-envelope.js';
 import { CheckpointHistory } from './checkpoint-history.js';
 import type { Clock, Timer } from '../time/clock.js';
 import { CheckpointFailureTolerance } from './checkpoint-failure-tolerance.js';
+import { retryFinalStep } from './final-step-retry.js';
 
 /** What the coordinator drives; implemented by the job runner over its sources and sinks. */
 export interface CheckpointParticipants {
@@ -286,23 +287,17 @@ export class CheckpointCoordinator {
    * outage that outlasts one call's retry deadline, RETRY_DEADLINE_MS, used to fail the stop).
    */
   private async makeDurable(pending: PendingCheckpoint, checkpoint: CompletedCheckpoint): Promise<void> {
-    let failingSince: number | undefined;
-    for (;;) {
-      try {
-        await this.participants.onDurable?.(checkpoint);
-        if (failingSince !== undefined) this.logger.info({ checkpoint: pending.id, waitedMs: Math.round(this.clock.monotonic() - failingSince) }, 'the final checkpoint is durable; the stop goes on');
-        return;
-      } catch (error) {
-        if (!pending.thenStop || this.failed || error instanceof FencingError) throw error;
-        if (failingSince === undefined) {
-          failingSince = this.clock.monotonic();
-          this.logger.warn({ checkpoint: pending.id, err: (error as Error).message }, 'the final checkpoint is written but could not be made durable (HA pointer); trying again until the stop times out (STOP_TIMEOUT_MS)');
-        }
-        await this.clock.sleep(DURABLE_RETRY_MS);
-        if (this.failed) throw error;
-      }
-    }
+    const publish = async () => this.participants.onDurable?.(checkpoint);
+    if (!pending.thenStop) return publish();
+    await retryFinalStep(publish, {
+      clock: this.clock,
+      hasFailed: () => this.failed,
+      onFailing: (error) =>
+        this.logger.warn({ checkpoint: pending.id, err: (error as Error).message }, 'the final checkpoint is written but could not be made durable (HA pointer); trying again until the stop times out (STOP_TIMEOUT_MS)'),
+      onRecovered: (waitedMs) => this.logger.info({ checkpoint: pending.id, waitedMs }, 'the final checkpoint is durable; the stop goes on'),
+    });
   }
+
 
   /** What follows a completed checkpoint (HA pointer, sink commits) may fail without un-completing it: pending commits ride along with the next one. */
   private async runCompletionActions(pending: PendingCheckpoint, checkpoint: CompletedCheckpoint, durable: Promise<void>): Promise<void> {
@@ -403,9 +398,6 @@ export class CheckpointCoordinator {
 function stateObjectName(taskId: string): string {
   return `${taskId.replace('#', '.subtask-')}.state`;
 }
-
-/** Pause between attempts to make the final checkpoint durable (each attempt retries within RETRY_DEADLINE_MS itself). */
-const DURABLE_RETRY_MS = 1_000;
 
 /** How often the final checkpoint looks at an unconfirmed lease again (renewals run every ttl/3). */
 const LEASE_POLL_MS = 100;

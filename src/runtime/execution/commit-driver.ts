@@ -3,6 +3,7 @@ import type { SinkNode } from '../graph/graph-node.js';
 import type { Logger } from '../logger.js';
 import type { Committer, SinkContext, SplitProgress } from '../sink.js';
 import type { Clock } from '../time/clock.js';
+import { retryFinalStep } from './final-step-retry.js';
 import type { SinkStage } from './sink-stage.js';
 
 /** What the commit driver needs from its run. */
@@ -20,16 +21,13 @@ export interface CommitDriverOptions {
   readonly hasFailed: () => boolean;
 }
 
-/** Between two attempts at a final checkpoint's commit. */
-export const FINAL_COMMIT_RETRY_MS = 1_000;
-
 /**
  * The second phase of the two-phase commit for one run: owns the sinks' committers (created
  * once, before wiring, because restore may need them), records where every source stood at each
  * barrier so commits can carry split progress, and — once a checkpoint is durable — asks every
  * sink to publish what is pending up to it. A fencing refusal (`FencingError`) means this run
  * must stop; any other commit failure leaves the commit pending for the next checkpoint — except
- * the final checkpoint's, which has no next one (see `commitFinal`).
+ * the final checkpoint's, which has no next one (see `commit`).
  */
 export class CommitDriver {
   private readonly committers = new Map<string, Committer<unknown>>();
@@ -88,12 +86,7 @@ export class CommitDriver {
     for (const older of this.splitPositions.keys()) if (older <= checkpointId) this.splitPositions.delete(older);
     for (const sink of sinks) {
       try {
-        if (final) {
-          await this.commitFinal(sink.taskId, checkpointId, () => sink.commitUpTo(checkpointId, { final }));
-        } else {
-          this.options.assertMayCommit();
-          await sink.commitUpTo(checkpointId, { final });
-        }
+        await this.commit(sink.taskId, checkpointId, final, () => sink.commitUpTo(checkpointId, { final }));
       } catch (error) {
         if (error instanceof FencingError) {
           this.options.logger.error({ sink: sink.taskId, checkpoint: checkpointId, err: error }, 'commit refused: this instance is fenced');
@@ -105,36 +98,29 @@ export class CommitDriver {
   }
 
   /**
-   * The commit of a run's final checkpoint (a stop's, a bounded job's end, a hand-over's): no later
-   * checkpoint carries it along when it fails, and a job that ends with exit 0 and its last rows
-   * unpublished leaves them out of the table until someone starts it again. So it is tried again
-   * every second until it succeeds, this instance is fenced, or the run fails. STOP_TIMEOUT_MS
-   * bounds a stop's wait (exit 1; the next start publishes the rows from the checkpoint) and the
-   * group's hand-over timeout a hand-over's. Committers are idempotent: a retry after a commit
-   * whose answer was lost publishes nothing twice.
+   * One sink's commit of checkpoint `checkpointId`, after the lease check. The final checkpoint's
+   * (a stop's, a bounded job's end, a hand-over's) has no later checkpoint to carry it along, and
+   * a job that ends with exit 0 and its last rows unpublished leaves them out of the table until
+   * someone starts it again: it is tried again until it succeeds (retryFinalStep). Committers are
+   * idempotent: a retry after a commit whose answer was lost publishes nothing twice.
    */
-  async commitFinal(sink: string, checkpointId: number, commit: () => Promise<void>): Promise<void> {
+  async commit(sink: string, checkpointId: number, final: boolean, publish: () => Promise<void>): Promise<void> {
+    const attempt = async () => {
+      this.options.assertMayCommit();
+      await publish();
+    };
+    if (!final) return attempt();
     const { clock, logger } = this.options;
-    let failingSince: number | undefined;
-    for (;;) {
-      try {
-        this.options.assertMayCommit();
-        await commit();
-        if (failingSince !== undefined) logger.info({ sink, checkpoint: checkpointId, waitedMs: Math.round(clock.monotonic() - failingSince) }, 'the final commit succeeded; the stop goes on');
-        return;
-      } catch (error) {
-        if (error instanceof FencingError || this.options.hasFailed()) throw error;
-        if (failingSince === undefined) {
-          failingSince = clock.monotonic();
-          logger.warn(
-            { sink, checkpoint: checkpointId, err: (error as Error).message },
-            'the final commit failed; trying again every second until the stop times out (STOP_TIMEOUT_MS); the rows are safe in the checkpoint, and a stop that times out leaves them to the next start',
-          );
-        }
-        await clock.sleep(FINAL_COMMIT_RETRY_MS);
-        if (this.options.hasFailed()) throw error;
-      }
-    }
+    await retryFinalStep(attempt, {
+      clock,
+      hasFailed: this.options.hasFailed,
+      onFailing: (error) =>
+        logger.warn(
+          { sink, checkpoint: checkpointId, err: (error as Error).message },
+          'the final commit failed; trying again every second until the stop times out (STOP_TIMEOUT_MS); the rows are safe in the checkpoint, and a stop that times out leaves them to the next start',
+        ),
+      onRecovered: (waitedMs) => logger.info({ sink, checkpoint: checkpointId, waitedMs }, 'the final commit succeeded; the stop goes on'),
+    });
   }
 
   /** Re-publishes what a restored checkpoint still had pending (committers are idempotent). */

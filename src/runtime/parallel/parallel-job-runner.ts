@@ -478,14 +478,8 @@ export class ParallelJobRunner {
     let committed = true;
     if (requests.length > 0) {
       const final = this.stopping !== undefined;
-      const commit = async () => (await this.commits.committerFor(sink)).commit(requests, { final });
       try {
-        if (final) {
-          await this.commits.commitFinal(sink.id, id, commit);
-        } else {
-          this.options.assertMayCommit?.();
-          await commit();
-        }
+        await this.commits.commit(sink.id, id, final, async () => (await this.commits.committerFor(sink)).commit(requests, { final }));
       } catch (error) {
         if (error instanceof FencingError) {
           this.options.logger.error({ sink: sink.id, checkpoint: id, err: error }, 'commit refused: this instance is fenced');

@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { resolveJobModule } from './job-loader.js';
 import { parseParallelism } from '../runtime/parallel/parallelism-setting.js';
 import { SubtaskHandle } from '../runtime/parallel/subtask-handle.js';
-import { defaultSubtaskHeapMb, parseSubtaskHeapMb } from '../runtime/parallel/subtask-heap.js';
+import { subtaskHeapMbSetting } from '../runtime/parallel/subtask-heap.js';
 import { prestartSubtasks } from '../runtime/parallel/subtask-prestart.js';
 import { parseStateBackend } from '../runtime/state/state-backend-setting.js';
 
@@ -22,7 +22,7 @@ export function prestartSubtasksFor(jobPath: string, settings: Readonly<Record<s
   let jobUrl: string;
   try {
     count = Math.min(parseParallelism(settings.PARALLELISM), Math.max(1, availableParallelism() - 1));
-    heapMb = parseSubtaskHeapMb(settings.SUBTASK_HEAP_MB) ?? defaultSubtaskHeapMb(parseStateBackend(settings.STATE_BACKEND, undefined));
+    heapMb = subtaskHeapMbSetting(settings.SUBTASK_HEAP_MB, parseStateBackend(settings.STATE_BACKEND, undefined));
     jobUrl = resolveJobModule(jobPath);
   } catch {
     return;

@@ -11,7 +11,7 @@ import { intSetting } from '../runtime/int-setting.js';
 import type { Job } from '../runtime/job.js';
 import { parseKeyedExchange, type KeyedExchange } from '../runtime/parallel/keyed-exchange-setting.js';
 import { parseParallelism } from '../runtime/parallel/parallelism-setting.js';
-import { defaultSubtaskHeapMb, parseSubtaskHeapMb } from '../runtime/parallel/subtask-heap.js';
+import { subtaskHeapMbSetting } from '../runtime/parallel/subtask-heap.js';
 import { parseStateBackend, type StateBackendKind } from '../runtime/state/state-backend-choice.js';
 
 /** How instances of one job share the work (SCALE_OUT). */
@@ -59,7 +59,7 @@ export function parseProcessSettings(settings: Readonly<Record<string, string | 
     stateDir: resolve(settings.STATE_DIR ?? join(workDir, 'state')),
     parallelism: parseParallelism(settings.PARALLELISM),
     keyedExchange: parseKeyedExchange(settings.KEYED_EXCHANGE),
-    subtaskHeapMb: parseSubtaskHeapMb(settings.SUBTASK_HEAP_MB) ?? defaultSubtaskHeapMb(stateBackend),
+    subtaskHeapMb: subtaskHeapMbSetting(settings.SUBTASK_HEAP_MB, stateBackend),
     eventLoopDelayWarnMs: intSetting(settings, 'EVENT_LOOP_DELAY_WARN_MS', 200, 1),
     checkpoint: {
       ...job.checkpoint,

@@ -36,6 +36,11 @@ export function parseSubtaskHeapMb(raw: string | undefined): number | undefined 
   return n;
 }
 
+/** Each subtask thread's heap limit for these settings: SUBTASK_HEAP_MB, else defaultSubtaskHeapMb(backend). */
+export function subtaskHeapMbSetting(raw: string | undefined, backend: StateBackendKind): number | undefined {
+  return parseSubtaskHeapMb(raw) ?? defaultSubtaskHeapMb(backend);
+}
+
 /**
  * The worker limits for a heap of `heapMb`: an eighth of it (8 to 32 MiB) is the young
  * generation, where short-lived batch garbage dies cheaply; the rest is the old generation, whose

@@ -3,8 +3,8 @@ import type { StateKey } from '../state-key.js';
 import { ByteReader } from '../format/byte-reader.js';
 import { ByteWriter } from '../format/byte-writer.js';
 import { grown } from '../grown-array.js';
-import { readEntry, writeEntry } from '../format/state-entry-codec.js';
-import { compareEntries, type EncodedStateBlock, type StateBlock, type StateEntry, type StateInfo } from '../format/state-file.js';
+import { writeEntry } from '../format/state-entry-codec.js';
+import { compareEntries, type EncodedStateBlock, type StateEntry, type StateInfo } from '../format/state-file.js';
 import { readKey, readKeyHash, readValue, skipValue } from '../format/state-value-codec.js';
 import { OP_CLEAR_MAP, OP_DELETE, OP_HAS_MAP_KEY, OP_HAS_TIME, OP_SET } from './changelog-writer.js';
 
@@ -97,16 +97,6 @@ export class ChangeSet {
           yield { state: this.states[state]!.name, split: splitName(split), keyGroup: segment.keyGroup, count: segment.count, bytes: bytes.subarray(segment.start, segment.end) };
         }
       }
-    }
-  }
-
-  /** The changes as decoded file blocks (for a merge with other files), one block at a time. */
-  *blocks(): Generator<StateBlock> {
-    for (const block of this.encodedBlocks()) {
-      const input = new ByteReader(block.bytes, 'resolved state changes');
-      const entries: StateEntry[] = new Array(block.count);
-      for (let i = 0; i < block.count; i++) entries[i] = readEntry(input);
-      yield { state: block.state, split: block.split, keyGroup: block.keyGroup, entries };
     }
   }
 

@@ -71,6 +71,30 @@ export class ByteWriter {
     this.pos += value.length;
   }
 
+  /** Copies `source[start, end)` (an encoded entry copied as it is, without a view made for it). */
+  span(source: Uint8Array, start: number, end: number): void {
+    this.ensure(end - start);
+    if (end - start > 64) {
+      this.buf.set(source.subarray(start, end), this.pos);
+      this.pos += end - start;
+      return;
+    }
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = start; i < end; i++) buf[pos++] = source[i]!;
+    this.pos = pos;
+  }
+
+  /** Starts over, keeping the buffer (a writer reused for one block after another). */
+  clear(): void {
+    this.pos = 0;
+  }
+
+  /** The bytes written so far, without copying; valid until the next write. */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
   /**
    * The bytes written so far without copying (a view of a buffer that owns its ArrayBuffer, so it
    * can be transferred to a worker), and starts over with a fresh buffer.

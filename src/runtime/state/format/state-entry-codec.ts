@@ -1,8 +1,11 @@
 import type { StateKey } from '../state-key.js';
-import type { ByteReader } from './byte-reader.js';
+import { ByteReader } from './byte-reader.js';
 import type { ByteWriter } from './byte-writer.js';
-import { FLAG_DELETED, FLAG_HAS_MAP_KEY, FLAG_HAS_TIME, type StateEntry } from './state-file.js';
-import { readKey, readValue, writeKey, writeValue } from './state-value-codec.js';
+import { FLAG_DELETED, FLAG_HAS_MAP_KEY, FLAG_HAS_TIME, type EncodedStateBlock, type StateBlock, type StateEntry } from './state-file.js';
+import { readKey, readValue, skipValue, writeKey, writeValue } from './state-value-codec.js';
+
+/** What a merge decides an entry's fate on: everything but its value. */
+export type StateEntryHead = Omit<StateEntry, 'value'>;
 
 /** One entry as a state file's block holds it: key, flags, [map key], [written-at], [value]. */
 export function writeEntry(out: ByteWriter, e: StateEntry): void {
@@ -23,4 +26,23 @@ export function readEntry(input: ByteReader): StateEntry {
   const deleted = (flags & FLAG_DELETED) !== 0;
   const value = deleted ? undefined : readValue(input);
   return { key, mapKey, deleted, writtenAt, value };
+}
+
+/** Reads an entry's head as {@link writeEntry} wrote it and moves past its value without building it. */
+export function readEntryHead(input: ByteReader): StateEntryHead {
+  const key: StateKey = readKey(input);
+  const flags = input.u8();
+  const mapKey = flags & FLAG_HAS_MAP_KEY ? readKey(input) : undefined;
+  const writtenAt = flags & FLAG_HAS_TIME ? input.varint() : undefined;
+  const deleted = (flags & FLAG_DELETED) !== 0;
+  if (!deleted) skipValue(input);
+  return { key, mapKey, deleted, writtenAt };
+}
+
+/** A block's encoded entries as objects (restore applies them one by one). */
+export function decodeBlock(block: EncodedStateBlock, what: string): StateBlock {
+  const input = new ByteReader(block.bytes, what);
+  const entries: StateEntry[] = new Array(block.count);
+  for (let i = 0; i < block.count; i++) entries[i] = readEntry(input);
+  return { state: block.state, split: block.split, keyGroup: block.keyGroup, entries };
 }

@@ -4,12 +4,12 @@ import {
   STATE_FILE_END,
   STATE_FILE_MAGIC,
   STATE_FILE_VERSION,
+  type EncodedStateBlock,
   type StateBlock,
-  type StateEntry,
   type StateFileHeader,
   type StateInfo,
 } from './state-file.js';
-import { readEntry } from './state-entry-codec.js';
+import { decodeBlock } from './state-entry-codec.js';
 
 /** Which blocks a reader decodes; the others are skipped without decoding their entries. */
 export type BlockFilter = (state: string, split: string, keyGroup: number) => boolean;
@@ -60,6 +60,12 @@ export class StateFileReader {
 
   /** The next block accepted by `filter` (or the next block at all), undefined at the end of the file. */
   async next(filter?: BlockFilter): Promise<StateBlock | undefined> {
+    const block = await this.nextEncoded(filter);
+    return block === undefined ? undefined : decodeBlock(block, this.what);
+  }
+
+  /** As {@link next}, with the entries left encoded (a view of the bytes read: a merge copies them as they are). */
+  async nextEncoded(filter?: BlockFilter): Promise<EncodedStateBlock | undefined> {
     const header = await this.header();
     for (;;) {
       if (this.done) return undefined;
@@ -81,9 +87,7 @@ export class StateFileReader {
       const keyGroup = input.varint();
       if (filter !== undefined && !filter(info.name, split, keyGroup)) continue;
       const count = input.varint();
-      const entries: StateEntry[] = new Array(count);
-      for (let i = 0; i < count; i++) entries[i] = readEntry(input);
-      return { state: info.name, split, keyGroup, entries };
+      return { state: info.name, split, keyGroup, count, bytes: this.buffer.subarray(input.offset, this.offset) };
     }
   }
 

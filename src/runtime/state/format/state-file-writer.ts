@@ -1,5 +1,4 @@
 import { ByteWriter } from './byte-writer.js';
-import { writeEntry } from './state-entry-codec.js';
 import { STATE_FILE_END, STATE_FILE_MAGIC, STATE_FILE_VERSION, type EncodedStateBlock, type StateBlock, type StateFileHeader } from './state-file.js';
 
 /** Chunks handed to the store are about this large: memory stays bounded whatever the state size. */
@@ -31,14 +30,6 @@ export class StateFileWriter {
       out.u8(s.kind === 'value' ? 0 : 1);
       out.f64(s.ttlMs ?? -1);
     });
-  }
-
-  /** Appends a block (entries already sorted); empty blocks are left out. */
-  block(block: StateBlock): void {
-    if (block.entries.length === 0) return;
-    const lengthAt = this.startBlock(block, block.entries.length);
-    for (const e of block.entries) writeEntry(this.out, e);
-    this.endBlock(lengthAt, block.entries.length);
   }
 
   /** Appends a block whose entries are already encoded (and sorted); empty blocks are left out. */

@@ -11,7 +11,7 @@ import { ChangeSet } from '../changelog/change-set.js';
 import type { BlockFilter } from '../format/state-file-reader.js';
 import { StateFileReader } from '../format/state-file-reader.js';
 import { StateFileWriter } from '../format/state-file-writer.js';
-import type { StateBlock, StateInfo } from '../format/state-file.js';
+import type { EncodedStateBlock, StateInfo } from '../format/state-file.js';
 import { mergeBlocks, type BlockSource } from './block-merge.js';
 import type { ChainFile, StateChain } from './state-chain.js';
 
@@ -93,16 +93,16 @@ export async function writeSnapshotFiles(job: SnapshotJob, store: CheckpointStor
       const reader = new StateFileReader(store.readSharedState(file), `${file.scope}/${file.name}`);
       // States restored but not declared (yet) are carried forward, not lost.
       for (const s of (await reader.header()).states) if (!states.has(s.name)) states.set(s.name, s);
-      sources.push({ next: () => reader.next(filter) });
+      sources.push({ next: () => reader.nextEncoded(filter) });
     }
   }
-  sources.push(iteratorSource(changes.blocks()));
+  sources.push(iteratorSource(changes.encodedBlocks()));
   for (const s of states.values()) if (!ttl.has(s.name)) ttl.set(s.name, s.ttlMs);
-  const merged = mergeBlocks(sources, { dropDeleted: true, now: job.now, ttlOf: (name) => ttl.get(name) ?? null });
+  const merged = mergeBlocks(sources, { now: job.now, ttlOf: (name) => ttl.get(name) ?? null });
   const file = await writeFile(job, store, 'base', [...states.values()], pause, async (writer) => {
     const next = await merged.next();
     if (next.done === true) return false;
-    writer.block(next.value);
+    writer.encodedBlock(next.value);
     return true;
   });
   return { chain: { maxParallelism: job.maxParallelism, files: [file] }, written: file, changes: changed };
@@ -115,7 +115,7 @@ function blockFilter(input: ChainInput): BlockFilter | undefined {
   return (_state, split, keyGroup) => (splitSet === undefined || splitSet.has(split)) && (keyGroups === undefined || (keyGroup >= keyGroups.start && keyGroup <= keyGroups.end));
 }
 
-function iteratorSource(blocks: Iterator<StateBlock>): BlockSource {
+function iteratorSource(blocks: Iterator<EncodedStateBlock>): BlockSource {
   return { next: async () => blocks.next().value ?? undefined };
 }
 

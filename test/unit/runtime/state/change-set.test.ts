@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { ChangeSet } from '../../../../src/runtime/state/changelog/change-set.js';
 import { ChangelogWriter } from '../../../../src/runtime/state/changelog/changelog-writer.js';
 import type { StateInfo } from '../../../../src/runtime/state/format/state-file.js';
+import { decodeBlock } from '../../../../src/runtime/state/format/state-entry-codec.js';
 import { StateFileReader } from '../../../../src/runtime/state/format/state-file-reader.js';
 import { StateFileWriter } from '../../../../src/runtime/state/format/state-file-writer.js';
 import { keyGroupFor } from '../../../../src/runtime/state/key-group.js';
@@ -104,7 +105,7 @@ test('a change set holds the last write of every key, by split and key group, in
     .sort((a, b) => (a.state !== b.state ? (a.state < b.state ? -1 : 1) : a.split !== b.split ? (a.split < b.split ? -1 : 1) : a.keyGroup - b.keyGroup));
 
   const changes = new ChangeSet(states, splits, MAX_PARALLELISM, logs);
-  const blocks = [...changes.blocks()].map((b) => ({
+  const blocks = [...changes.encodedBlocks()].map((encoded) => decodeBlock(encoded, 'changes')).map((b) => ({
     state: b.state,
     split: b.split,
     keyGroup: b.keyGroup,

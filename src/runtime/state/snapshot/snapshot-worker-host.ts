@@ -4,8 +4,9 @@
  * subtask gets a port to it (`connect`). Each subtask used to start a worker of its own: one more
  * V8 isolate per subtask, 40–50 MiB each at 10 M keys (BENCHMARKS.md, session 15). Writing deltas
  * is I/O and encoding of what changed since the last checkpoint, small beside what a subtask's
- * thread does, so one thread serves them all; materializations keep a thread of their own per
- * job (WorkerSnapshotFileWriter), one at a time per process.
+ * thread does, so one thread serves them all. It also runs their materializations, one at a
+ * time per process (MaterializationPermit): a fresh thread for each took 30–40 MiB of heap at
+ * the process's memory peak besides its buffers.
  *
  * The worker starts with the first `connect`: a run whose job has no keyed state connects nothing.
  * A worker that dies takes the in-flight snapshots of every subtask with it (their ports close,

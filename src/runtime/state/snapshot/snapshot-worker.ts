@@ -2,10 +2,12 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import type { CheckpointStore } from '../../checkpoint-store.js';
 import { checkpointStoreFromUri } from '../../checkpoint/checkpoint-store-from-uri.js';
+import { DeltaPriority } from './delta-priority.js';
 import { writeSnapshotFiles } from './snapshot-files.js';
 import { logBuffers, type ServeSnapshotPort, type SnapshotRequest, type SnapshotResponse } from './snapshot-worker-protocol.js';
 
 const stores = new Map<string, CheckpointStore>();
+const priority = new DeltaPriority();
 
 /** Answers the requests that arrive on `port`: the parent's (a writer's own worker), or a subtask's (SnapshotWorkerHost). */
 function serve(port: MessagePort): void {
@@ -22,9 +24,11 @@ if (parentPort !== null) serve(parentPort);
 
 async function handle(request: SnapshotRequest): Promise<SnapshotResponse> {
   try {
-    let store = stores.get(request.store.uri);
-    if (store === undefined) stores.set(request.store.uri, (store = checkpointStoreFromUri(request.store.uri, { env: { ...request.store.env } })));
-    return { id: request.id, ok: true, result: await writeSnapshotFiles(request.job, store) };
+    const store = stores.get(request.store.uri) ?? checkpointStoreFromUri(request.store.uri, { env: { ...request.store.env } });
+    stores.set(request.store.uri, store);
+    const { job } = request;
+    const result = job.materialize === undefined ? await priority.delta(() => writeSnapshotFiles(job, store)) : await writeSnapshotFiles(job, store, () => priority.giveWay());
+    return { id: request.id, ok: true, result };
   } catch (error) {
     return { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error), logs: request.job.logs };
   }

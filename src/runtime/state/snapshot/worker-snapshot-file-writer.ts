@@ -39,8 +39,10 @@ interface Slot {
  * changelogs (transferred, not copied). Workers start lazily and are unref'd while idle; the
  * materialization lane's worker ends after each materialization. With a permit (parallel
  * subtasks), a materialization first waits until no other subtask of the process runs one. With
- * a port to the process's shared worker (parallel subtasks, SnapshotWorkerHost), the write lane
- * goes there instead of to a worker of its own.
+ * a port to the process's shared worker (parallel subtasks, SnapshotWorkerHost), both lanes go
+ * there instead: a materialization merges encoded blocks one at a time (block-merge.ts), so the
+ * deltas of the other subtasks wait at most for one block, and the process does not start a
+ * V8 isolate for every materialization (BENCHMARKS.md, session 17).
  */
 export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
   /** True when the compiled worker module exists (false when running TypeScript sources directly). */
@@ -51,7 +53,7 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
   private readonly slots = new Map<SnapshotLane, Slot>();
   private nextId = 1;
   /** False once the shared worker's port closed. */
-  private sharedWritePortOpen = true;
+  private sharedPortOpen = true;
   /** Aborts materializations still waiting for the permit when the writer closes. */
   private readonly closing = new AbortController();
 
@@ -59,8 +61,8 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
     private readonly store: CheckpointStoreSpec,
     /** Shared with the process's other subtasks: one materialization at a time among them. */
     private readonly permit?: MaterializationPermit,
-    /** A port to the process's shared snapshot worker (SnapshotWorkerHost.connect), for the write lane. */
-    private readonly sharedWritePort?: MessagePort,
+    /** A port to the process's shared snapshot worker (SnapshotWorkerHost.connect), for both lanes. */
+    private readonly sharedPort?: MessagePort,
   ) {}
 
   /**
@@ -103,7 +105,7 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
     });
   }
 
-  /** Lanes with a worker thread running or connected (the materialization lane's ends after each job). */
+  /** Lanes with a worker thread running or connected (the materialization lane's ends after each job; with the shared worker, its one slot is listed as the write lane). */
   get runningLanes(): SnapshotLane[] {
     return [...this.slots.keys()];
   }
@@ -115,10 +117,12 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
     await Promise.all(slots.map((s) => s.channel.release()));
   }
 
-  private slot(lane: SnapshotLane): Slot {
+  private slot(requested: SnapshotLane): Slot {
+    const shared = this.sharedPortOpen ? this.sharedPort : undefined;
+    // Both lanes share the one port to the process's worker.
+    const lane = shared !== undefined ? 'write' : requested;
     const existing = this.slots.get(lane);
     if (existing !== undefined) return existing;
-    const shared = lane === 'write' && this.sharedWritePortOpen ? this.sharedWritePort : undefined;
     const slot = shared !== undefined ? this.sharedSlot(lane, shared) : this.ownSlot(lane);
     this.slots.set(lane, slot);
     return slot;
@@ -179,7 +183,7 @@ export class WorkerSnapshotFileWriter implements SnapshotFileWriter {
     // A closed port is not reopened: what waits on it is lost (the run restores), and a later write
     // of this lane would wait for ever on it, so it goes to a worker of the writer's own.
     port.on('close', () => {
-      this.sharedWritePortOpen = false;
+      this.sharedPortOpen = false;
       fail('of the process ended');
     });
     return slot;

@@ -2,8 +2,8 @@
  * Snapshot workers: the write lane's thread stays for the next checkpoint; the materialization
  * lane's ends after each materialization (it would hold its grown heap while idle) and the next
  * one starts a new thread; a keyed backend starts the write lane when it is made; the subtasks of
- * a process write their deltas on one shared worker (SnapshotWorkerHost), and lose only what was
- * in flight when it ends. What they write restores to what was written.
+ * a process write their deltas and materialize on one shared worker (SnapshotWorkerHost), and
+ * lose only what was in flight when it ends. What they write restores to what was written.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -154,12 +154,21 @@ test('the subtasks of a process write their deltas on one shared worker; when it
       await restored.restore([{ kind: 'chain', input: { chain } }]);
       assert.deepEqual(valuesOf(restored, 'n'), new Map([[`w${w}-1`, 1], [`w${w}-2`, 2], [`w${w}-3`, 3], [`w${w}-shared`, 30]]), `subtask ${w}'s chain holds its own keys`);
     }
+    // Materializations go to the shared worker too (the in-flight one below is lost with it).
+    const base = await writers[1]!.write({ ...job(4, chains[1]!, [['w1-2', 20]], true), taskId: 'job.op#1', fileName: snapshotFileName(4, 'job.op#1') }, 'materialize');
+    assert.equal(base.chain.files.length, 1, 'one new base');
+    const rebased = new BackendFactory(undefined, store).heap();
+    await rebased.restore([{ kind: 'chain', input: { chain: base.chain } }]);
+    assert.deepEqual(valuesOf(rebased, 'n'), new Map([['w1-1', 1], ['w1-2', 20], ['w1-3', 3], ['w1-shared', 30]]));
     // The shared worker ends with a write in flight: that write is lost, the next one still works.
     // (100 k changes: the worker is still busy with them when it is terminated.)
     const inFlight = writers[0]!.write(job(4, chains[0]!, Array.from({ length: 100_000 }, (_, i): [string, number] => [`late-${i}`, i]), false), 'write');
     const lostWrite = assert.rejects(inFlight, (error: Error) => error instanceof StateLostError);
+    const materializing = writers[1]!.write({ ...job(5, base.chain, Array.from({ length: 100_000 }, (_, i): [string, number] => [`late-${i}`, i]), true), taskId: 'job.op#1', fileName: snapshotFileName(5, 'job.op#1') }, 'materialize');
+    const lostMaterialization = assert.rejects(materializing, (error: Error) => error instanceof StateLostError);
     await host.close();
     await lostWrite;
+    await lostMaterialization;
     const after = await writers[0]!.write(job(5, emptyChain(128), [['after', 5]], false), 'write');
     assert.ok(after.written, 'a later write went to a worker of the writer\'s own');
     assert.deepEqual(lost, [], 'a host closed on purpose reports no lost worker');

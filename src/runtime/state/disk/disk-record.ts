@@ -37,7 +37,7 @@ const keyWriter = new ByteWriter(256);
 export function dbKey(stateIndex: number, key: StateKey): Buffer {
   keyWriter.u8(stateIndex);
   writeKey(keyWriter, key);
-  return asBuffer(keyWriter.take());
+  return keyWriter.takePooled();
 }
 
 /** The state index and key of a LevelDB key. */
@@ -55,7 +55,7 @@ export function encodeValueRecord(record: ValueRecord): Buffer {
   out.varint(record.split + 1);
   if (record.writtenAt !== undefined) out.varint(Math.max(0, Math.floor(record.writtenAt)));
   writeValue(out, record.value);
-  return asBuffer(out.take());
+  return out.takePooled();
 }
 
 export function decodeValueRecord(bytes: Uint8Array): ValueRecord {
@@ -77,7 +77,7 @@ export function encodeMapRecord(record: MapRecord): Buffer {
     if (e.writtenAt !== undefined) out.varint(Math.max(0, Math.floor(e.writtenAt)));
     writeValue(out, e.value);
   }
-  return asBuffer(out.take());
+  return out.takePooled();
 }
 
 export function decodeMapRecord(bytes: Uint8Array): MapRecord {
@@ -93,8 +93,4 @@ export function decodeMapRecord(bytes: Uint8Array): MapRecord {
     entries.set(mapKey, { writtenAt, value: readValue(input) });
   }
   return { split, entries };
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -106,6 +106,18 @@ export class ByteWriter {
     return out;
   }
 
+  /**
+   * The bytes written so far as a copy in Node's shared buffer pool, and starts over: for small
+   * records made by the million (disk state keys and records), which would each get an
+   * ArrayBuffer of their own from {@link take}. Not transferable.
+   */
+  takePooled(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    this.pos = 0;
+    return out;
+  }
+
   /** The bytes written so far (a copy), and starts over with an empty buffer. */
   take(): Uint8Array {
     const out = Uint8Array.prototype.slice.call(this.buf, 0, this.pos);

@@ -208,39 +208,41 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
 
   private async restoreChain(input: ChainInput, replay: boolean): Promise<void> {
     const now = this.now();
-    let written = 0;
+    const store = this.requireStore();
     for await (const { info, block } of chainBlocks(input, this.maxParallelism, this.context.stepId, this.checkpointStore)) {
-      written += this.applyBlock(this.tableFor(info), block, now, replay);
-      if (written >= RESTORE_DRAIN_EVERY) {
-        written = 0;
-        await this.requireStore().drain();
-      }
+      this.applyBlock(this.tableFor(info), block, now, replay);
+      // Memory stays bounded: value records go to LevelDB a batch at a time; map records, which
+      // the next file's blocks read back, wait in the store until drained.
+      await store.loadBackpressure();
+      if (store.pendingCount >= RESTORE_DRAIN_EVERY) await store.drain();
       if (replay) await this.changelog.flushRestored(false);
     }
   }
 
-  /** Applies a restored block; returns the records written. With `replay`, each change also goes to the changelog. */
-  private applyBlock(table: DiskTable, block: StateBlock, now: number, replay: boolean): number {
+  /**
+   * Applies a restored block. Value records are loaded straight into LevelDB (nothing reads them
+   * before the restore ends); a map record is read back and rewritten by each later file that
+   * changes it. With `replay`, each change also goes to the changelog.
+   */
+  private applyBlock(table: DiskTable, block: StateBlock, now: number, replay: boolean): void {
     const store = this.requireStore();
     const split = block.split === '' ? -1 : this.splits.idOf(block.split);
     const ttl = table.ttlMs;
     const expired = (t: number | undefined) => ttl !== undefined && t !== undefined && now - t >= ttl;
     const log = replay ? this.changelog.log : undefined;
-    let written = 0;
     if (table.kind === 'value') {
       for (const e of block.entries) {
         const key = dbKey(table.index, e.key);
         if (e.deleted || expired(e.writtenAt)) {
-          store.put(key, null);
+          store.load(key, null);
           log?.delete(table.index, split, e.key, undefined);
         } else {
           const writtenAt = ttl === undefined ? undefined : (e.writtenAt ?? now);
-          store.put(key, encodeValueRecord({ split, writtenAt, value: e.value }));
+          store.load(key, encodeValueRecord({ split, writtenAt, value: e.value }));
           log?.set(table.index, split, e.key, undefined, writtenAt, e.value);
         }
-        written++;
       }
-      return written;
+      return;
     }
     // Map state: the block's entries are sorted by key, so each key's map is rebuilt once.
     let i = 0;
@@ -266,9 +268,7 @@ export class DiskKeyedStateBackend implements KeyedStateBackend {
       store.put(id, map.size === 0 ? null : encodeMapRecord({ split, entries: map }));
       if (map.size === 0) table.keyIndex?.delete(key);
       else table.keyIndex?.add(key);
-      written++;
     }
-    return written;
   }
 
   /** A snapshot of the previous (JSON) format: loaded, and written to the changelog so the first checkpoint stores it. */

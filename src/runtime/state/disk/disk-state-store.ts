@@ -25,6 +25,12 @@ export class DiskStateStore {
   private failure: unknown;
   private sweeper: ReturnType<ClassicLevel<Buffer, Buffer>['iterator']> | undefined;
   private sweeping = false;
+  /** The batch `load` fills, and the load batches handed to LevelDB (one after another). */
+  private loadBatch: ReturnType<ClassicLevel<Buffer, Buffer>['batch']> | undefined;
+  private loadCount = 0;
+  private loadWritten: Promise<void> = Promise.resolve();
+  /** Load batches not yet written, oldest first. */
+  private readonly loadQueue: Promise<void>[] = [];
 
   private constructor(
     private readonly db: ClassicLevel<Buffer, Buffer>,
@@ -53,6 +59,41 @@ export class DiskStateStore {
   /** Writes (or with null deletes) a record; LevelDB gets it with the next flush. */
   put(key: Buffer, record: Buffer | null): void {
     this.pending.set(key.toString('latin1'), record);
+  }
+
+  /**
+   * Writes (or with null deletes) a record straight into a LevelDB batch, past the unwritten
+   * writes `get` looks at: for a restore, which writes millions of records nobody reads before it
+   * ends. Its records are visible after `drain()`; a later `load` of a key overrides an earlier one.
+   */
+  load(key: Buffer, record: Buffer | null): void {
+    this.throwIfFailed();
+    const batch = (this.loadBatch ??= this.db.batch());
+    if (record === null) batch.del(key);
+    else batch.put(key, record);
+    if (++this.loadCount >= BATCH_LIMIT) this.writeLoadBatch();
+  }
+
+  private writeLoadBatch(): void {
+    const batch = this.loadBatch;
+    if (batch === undefined) return;
+    this.loadBatch = undefined;
+    this.loadCount = 0;
+    // In order: LevelDB runs concurrent batch writes in any order, and a later record must win.
+    const written = this.loadWritten.then(() =>
+      batch.write().catch((error: unknown) => {
+        this.failure ??= error;
+      }),
+    );
+    this.loadWritten = written;
+    this.loadQueue.push(written);
+    void written.then(() => this.loadQueue.shift());
+  }
+
+  /** Resolves once at most one full load batch waits for LevelDB: a restore's memory stays bounded while LevelDB keeps writing. */
+  async loadBackpressure(): Promise<void> {
+    while (this.loadQueue.length > 1) await this.loadQueue[0];
+    this.throwIfFailed();
   }
 
   /** Unwritten writes. */
@@ -100,6 +141,8 @@ export class DiskStateStore {
 
   /** Waits until every write so far is in LevelDB. */
   async drain(): Promise<void> {
+    this.writeLoadBatch();
+    await this.loadWritten;
     for (;;) {
       await this.inFlight;
       this.throwIfFailed();
@@ -141,6 +184,9 @@ export class DiskStateStore {
 
   /** Closes LevelDB and deletes the folder. */
   async close(): Promise<void> {
+    await this.loadBatch?.close();
+    this.loadBatch = undefined;
+    await this.loadWritten;
     await this.inFlight;
     await this.sweeper?.close().catch(() => undefined);
     this.sweeper = undefined;

@@ -96,6 +96,42 @@ test('disk backend: state survives checkpoints and restores, with deletes and TT
   await disk.close();
 });
 
+test('disk restore over many LevelDB batches: the newer file of a chain wins, deletions included', async () => {
+  const factory = new BackendFactory();
+  const heap = factory.heap();
+  const n = heap.valueState<number>({ name: 'n' });
+  const expected = new Map<string, number>();
+  for (let i = 0; i < 60_000; i++) {
+    heap.setCurrentKey(`k${i}`);
+    n.set(i);
+    expected.set(`k${i}`, i);
+  }
+  const base = await heap.snapshot(1);
+  for (let i = 0; i < 60_000; i += 2) {
+    heap.setCurrentKey(`k${i}`);
+    if (i % 6 === 0) {
+      n.clear();
+      expected.delete(`k${i}`);
+    } else {
+      n.set(-i);
+      expected.set(`k${i}`, -i);
+    }
+  }
+  const delta = await heap.snapshot(2);
+  assert.deepEqual(delta.chain.files.map((f) => f.kind), ['base', 'delta']);
+  assert.ok(base.chain.files.length === 1);
+  const disk = factory.disk();
+  await disk.restore(chainOf(delta.chain));
+  const restored = disk.valueState<number>({ name: 'n' });
+  const wrong: string[] = [];
+  for (let i = 0; i < 60_000; i++) {
+    disk.setCurrentKey(`k${i}`);
+    if (restored.get() !== expected.get(`k${i}`)) wrong.push(`k${i}: ${restored.get()} instead of ${expected.get(`k${i}`)}`);
+  }
+  assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} keys restored wrong`);
+  await disk.close();
+});
+
 test('heap checkpoint → disk restore → disk checkpoint → heap restore keeps every entry', async () => {
   const factory = new BackendFactory();
   const heap = factory.heap();

@@ -71,7 +71,7 @@ export class ByteWriter {
     this.pos += value.length;
   }
 
-  /** Copies `source[start, end)` (an encoded entry copied as it is, without a view made for it). */
+  /** Copies `source[start, end)`: an encoded entry copied as it is (a short one byte by byte, with no view made for it). */
   span(source: Uint8Array, start: number, end: number): void {
     this.ensure(end - start);
     if (end - start > 64) {

@@ -8,9 +8,9 @@
  * starts none. A worker that dies takes the files of every subtask on it (their ports close, their
  * sinks fail, the run restores); the host does not replace it within the run.
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { intSetting } from '../runtime/int-setting.js';
-import type { ServePortMessage } from './parquet-writer-protocol.js';
+import { PortServingWorker } from '../runtime/port-serving-worker.js';
 import { defaultParquetWorkerCount, PARQUET_WORKER_URL } from './parquet-writer-pool.js';
 
 /** PARQUET_WORKERS: the Parquet writer workers of the whole process (default defaultParquetWorkerCount()). */
@@ -19,20 +19,18 @@ export function parquetWorkersSetting(settings: Readonly<Record<string, string |
 }
 
 export class ParquetWorkerHost {
-  private workers: Worker[] | undefined;
-  /** The far ends of the ports handed out before the workers started, by worker. */
-  private readonly waiting: MessagePort[][];
+  private readonly workers: PortServingWorker[];
   private closed = false;
 
   constructor(
     /** Workers the process runs. */
     readonly size: number,
     /** Hears of a worker that failed or exited before `close`. */
-    private readonly onWorkerLost: (error: Error) => void = () => undefined,
-    private readonly workerUrl: URL = PARQUET_WORKER_URL,
+    onWorkerLost: (error: Error) => void = () => undefined,
+    workerUrl: URL = PARQUET_WORKER_URL,
   ) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`ParquetWorkerHost size must be a positive integer, got ${size}`);
-    this.waiting = Array.from({ length: size }, () => []);
+    this.workers = Array.from({ length: size }, () => new PortServingWorker(workerUrl, { description: 'a Parquet writer worker', onLost: onWorkerLost }));
   }
 
   /**
@@ -41,45 +39,22 @@ export class ParquetWorkerHost {
    */
   connect(): MessagePort[] {
     if (this.closed) throw new RangeError('ParquetWorkerHost is closed');
-    return this.waiting.map((waiting, index) => {
-      const { port1, port2 } = new MessageChannel();
-      if (this.workers === undefined) waiting.push(port2);
-      else this.serve(this.workers[index]!, port2);
-      return port1;
-    });
+    return this.workers.map((worker) => worker.connect());
   }
 
   /** Starts the workers (once) and hands them the ports connected so far. */
   start(): void {
-    if (this.closed || this.workers !== undefined) return;
-    this.workers = this.waiting.map((waiting) => {
-      const worker = new Worker(this.workerUrl);
-      worker.on('error', (error) => this.lost(new Error(`a Parquet writer worker failed: ${error.message}`, { cause: error })));
-      worker.on('exit', (code) => this.lost(new Error(`a Parquet writer worker exited (code ${code})`)));
-      for (const port of waiting.splice(0)) this.serve(worker, port);
-      return worker;
-    });
+    for (const worker of this.workers) worker.start();
   }
 
   /** Whether the workers are running. */
   get started(): boolean {
-    return this.workers !== undefined && !this.closed;
+    return this.workers.every((worker) => worker.running);
   }
 
   /** Ends the workers; the subtasks' ports close with them. Idempotent. */
   async close(): Promise<void> {
-    if (this.closed) return;
     this.closed = true;
-    for (const waiting of this.waiting) for (const port of waiting.splice(0)) port.close();
-    const workers = this.workers ?? [];
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
-
-  private serve(worker: Worker, port: MessagePort): void {
-    worker.postMessage({ type: 'serve', port } satisfies ServePortMessage, [port]);
-  }
-
-  private lost(error: Error): void {
-    if (!this.closed) this.onWorkerLost(error);
+    await Promise.all(this.workers.map((worker) => worker.close()));
   }
 }

@@ -5,7 +5,6 @@
  * port it came from. Arrow IPC bytes travel as transferred ArrayBuffers (never copied);
  * everything else is small and cloned.
  */
-import type { MessagePort } from 'node:worker_threads';
 import type { FileIODescription } from './file-io.js';
 import type { ParquetFileSpec, WrittenParquetFile } from './open-parquet-file.js';
 
@@ -38,12 +37,6 @@ export interface FileFailedEvent {
 }
 
 export type WriterMessage = WriterResponse | FileFailedEvent;
-
-/** Host → worker, on its parent port: serve requests arriving on `port` too (a subtask's channel). */
-export interface ServePortMessage {
-  readonly type: 'serve';
-  readonly port: MessagePort;
-}
 
 export function serializeError(e: unknown): SerializedError {
   const error = e instanceof Error ? e : new Error(String(e));

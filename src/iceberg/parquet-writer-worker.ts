@@ -9,7 +9,8 @@ import { parentPort, type MessagePort } from 'node:worker_threads';
 import type { FileIO, FileIODescription } from './file-io.js';
 import { fileIOFromDescription } from './file-io-from-description.js';
 import type { OpenParquetFile } from './open-parquet-file.js';
-import { serializeError, type FileFailedEvent, type ServePortMessage, type WriterRequest, type WriterResponse } from './parquet-writer-protocol.js';
+import type { ServePortMessage } from '../runtime/port-serving-worker.js';
+import { serializeError, type FileFailedEvent, type WriterRequest, type WriterResponse } from './parquet-writer-protocol.js';
 import { StreamingParquetFile } from './streaming-parquet-file.js';
 
 if (parentPort === null) throw new Error('parquet-writer-worker must run in a worker thread');

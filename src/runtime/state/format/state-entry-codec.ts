@@ -19,24 +19,25 @@ export function writeEntry(out: ByteWriter, e: StateEntry): void {
 
 /** Reads what {@link writeEntry} wrote. */
 export function readEntry(input: ByteReader): StateEntry {
-  const key: StateKey = readKey(input);
-  const flags = input.u8();
-  const mapKey = flags & FLAG_HAS_MAP_KEY ? readKey(input) : undefined;
-  const writtenAt = flags & FLAG_HAS_TIME ? input.varint() : undefined;
-  const deleted = (flags & FLAG_DELETED) !== 0;
-  const value = deleted ? undefined : readValue(input);
-  return { key, mapKey, deleted, writtenAt, value };
+  return readEntryFields(input, true);
 }
 
 /** Reads an entry's head as {@link writeEntry} wrote it and moves past its value without building it. */
 export function readEntryHead(input: ByteReader): StateEntryHead {
+  return readEntryFields(input, false);
+}
+
+function readEntryFields(input: ByteReader, withValue: boolean): StateEntry {
   const key: StateKey = readKey(input);
   const flags = input.u8();
   const mapKey = flags & FLAG_HAS_MAP_KEY ? readKey(input) : undefined;
   const writtenAt = flags & FLAG_HAS_TIME ? input.varint() : undefined;
   const deleted = (flags & FLAG_DELETED) !== 0;
-  if (!deleted) skipValue(input);
-  return { key, mapKey, deleted, writtenAt };
+  let value: unknown;
+  if (deleted) value = undefined;
+  else if (withValue) value = readValue(input);
+  else skipValue(input);
+  return { key, mapKey, deleted, writtenAt, value };
 }
 
 /** A block's encoded entries as objects (restore applies them one by one). */

@@ -1,6 +1,6 @@
 /**
- * The keyed-state snapshot worker that the parallel subtasks of a process share for their write
- * lane (as they share the Parquet workers, ParquetWorkerHost): the coordinator runs it, each
+ * The keyed-state snapshot worker that the parallel subtasks of a process share (as they share
+ * the Parquet workers, ParquetWorkerHost; both are a PortServingWorker): the coordinator runs it, each
  * subtask gets a port to it (`connect`). Each subtask used to start a worker of its own: one more
  * V8 isolate per subtask, 40–50 MiB each at 10 M keys (BENCHMARKS.md, session 15). Writing deltas
  * is I/O and encoding of what changed since the last checkpoint, small beside what a subtask's
@@ -13,52 +13,39 @@
  * the writers fail those snapshots with StateLostError, the run restores); it is not replaced
  * within the run.
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import type { ServeSnapshotPort } from './snapshot-worker-protocol.js';
+import type { MessagePort } from 'node:worker_threads';
+import { PortServingWorker } from '../../port-serving-worker.js';
 import { SNAPSHOT_WORKER_LIMITS, SNAPSHOT_WORKER_URL } from './worker-snapshot-file-writer.js';
 
 export class SnapshotWorkerHost {
-  private worker: Worker | undefined;
+  private readonly worker: PortServingWorker;
   private closed = false;
 
   constructor(
     /** Hears of the worker failing or exiting before `close`. */
-    private readonly onWorkerLost: (error: Error) => void = () => undefined,
-    private readonly workerUrl: URL = SNAPSHOT_WORKER_URL,
-  ) {}
+    onWorkerLost: (error: Error) => void = () => undefined,
+    workerUrl: URL = SNAPSHOT_WORKER_URL,
+  ) {
+    // Idle between checkpoints it keeps nothing alive (unref): the subtasks' pending writes ref their ports.
+    this.worker = new PortServingWorker(workerUrl, { description: "the process's keyed-state snapshot worker", resourceLimits: SNAPSHOT_WORKER_LIMITS, unref: true, onLost: onWorkerLost });
+  }
 
-  /** A port to the worker for one subtask's write lane (transfer it to the subtask); starts the worker once. */
+  /** A port to the worker for one subtask's snapshots (transfer it to the subtask); starts the worker once. */
   connect(): MessagePort {
     if (this.closed) throw new RangeError('SnapshotWorkerHost is closed');
-    const { port1, port2 } = new MessageChannel();
-    this.started().postMessage({ type: 'serve', port: port2 } satisfies ServeSnapshotPort, [port2]);
-    return port1;
+    const port = this.worker.connect();
+    this.worker.start();
+    return port;
   }
 
   /** Whether the worker runs. */
   get running(): boolean {
-    return this.worker !== undefined && !this.closed;
+    return this.worker.running;
   }
 
   /** Ends the worker; the subtasks' ports close with it. Idempotent. */
   async close(): Promise<void> {
-    if (this.closed) return;
     this.closed = true;
-    await this.worker?.terminate();
-  }
-
-  private started(): Worker {
-    if (this.worker !== undefined) return this.worker;
-    const worker = new Worker(this.workerUrl, { resourceLimits: SNAPSHOT_WORKER_LIMITS });
-    // Idle between checkpoints: it keeps nothing alive; the subtasks' pending writes ref their ports.
-    worker.unref();
-    worker.on('error', (error) => this.lost(new Error(`the process's keyed-state snapshot worker failed: ${error.message}`, { cause: error })));
-    worker.on('exit', (code) => this.lost(new Error(`the process's keyed-state snapshot worker exited (code ${code})`)));
-    this.worker = worker;
-    return worker;
-  }
-
-  private lost(error: Error): void {
-    if (!this.closed) this.onWorkerLost(error);
+    await this.worker.close();
   }
 }

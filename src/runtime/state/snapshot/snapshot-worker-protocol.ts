@@ -1,4 +1,3 @@
-import type { MessagePort } from 'node:worker_threads';
 import type { CheckpointStoreSpec } from '../../checkpoint-store.js';
 import type { SnapshotJob, SnapshotResult } from './snapshot-files.js';
 
@@ -7,12 +6,6 @@ export interface SnapshotRequest {
   readonly id: number;
   readonly job: SnapshotJob;
   readonly store: CheckpointStoreSpec;
-}
-
-/** Coordinator → the process's shared snapshot worker: serve one subtask's requests on `port` (SnapshotWorkerHost). */
-export interface ServeSnapshotPort {
-  readonly type: 'serve';
-  readonly port: MessagePort;
 }
 
 /** Snapshot worker → main; a failure hands the changelogs back. */

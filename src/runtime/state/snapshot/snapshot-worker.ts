@@ -4,14 +4,15 @@ import type { CheckpointStore } from '../../checkpoint-store.js';
 import { checkpointStoreFromUri } from '../../checkpoint/checkpoint-store-from-uri.js';
 import { DeltaPriority } from './delta-priority.js';
 import { writeSnapshotFiles } from './snapshot-files.js';
-import { logBuffers, type ServeSnapshotPort, type SnapshotRequest, type SnapshotResponse } from './snapshot-worker-protocol.js';
+import type { ServePortMessage } from '../../port-serving-worker.js';
+import { logBuffers, type SnapshotRequest, type SnapshotResponse } from './snapshot-worker-protocol.js';
 
 const stores = new Map<string, CheckpointStore>();
 const priority = new DeltaPriority();
 
 /** Answers the requests that arrive on `port`: the parent's (a writer's own worker), or a subtask's (SnapshotWorkerHost). */
 function serve(port: MessagePort): void {
-  port.on('message', (message: SnapshotRequest | ServeSnapshotPort) => {
+  port.on('message', (message: SnapshotRequest | ServePortMessage) => {
     if ('type' in message) {
       serve(message.port);
       return;

@@ -20,7 +20,6 @@ export function parquetWorkersSetting(settings: Readonly<Record<string, string |
 
 export class ParquetWorkerHost {
   private readonly workers: PortServingWorker[];
-  private closed = false;
 
   constructor(
     /** Workers the process runs. */
@@ -35,10 +34,9 @@ export class ParquetWorkerHost {
 
   /**
    * One port to each worker, for one subtask (transfer them to it). Requests sent on them before
-   * the workers start wait in the port until they do.
+   * the workers start wait in the port until they do. Refused once the host is closed.
    */
   connect(): MessagePort[] {
-    if (this.closed) throw new RangeError('ParquetWorkerHost is closed');
     return this.workers.map((worker) => worker.connect());
   }
 
@@ -54,7 +52,6 @@ export class ParquetWorkerHost {
 
   /** Ends the workers; the subtasks' ports close with them. Idempotent. */
   async close(): Promise<void> {
-    this.closed = true;
     await Promise.all(this.workers.map((worker) => worker.close()));
   }
 }

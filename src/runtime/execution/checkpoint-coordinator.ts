@@ -298,7 +298,6 @@ export class CheckpointCoordinator {
     });
   }
 
-
   /** What follows a completed checkpoint (HA pointer, sink commits) may fail without un-completing it: pending commits ride along with the next one. */
   private async runCompletionActions(pending: PendingCheckpoint, checkpoint: CompletedCheckpoint, durable: Promise<void>): Promise<void> {
     try {

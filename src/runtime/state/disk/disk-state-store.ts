@@ -25,11 +25,10 @@ export class DiskStateStore {
   private failure: unknown;
   private sweeper: ReturnType<ClassicLevel<Buffer, Buffer>['iterator']> | undefined;
   private sweeping = false;
-  /** The batch `load` fills, and the load batches handed to LevelDB (one after another). */
+  /** The batch `load` fills. */
   private loadBatch: ReturnType<ClassicLevel<Buffer, Buffer>['batch']> | undefined;
   private loadCount = 0;
-  private loadWritten: Promise<void> = Promise.resolve();
-  /** Load batches not yet written, oldest first. */
+  /** Load batches handed to LevelDB and not yet written, oldest first (each waits for the one before). */
   private readonly loadQueue: Promise<void>[] = [];
 
   private constructor(
@@ -80,12 +79,11 @@ export class DiskStateStore {
     this.loadBatch = undefined;
     this.loadCount = 0;
     // In order: LevelDB runs concurrent batch writes in any order, and a later record must win.
-    const written = this.loadWritten.then(() =>
+    const written = (this.loadQueue.at(-1) ?? Promise.resolve()).then(() =>
       batch.write().catch((error: unknown) => {
         this.failure ??= error;
       }),
     );
-    this.loadWritten = written;
     this.loadQueue.push(written);
     void written.then(() => this.loadQueue.shift());
   }
@@ -142,7 +140,7 @@ export class DiskStateStore {
   /** Waits until every write so far is in LevelDB. */
   async drain(): Promise<void> {
     this.writeLoadBatch();
-    await this.loadWritten;
+    await this.loadQueue.at(-1);
     for (;;) {
       await this.inFlight;
       this.throwIfFailed();
@@ -186,7 +184,7 @@ export class DiskStateStore {
   async close(): Promise<void> {
     await this.loadBatch?.close();
     this.loadBatch = undefined;
-    await this.loadWritten;
+    await this.loadQueue.at(-1);
     await this.inFlight;
     await this.sweeper?.close().catch(() => undefined);
     this.sweeper = undefined;

@@ -34,9 +34,10 @@ function readEntryFields(input: ByteReader, withValue: boolean): StateEntry {
   const writtenAt = flags & FLAG_HAS_TIME ? input.varint() : undefined;
   const deleted = (flags & FLAG_DELETED) !== 0;
   let value: unknown;
-  if (deleted) value = undefined;
-  else if (withValue) value = readValue(input);
-  else skipValue(input);
+  if (!deleted) {
+    if (withValue) value = readValue(input);
+    else skipValue(input);
+  }
   return { key, mapKey, deleted, writtenAt, value };
 }
 

@@ -19,7 +19,6 @@ import { SNAPSHOT_WORKER_LIMITS, SNAPSHOT_WORKER_URL } from './worker-snapshot-f
 
 export class SnapshotWorkerHost {
   private readonly worker: PortServingWorker;
-  private closed = false;
 
   constructor(
     /** Hears of the worker failing or exiting before `close`. */
@@ -30,9 +29,8 @@ export class SnapshotWorkerHost {
     this.worker = new PortServingWorker(workerUrl, { description: "the process's keyed-state snapshot worker", resourceLimits: SNAPSHOT_WORKER_LIMITS, unref: true, onLost: onWorkerLost });
   }
 
-  /** A port to the worker for one subtask's snapshots (transfer it to the subtask); starts the worker once. */
+  /** A port to the worker for one subtask's snapshots (transfer it to the subtask); starts the worker once. Refused once the host is closed. */
   connect(): MessagePort {
-    if (this.closed) throw new RangeError('SnapshotWorkerHost is closed');
     const port = this.worker.connect();
     this.worker.start();
     return port;
@@ -45,7 +43,6 @@ export class SnapshotWorkerHost {
 
   /** Ends the worker; the subtasks' ports close with it. Idempotent. */
   async close(): Promise<void> {
-    this.closed = true;
     await this.worker.close();
   }
 }

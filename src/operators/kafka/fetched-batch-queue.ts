@@ -1,4 +1,4 @@
-import type { ConsumedBatch, ConsumedMessage } from './kafka-client.js';
+import type { ConsumedBatch, ConsumedMessages } from './kafka-client.js';
 import { partitionKey } from './kafka-positions.js';
 
 /** A fetched batch waiting to be polled; `next` moves as `poll` hands records out. */
@@ -6,7 +6,7 @@ export interface QueuedBatch {
   readonly key: string;
   readonly topic: string;
   readonly partition: number;
-  readonly messages: readonly ConsumedMessage[];
+  readonly messages: ConsumedMessages;
   /** Index of the next message to hand out. */
   next: number;
   readonly highWatermark: number;
@@ -50,19 +50,21 @@ export class FetchedBatchQueue {
     const key = partitionKey(batch.topic, batch.partition);
     let messages = batch.messages;
     if (messages.length === 0) return false;
-    if (endOffset !== undefined && Number(messages[messages.length - 1]!.offset) >= endOffset) {
-      // Bounded: what was produced after the start is not part of the input.
-      messages = messages.filter((m) => Number(m.offset) < endOffset);
-      if (messages.length === 0) return false;
+    if (endOffset !== undefined && Number(messages.at(-1)!.offset) >= endOffset) {
+      // Bounded: what was produced after the start is not part of the input (offsets ascend).
+      let count = 0;
+      while (count < messages.length && Number(messages.at(count)!.offset) < endOffset) count++;
+      if (count === 0) return false;
+      messages = messages.slice(0, count);
     }
     const expected = this.fetched.get(key) ?? 0;
     let first = 0;
     // A delivery may overlap what we already have (seek races, refetch after pause): skip it.
-    if (Number(messages[0]!.offset) < expected) {
-      while (first < messages.length && Number(messages[first]!.offset) < expected) first++;
+    if (Number(messages.at(0)!.offset) < expected) {
+      while (first < messages.length && Number(messages.at(first)!.offset) < expected) first++;
       if (first === messages.length) return false;
     }
-    this.fetched.set(key, Number(messages[messages.length - 1]!.offset) + 1);
+    this.fetched.set(key, Number(messages.at(-1)!.offset) + 1);
     this.batches.push({ key, topic: batch.topic, partition: batch.partition, messages, next: first, highWatermark: Number(batch.highWatermark) });
     this.queued += messages.length - first;
     return true;

@@ -1,17 +1,25 @@
 /**
  * A fetched Kafka batch as it crosses to a parallel subtask: keys and values copied into one
- * buffer that is transferred, not structured-cloned — a message's Buffer is a view into the
- * client's whole fetch response, and cloning views would copy that response once per message.
+ * buffer, offsets and timestamps into typed arrays, all transferred, not structured-cloned — a
+ * message's Buffer is a view into the client's whole fetch response, and cloning views would copy
+ * that response once per message.
+ *
+ * The subtask keeps a batch packed until its records are taken (`PackedMessages`): a batch waits in
+ * the reader's queue for up to a few hundred milliseconds, and objects made for it on arrival (a
+ * message, its two Buffer views and its offset and timestamp strings) lived through young-generation
+ * collections and were promoted, ~250 bytes a message of old-generation garbage (BENCHMARKS.md,
+ * session 18). Made when taken, they die young.
  */
-import type { ConsumedBatch, ConsumedMessage } from './kafka-client.js';
+import type { ConsumedBatch, ConsumedMessage, ConsumedMessages } from './kafka-client.js';
 
 /** A batch packed for `postMessage` (see module comment). */
 export interface PackedKafkaBatch {
   readonly topic: string;
   readonly partition: number;
   readonly highWatermark: string;
-  readonly offsets: readonly string[];
-  readonly timestamps: readonly string[];
+  /** Per message, as numbers: offsets and timestamps are below 2^53 (the reader counts with Number already). */
+  readonly offsets: Float64Array;
+  readonly timestamps: Float64Array;
   /** Per message: key length and value length, -1 for null. */
   readonly lengths: Int32Array;
   readonly data: Uint8Array;
@@ -19,10 +27,13 @@ export interface PackedKafkaBatch {
 
 export function packBatch(batch: ConsumedBatch): { packed: PackedKafkaBatch; transfer: ArrayBuffer[] } {
   const messages = batch.messages;
-  const lengths = new Int32Array(messages.length * 2);
+  const count = messages.length;
+  const lengths = new Int32Array(count * 2);
+  const offsets = new Float64Array(count);
+  const timestamps = new Float64Array(count);
   let total = 0;
-  for (let i = 0; i < messages.length; i++) {
-    const m = messages[i]!;
+  for (let i = 0; i < count; i++) {
+    const m = messages.at(i)!;
     const k = m.key?.length ?? -1;
     const v = m.value?.length ?? -1;
     lengths[2 * i] = k;
@@ -31,10 +42,8 @@ export function packBatch(batch: ConsumedBatch): { packed: PackedKafkaBatch; tra
   }
   const data = new Uint8Array(new ArrayBuffer(total));
   let at = 0;
-  const offsets = new Array<string>(messages.length);
-  const timestamps = new Array<string>(messages.length);
-  for (let i = 0; i < messages.length; i++) {
-    const m = messages[i]!;
+  for (let i = 0; i < count; i++) {
+    const m = messages.at(i)!;
     if (m.key) {
       data.set(m.key, at);
       at += m.key.length;
@@ -43,27 +52,90 @@ export function packBatch(batch: ConsumedBatch): { packed: PackedKafkaBatch; tra
       data.set(m.value, at);
       at += m.value.length;
     }
-    offsets[i] = m.offset;
-    timestamps[i] = m.timestamp;
+    offsets[i] = Number(m.offset);
+    timestamps[i] = Number(m.timestamp);
   }
   return {
     packed: { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, offsets, timestamps, lengths, data },
-    transfer: [data.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer],
+    transfer: [data.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer, offsets.buffer as ArrayBuffer, timestamps.buffer as ArrayBuffer],
   };
 }
 
+/** The batch a subtask received, its messages still packed. */
 export function unpackBatch(packed: PackedKafkaBatch): ConsumedBatch {
-  const buffer = Buffer.from(packed.data.buffer, packed.data.byteOffset, packed.data.byteLength);
-  const messages = new Array<ConsumedMessage>(packed.offsets.length);
+  const count = packed.offsets.length;
+  // Where each message's key starts in `data` (its value follows): one pass, no object per message.
+  const starts = new Int32Array(count);
   let at = 0;
-  for (let i = 0; i < messages.length; i++) {
-    const k = packed.lengths[2 * i]!;
-    const v = packed.lengths[2 * i + 1]!;
-    const key = k < 0 ? null : buffer.subarray(at, at + k);
-    at += Math.max(0, k);
-    const value = v < 0 ? null : buffer.subarray(at, at + v);
-    at += Math.max(0, v);
-    messages[i] = { offset: packed.offsets[i]!, timestamp: packed.timestamps[i]!, key, value };
+  for (let i = 0; i < count; i++) {
+    starts[i] = at;
+    at += Math.max(0, packed.lengths[2 * i]!) + Math.max(0, packed.lengths[2 * i + 1]!);
   }
-  return { topic: packed.topic, partition: packed.partition, highWatermark: packed.highWatermark, messages };
+  const buffer = Buffer.from(packed.data.buffer, packed.data.byteOffset, packed.data.byteLength);
+  return { topic: packed.topic, partition: packed.partition, highWatermark: packed.highWatermark, messages: new PackedMessages(packed, buffer, starts, 0, count) };
+}
+
+/** Messages `from` … `from + length - 1` of a packed batch; each message object is made when asked for. */
+class PackedMessages implements ConsumedMessages {
+  constructor(
+    private readonly packed: PackedKafkaBatch,
+    private readonly buffer: Buffer,
+    private readonly starts: Int32Array,
+    private readonly from: number,
+    readonly length: number,
+  ) {}
+
+  at(index: number): ConsumedMessage | undefined {
+    const n = Math.trunc(index) || 0;
+    const i = n < 0 ? n + this.length : n;
+    if (!(i >= 0 && i < this.length)) return undefined;
+    return new PackedMessage(this.packed, this.buffer, this.starts, this.from + i);
+  }
+
+  slice(start = 0, end = this.length): ConsumedMessages {
+    const s = clampIndex(start, this.length);
+    const e = clampIndex(end, this.length);
+    return new PackedMessages(this.packed, this.buffer, this.starts, this.from + s, Math.max(0, e - s));
+  }
+
+  *[Symbol.iterator](): Iterator<ConsumedMessage> {
+    for (let i = 0; i < this.length; i++) yield this.at(i)!;
+  }
+}
+
+/** Array.prototype.slice's reading of an index: an integer, negative counting from the end. */
+function clampIndex(index: number, length: number): number {
+  const n = Math.trunc(index) || 0;
+  return n < 0 ? Math.max(0, length + n) : Math.min(n, length);
+}
+
+class PackedMessage implements ConsumedMessage {
+  constructor(
+    private readonly packed: PackedKafkaBatch,
+    private readonly buffer: Buffer,
+    private readonly starts: Int32Array,
+    private readonly i: number,
+  ) {}
+
+  get offset(): string {
+    return String(this.packed.offsets[this.i]);
+  }
+
+  get timestamp(): string {
+    return String(this.packed.timestamps[this.i]);
+  }
+
+  get key(): Buffer | null {
+    const k = this.packed.lengths[2 * this.i]!;
+    if (k < 0) return null;
+    const start = this.starts[this.i]!;
+    return this.buffer.subarray(start, start + k);
+  }
+
+  get value(): Buffer | null {
+    const v = this.packed.lengths[2 * this.i + 1]!;
+    if (v < 0) return null;
+    const start = this.starts[this.i]! + Math.max(0, this.packed.lengths[2 * this.i]!);
+    return this.buffer.subarray(start, start + v);
+  }
 }

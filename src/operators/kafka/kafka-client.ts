@@ -24,11 +24,22 @@ export interface ConsumedMessage {
   readonly value: Buffer | null;
 }
 
+/**
+ * A batch's messages by index: the client's array, or a subtask's packed batch, which makes each
+ * message's object only when asked for (kafka-batch-packing.ts). An array is one.
+ */
+export interface ConsumedMessages extends Iterable<ConsumedMessage> {
+  readonly length: number;
+  /** As Array.prototype.at: negative indices count from the end. */
+  at(index: number): ConsumedMessage | undefined;
+  slice(start?: number, end?: number): ConsumedMessages;
+}
+
 /** Records of one partition in offset order, as fetched. */
 export interface ConsumedBatch {
   readonly topic: string;
   readonly partition: number;
-  readonly messages: readonly ConsumedMessage[];
+  readonly messages: ConsumedMessages;
   /** The partition's high watermark on the broker when fetched (offset after its last record). */
   readonly highWatermark: string;
 }

@@ -195,7 +195,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
       const end = Math.min(messages.length, batch.next + (this.maxBatch - taken));
       let maxEventTime = Number.NEGATIVE_INFINITY;
       for (let i = batch.next; i < end; i++) {
-        const message = messages[i]!;
+        const message = messages.at(i)!;
         let record: T;
         try {
           record = this.deserialize(message.value);
@@ -210,7 +210,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPositions> {
         }
       }
       taken += end - batch.next;
-      const nextOffset = Number(messages[end - 1]!.offset) + 1;
+      const nextOffset = Number(messages.at(end - 1)!.offset) + 1;
       this.positions.advance(batch.key, nextOffset);
       const lag = Math.max(0, batch.highWatermark - nextOffset);
       this.lag!.set(batch.key, batch.topic, batch.partition, lag);

@@ -13,6 +13,7 @@ import { ConfigError, UsageError } from './errors.js';
 import { describeSchemaError } from './operators/kafka/json-deserializer.js';
 import type { JobInput } from './runtime/job.js';
 import { importJobModule } from './runtime/job-module.js';
+import { mulberry32 } from './runtime/random.js';
 import type { KafkaClient, ProducedMessage } from './operators/kafka/kafka-client.js';
 import { KAFKA_SETTINGS, loadKafkaConfig } from './operators/kafka/kafka-config.js';
 import { createKafkaClient } from './operators/kafka/kafka-client-factory.js';
@@ -138,18 +139,6 @@ function messageKey(input: JobInput, keyBy: ProduceKey | undefined): (index: num
     const parsed = schema.safeParse(value);
     if (!parsed.success) throw new UsageError(`generator record ${index} violates the job's input schema: ${describeSchemaError(parsed.error)}`);
     return recordKey(parsed.data);
-  };
-}
-
-/** Seeded PRNG (mulberry32): small, fast, good enough for test data. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -14,7 +14,7 @@ import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client
 import { CreateTableBucketCommand, GetTableCommand, S3TablesClient } from '@aws-sdk/client-s3tables';
 import kafkajs from 'kafkajs';
 import type { KafkaClientKind } from '../../../../src/operators/kafka/kafka-config.js';
-import { mulberry32 } from '../../../../src/produce.js';
+import { mulberry32 } from '../../../../src/runtime/random.js';
 import { readIcebergTable, uniqueName, type IcebergReadResult, type ServiceEndpoints } from '../../../helpers/services.js';
 
 const run = promisify(execFile);

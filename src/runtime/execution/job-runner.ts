@@ -5,7 +5,8 @@ import type { Dataflow } from '../graph/dataflow.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import type { SinkContext } from '../sink.js';
-import { stopWithFinalCheckpoint } from './final-checkpoint-stop.js';
+import { RunEnding } from './run-ending.js';
+import { reportRunReady } from './run-readiness.js';
 import { sinkContextFor } from './sink-context.js';
 import type { SplitAssignment } from '../split-group.js';
 import type { JobActivity } from '../activity/job-activity.js';
@@ -99,27 +100,22 @@ export class JobRunner {
   private readonly clock: Clock;
   private pipeline: Pipeline | undefined;
   private coordinator: CheckpointCoordinator | undefined;
-  private failure: Error | undefined;
-  private rejectRun!: (error: Error) => void;
-  /**
-   * Rejects when the run fails. Made with the runner, so that an abort that comes while the run is
-   * still restoring (a hand-over that timed out, a second signal) ends the run instead of being lost.
-   */
-  private readonly failed = new Promise<never>((_, reject) => (this.rejectRun = reject));
-  private stopping: Promise<void> | undefined;
+  private readonly ending: RunEnding;
   private lastCheckpoint: number | undefined;
   private readonly jobName: string;
   private started = false;
-  private running = false;
   /** Aborted when the job fails or ends, so a source waiting in `poll` returns promptly. */
   private readonly stopSources = new AbortController();
-  private stopRequested = false;
   private readonly scope: string;
   /** Sources' checkpoint-complete acknowledgements in flight (e.g. Kafka offset commits): awaited before they close. */
   private readonly notifications = new Set<Promise<void>>();
 
   constructor(private readonly options: JobRunnerOptions) {
-    this.failed.catch(() => undefined);
+    this.ending = new RunEnding(options.logger, () => this.coordinator, (error) => {
+      this.stopSources.abort(error);
+      this.mailbox.close();
+      for (const source of this.pipeline?.sources ?? []) source.abort();
+    });
     options.flow.validate();
     this.jobName = options.flow.name;
     this.scope = options.checkpointScope ?? this.jobName;
@@ -128,7 +124,7 @@ export class JobRunner {
     this.mailbox = new TaskMailbox({
       clock: this.clock,
       ...(options.sliceMs === undefined ? {} : { sliceMs: options.sliceMs }),
-      onMailError: (error, description) => this.fail(new StreamlineError(`${description} failed: ${(error as Error).message}`, { cause: error })),
+      onMailError: (error, description) => this.ending.fail(new StreamlineError(`${description} failed: ${(error as Error).message}`, { cause: error })),
     });
     this.commits = new CommitDriver({
       jobName: this.jobName,
@@ -137,7 +133,7 @@ export class JobRunner {
       sinkContext: (stepId) => this.sinkContext(stepId),
       assertMayCommit: () => options.assertMayCommit?.(),
       clock: this.clock,
-      hasFailed: () => this.failure !== undefined,
+      hasFailed: () => this.ending.failure !== undefined,
     });
   }
 
@@ -172,7 +168,7 @@ export class JobRunner {
     const restoredId = restore.checkpoint?.metadata.checkpointId;
     const firstId = Math.max(0, restoredId ?? 0, restore.pointedCheckpointId ?? 0, (await options.store.highestCheckpointId(this.scope)) ?? 0) + 1;
 
-    const failed = this.failed;
+    const failed = this.ending.failed;
 
     const coordinator = new CheckpointCoordinator(
       this.jobName,
@@ -203,7 +199,7 @@ export class JobRunner {
       options.logger,
       options.fencingToken ?? (() => 0n),
       firstId,
-      (error) => this.fail(error),
+      (error) => this.ending.fail(error),
       this.clock,
       options.activity?.checkpoints,
     );
@@ -234,32 +230,23 @@ export class JobRunner {
       stopSignal: this.stopSources.signal,
       ...(options.assignment ? { assignment: options.assignment } : {}),
       onAllInputEnded: () => void this.stop(),
-      fail: (error) => this.fail(error),
+      fail: (error) => this.ending.fail(error),
     });
     this.pipeline = pipeline;
     await this.commits.recommitRestored(pipeline.sinks);
-    if (restore.checkpoint) {
-      options.metrics.restores.inc({ job: this.jobName });
-      options.logger.info({ checkpoint: restoredId, location: restore.checkpoint.location }, 'restored');
-    } else if (restore.restoredSplits !== undefined && restore.restoredSplits.length > 0) {
-      options.metrics.restores.inc({ job: this.jobName });
-    }
-    options.metrics.parallelism.set({ job: this.jobName }, 1);
-    options.metrics.ready.set({ job: this.jobName }, 1);
-    options.onReady?.(true);
+    reportRunReady(options, this.jobName, restore, 1);
 
     const loop = this.mailbox.run(new PipelineInput(pipeline.sources, pipeline.sinks, this.capacity, [...pipeline.keyedState.values()]));
-    loop.catch((error: unknown) => this.fail(error));
+    loop.catch((error: unknown) => this.ending.fail(error));
     coordinator.start();
-    this.running = true;
-    if (this.stopRequested) void this.stop();
+    this.ending.sourcesRunning();
     try {
       await Promise.race([Promise.all([loop, ...pipeline.sinks.map((s) => s.done)]), failed]);
-      await this.stopping;
-      if (this.failure) throw this.failure;
+      await this.ending.stopped();
+      if (this.ending.failure) throw this.ending.failure;
     } catch (error) {
-      this.fail(error);
-      throw this.failure ?? error;
+      this.ending.fail(error);
+      throw this.ending.failure ?? error;
     } finally {
       coordinator.stop();
       this.mailbox.close();
@@ -301,47 +288,24 @@ export class JobRunner {
    * resolves when it completed and the sinks committed.
    */
   stop(): Promise<void> {
-    if (!this.running) {
-      // Still restoring: stop as soon as the pipeline runs (a final checkpoint needs running sources).
-      this.stopRequested = true;
-      return Promise.resolve();
-    }
-    if (this.stopping) return this.stopping;
-    this.stopping = stopWithFinalCheckpoint(
-      this.coordinator,
-      () => this.failure !== undefined,
-      (error) => this.fail(error),
-    );
-    return this.stopping;
+    return this.ending.stop();
   }
 
   /** Stops at once without a final checkpoint (second signal, fatal error). */
   abort(error: Error): void {
-    this.fail(error);
-  }
-
-  private fail(error: unknown): void {
-    const err = error instanceof Error ? error : new Error(String(error));
-    if (this.failure) return;
-    this.failure = err;
-    this.options.logger.error({ err }, 'job failed');
-    this.coordinator?.abortAll();
-    this.stopSources.abort(err);
-    this.mailbox.close();
-    for (const source of this.pipeline?.sources ?? []) source.abort();
-    this.rejectRun(err);
+    this.ending.fail(error);
   }
 
   /** A checkpoint is durable and its pointer published: commit the sinks, then tell the sources (on the loop). */
   private async onCheckpointCompleted(checkpoint: CompletedCheckpoint): Promise<void> {
     const id = checkpoint.metadata.checkpointId;
-    if (this.failure) return;
+    if (this.ending.failure) return;
     // The final checkpoint of a stop (or of a hand-over before a rebalance) publishes progress even without data.
-    const final = this.stopping !== undefined;
+    const final = this.ending.isStopping;
     try {
       await this.commits.commitUpTo(this.pipeline?.sinks ?? [], id, final);
     } catch (error) {
-      this.fail(error);
+      this.ending.fail(error);
       return;
     }
     this.mailbox.send(`checkpoint ${id} complete`, () => {

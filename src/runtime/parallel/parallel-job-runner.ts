@@ -11,7 +11,8 @@ import type { AsyncSnapshotPart } from '../execution/task-snapshot.js';
 import type { Dataflow } from '../graph/dataflow.js';
 import type { SinkNode, SourceNode } from '../graph/graph-node.js';
 import type { SinkContext } from '../sink.js';
-import { stopWithFinalCheckpoint } from '../execution/final-checkpoint-stop.js';
+import { RunEnding } from '../execution/run-ending.js';
+import { reportRunReady } from '../execution/run-readiness.js';
 import { sinkContextFor } from '../execution/sink-context.js';
 import type { SplitFeedLink, SplitGroup } from '../split-group.js';
 import type { StateBackendKind } from '../state/state-backend-choice.js';
@@ -92,16 +93,7 @@ export class ParallelJobRunner {
   private readonly jobName: string;
   private coordinator: CheckpointCoordinator | undefined;
   private subtasks: SubtaskHandle[] = [];
-  private failure: Error | undefined;
-  private rejectRun!: (error: Error) => void;
-  /**
-   * Rejects when the run fails. Made with the runner, so that an abort that comes while the run is
-   * still restoring (a hand-over that timed out, a second signal) ends the run instead of being lost.
-   */
-  private readonly failed = new Promise<never>((_, reject) => (this.rejectRun = reject));
-  private stopping: Promise<void> | undefined;
-  private stopRequested = false;
-  private running = false;
+  private readonly ending: RunEnding;
   private lastCheckpoint: number | undefined;
   /** Asynchronous parts of snapshots still to come, by `<subtask>:<async id>`. */
   private readonly asyncParts = new Map<string, { resolve(part: AsyncSnapshotPart): void; reject(error: Error): void }>();
@@ -125,7 +117,7 @@ export class ParallelJobRunner {
   private ownGroup: SplitGroup | undefined;
 
   constructor(private readonly options: ParallelJobRunnerOptions) {
-    this.failed.catch(() => undefined);
+    this.ending = new RunEnding(options.logger, () => this.coordinator);
     options.flow.validate();
     const reason = parallelUnsupportedReason(options.flow);
     if (reason !== undefined) throw new JobDefinitionError(`job '${options.flow.name}' cannot run in parallel subtasks: ${reason}`);
@@ -140,7 +132,7 @@ export class ParallelJobRunner {
       sinkContext: (stepId) => this.sinkContext(stepId),
       assertMayCommit: () => options.assertMayCommit?.(),
       clock: this.clock,
-      hasFailed: () => this.failure !== undefined,
+      hasFailed: () => this.ending.failure !== undefined,
     });
   }
 
@@ -177,7 +169,7 @@ export class ParallelJobRunner {
     const { generation, splits } = await this.splitsToRead();
     const shares = distributeSplits(splits, options.parallelism);
     const restores = subtaskRestores(options.flow, restore, shares);
-    const failed = this.failed;
+    const failed = this.ending.failed;
     const readyAll = new Promise<void>((resolve) => (this.allReady = resolve));
     const doneAll = new Promise<void>((resolve) => (this.allDone = resolve));
 
@@ -212,7 +204,7 @@ export class ParallelJobRunner {
       options.logger,
       options.fencingToken ?? (() => 0n),
       firstId,
-      (error) => this.fail(error),
+      (error) => this.ending.fail(error),
       this.clock,
       options.activity?.checkpoints,
     );
@@ -241,7 +233,7 @@ export class ParallelJobRunner {
           deliver,
           relink: (link) => (this.link = link),
           reassign: (index, splits) => this.subtasks[index]?.send({ type: 'feed-reassigned', splits: [...splits] }),
-          fail: (error) => this.fail(error),
+          fail: (error) => this.ending.fail(error),
           logger: options.logger,
           signal: reassignments.signal,
         });
@@ -287,28 +279,19 @@ export class ParallelJobRunner {
     options.logger.info({ subtasks: shares.length, splits: shares.map((s) => s.length), prestarted }, 'parallel subtasks starting');
     try {
       await Promise.race([readyAll, failed]);
-      if (restore.checkpoint) {
-        options.metrics.restores.inc({ job: this.jobName });
-        options.logger.info({ checkpoint: restoredId, location: restore.checkpoint.location }, 'restored');
-      } else if (restore.restoredSplits !== undefined && restore.restoredSplits.length > 0) {
-        options.metrics.restores.inc({ job: this.jobName });
-      }
-      options.metrics.parallelism.set({ job: this.jobName }, shares.length);
-      options.metrics.ready.set({ job: this.jobName }, 1);
-      options.onReady?.(true);
+      reportRunReady(options, this.jobName, restore, shares.length);
       coordinator.start();
-      this.running = true;
-      if (this.stopRequested) void this.stop();
+      this.ending.sourcesRunning();
       await Promise.race([doneAll, failed]);
-      await this.stopping;
-      if (this.failure) throw this.failure;
+      await this.ending.stopped();
+      if (this.ending.failure) throw this.ending.failure;
     } catch (error) {
-      this.fail(error);
-      throw this.failure ?? error;
+      this.ending.fail(error);
+      throw this.ending.failure ?? error;
     } finally {
       coordinator.stop();
       // After a failure a subtask may never answer again: its figures go with it.
-      await removeRemoteMetrics(this.failure === undefined);
+      await removeRemoteMetrics(this.ending.failure === undefined);
       options.metrics.ready.set({ job: this.jobName }, 0);
       options.onReady?.(false);
       const patience = new AbortController();
@@ -316,7 +299,7 @@ export class ParallelJobRunner {
       patience.abort();
       reassignments.abort();
       this.link?.detach();
-      await Promise.all(this.subtasks.map((s) => (this.failure ? s.terminate() : s.close(CLOSE_PATIENCE_MS))));
+      await Promise.all(this.subtasks.map((s) => (this.ending.failure ? s.terminate() : s.close(CLOSE_PATIENCE_MS))));
       await parquetHost.close();
       await snapshotHost?.close();
       for (const part of this.asyncParts.values()) part.reject(new StreamlineError('the run ended'));
@@ -329,31 +312,12 @@ export class ParallelJobRunner {
 
   /** Graceful stop: a final checkpoint whose barrier also stops every subtask's source. */
   stop(): Promise<void> {
-    if (!this.running) {
-      this.stopRequested = true;
-      return Promise.resolve();
-    }
-    if (this.stopping) return this.stopping;
-    this.stopping = stopWithFinalCheckpoint(
-      this.coordinator,
-      () => this.failure !== undefined,
-      (error) => this.fail(error),
-    );
-    return this.stopping;
+    return this.ending.stop();
   }
 
   /** Stops at once without a final checkpoint. */
   abort(error: Error): void {
-    this.fail(error);
-  }
-
-  private fail(error: unknown): void {
-    const err = error instanceof Error ? error : new Error(String(error));
-    if (this.failure) return;
-    this.failure = err;
-    this.options.logger.error({ err }, 'job failed');
-    this.coordinator?.abortAll();
-    this.rejectRun(err);
+    this.ending.fail(error);
   }
 
   /** Standby mode reads every split: a generator's fixed ones, or what the job's consumer group assigns this (only) member. */
@@ -421,7 +385,7 @@ export class ParallelJobRunner {
         if (this.done.size === this.subtasks.length) this.allDone();
         return;
       case 'failed':
-        this.fail(fromWireError(index, message.error));
+        this.ending.fail(fromWireError(index, message.error));
         return;
       case 'metrics': {
         const request = this.metricsRequests.get(message.id);
@@ -469,7 +433,7 @@ export class ParallelJobRunner {
    */
   private async onCheckpointCompleted(checkpoint: CompletedCheckpoint): Promise<void> {
     const id = checkpoint.metadata.checkpointId;
-    if (this.failure) return;
+    if (this.ending.failure) return;
     const sink = this.sinkNode;
     const lists = [...(this.sinkAcks.get(id)?.values() ?? [])].map((sections) =>
       decodePendingCommits(sections.find((s) => s.name === PENDING_SECTION), sink.sink.committableSerializer, sink.id),
@@ -477,13 +441,13 @@ export class ParallelJobRunner {
     const requests = mergePendingCommits(lists).filter((r) => r.checkpointId <= id);
     let committed = true;
     if (requests.length > 0) {
-      const final = this.stopping !== undefined;
+      const final = this.ending.isStopping;
       try {
         await this.commits.commit(sink.id, id, final, async () => (await this.commits.committerFor(sink)).commit(requests, { final }));
       } catch (error) {
         if (error instanceof FencingError) {
           this.options.logger.error({ sink: sink.id, checkpoint: id, err: error }, 'commit refused: this instance is fenced');
-          this.fail(error);
+          this.ending.fail(error);
           return;
         }
         committed = false;
@@ -495,7 +459,7 @@ export class ParallelJobRunner {
     if (positions !== undefined && this.link !== undefined) {
       await this.link.commit(positions).catch((error: unknown) => this.options.logger.warn({ checkpoint: id, err: (error as Error).message }, 'acknowledging source positions failed; the next checkpoint retries'));
     }
-    await runAfterCommit(this.options, id, this.stopping !== undefined);
+    await runAfterCommit(this.options, id, this.ending.isStopping);
   }
 
   /** Every subtask's metrics (their registries' JSON), for /metrics to sum; gives up after 2 s. */

@@ -63,24 +63,56 @@ export function packBatch(batch: ConsumedBatch): { packed: PackedKafkaBatch; tra
 
 /** The batch a subtask received, its messages still packed. */
 export function unpackBatch(packed: PackedKafkaBatch): ConsumedBatch {
-  const count = packed.offsets.length;
-  // Where each message's key starts in `data` (its value follows): one pass, no object per message.
-  const starts = new Int32Array(count);
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    starts[i] = at;
-    at += Math.max(0, packed.lengths[2 * i]!) + Math.max(0, packed.lengths[2 * i + 1]!);
-  }
-  const buffer = Buffer.from(packed.data.buffer, packed.data.byteOffset, packed.data.byteLength);
-  return { topic: packed.topic, partition: packed.partition, highWatermark: packed.highWatermark, messages: new PackedMessages(packed, buffer, starts, 0, count) };
+  const batch = new ReceivedBatch(packed);
+  return { topic: packed.topic, partition: packed.partition, highWatermark: packed.highWatermark, messages: new PackedMessages(batch, 0, batch.count) };
 }
 
-/** Messages `from` … `from + length - 1` of a packed batch; each message object is made when asked for. */
+/** A received packed batch, read by message index: what its list and its messages share. */
+class ReceivedBatch {
+  readonly count: number;
+  private readonly buffer: Buffer;
+  /** Where each message's key starts in `data` (its value follows). */
+  private readonly starts: Int32Array;
+
+  constructor(private readonly packed: PackedKafkaBatch) {
+    this.count = packed.offsets.length;
+    // One pass, no object per message.
+    this.starts = new Int32Array(this.count);
+    let at = 0;
+    for (let i = 0; i < this.count; i++) {
+      this.starts[i] = at;
+      at += Math.max(0, packed.lengths[2 * i]!) + Math.max(0, packed.lengths[2 * i + 1]!);
+    }
+    this.buffer = Buffer.from(packed.data.buffer, packed.data.byteOffset, packed.data.byteLength);
+  }
+
+  offset(i: number): string {
+    return String(this.packed.offsets[i]);
+  }
+
+  timestamp(i: number): string {
+    return String(this.packed.timestamps[i]);
+  }
+
+  key(i: number): Buffer | null {
+    const k = this.packed.lengths[2 * i]!;
+    if (k < 0) return null;
+    const start = this.starts[i]!;
+    return this.buffer.subarray(start, start + k);
+  }
+
+  value(i: number): Buffer | null {
+    const v = this.packed.lengths[2 * i + 1]!;
+    if (v < 0) return null;
+    const start = this.starts[i]! + Math.max(0, this.packed.lengths[2 * i]!);
+    return this.buffer.subarray(start, start + v);
+  }
+}
+
+/** Messages `from` … `from + length - 1` of a received batch; each message object is made when asked for. */
 class PackedMessages implements ConsumedMessages {
   constructor(
-    private readonly packed: PackedKafkaBatch,
-    private readonly buffer: Buffer,
-    private readonly starts: Int32Array,
+    private readonly batch: ReceivedBatch,
     private readonly from: number,
     readonly length: number,
   ) {}
@@ -89,13 +121,13 @@ class PackedMessages implements ConsumedMessages {
     const n = Math.trunc(index) || 0;
     const i = n < 0 ? n + this.length : n;
     if (!(i >= 0 && i < this.length)) return undefined;
-    return new PackedMessage(this.packed, this.buffer, this.starts, this.from + i);
+    return new PackedMessage(this.batch, this.from + i);
   }
 
   slice(start = 0, end = this.length): ConsumedMessages {
     const s = clampIndex(start, this.length);
     const e = clampIndex(end, this.length);
-    return new PackedMessages(this.packed, this.buffer, this.starts, this.from + s, Math.max(0, e - s));
+    return new PackedMessages(this.batch, this.from + s, Math.max(0, e - s));
   }
 
   *[Symbol.iterator](): Iterator<ConsumedMessage> {
@@ -109,33 +141,26 @@ function clampIndex(index: number, length: number): number {
   return n < 0 ? Math.max(0, length + n) : Math.min(n, length);
 }
 
+/** Message `i` of a received batch, read when its fields are. */
 class PackedMessage implements ConsumedMessage {
   constructor(
-    private readonly packed: PackedKafkaBatch,
-    private readonly buffer: Buffer,
-    private readonly starts: Int32Array,
+    private readonly batch: ReceivedBatch,
     private readonly i: number,
   ) {}
 
   get offset(): string {
-    return String(this.packed.offsets[this.i]);
+    return this.batch.offset(this.i);
   }
 
   get timestamp(): string {
-    return String(this.packed.timestamps[this.i]);
+    return this.batch.timestamp(this.i);
   }
 
   get key(): Buffer | null {
-    const k = this.packed.lengths[2 * this.i]!;
-    if (k < 0) return null;
-    const start = this.starts[this.i]!;
-    return this.buffer.subarray(start, start + k);
+    return this.batch.key(this.i);
   }
 
   get value(): Buffer | null {
-    const v = this.packed.lengths[2 * this.i + 1]!;
-    if (v < 0) return null;
-    const start = this.starts[this.i]! + Math.max(0, this.packed.lengths[2 * this.i]!);
-    return this.buffer.subarray(start, start + v);
+    return this.batch.value(this.i);
   }
 }

@@ -4,13 +4,14 @@
  * failure, so a partial object is never visible); every request has the process's timeouts and
  * is retried under its one retry policy (src/remote), which names S3 when it gives up.
  */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3ClientConfig, S3Client } from '@aws-sdk/client-s3';
 import type { FileIO, OutputFile, S3FileIODescription } from './file-io.js';
 import { MIN_PART_BYTES, S3ObjectWriter } from '../storage/s3-object-writer.js';
 import { awsClientOptions } from '../remote/aws-client-options.js';
 import { callWithRetry } from '../remote/call-with-retry.js';
 import { DEFAULT_REMOTE_CALL_SETTINGS, type RemoteCallSettings } from '../remote/remote-call-settings.js';
 import { httpStatusOf } from '../remote/transient-failure.js';
+import { awsS3 } from '../remote/aws-sdk.js';
 
 /** `s3://bucket/key/with/slashes` → bucket and key. */
 export function parseS3Location(location: string): { bucket: string; key: string } {
@@ -31,7 +32,7 @@ function endpointFromEnv(): string | undefined {
  */
 export function createS3Client(config: S3ClientConfig = {}, calls: RemoteCallSettings = DEFAULT_REMOTE_CALL_SETTINGS): S3Client {
   const override = config.endpoint ?? endpointFromEnv();
-  return new S3Client({ ...awsClientOptions(calls.timeouts), ...(override ? { forcePathStyle: true } : {}), ...config });
+  return new (awsS3().S3Client)({ ...awsClientOptions(calls.timeouts), ...(override ? { forcePathStyle: true } : {}), ...config });
 }
 
 export interface S3FileIOOptions {
@@ -120,7 +121,7 @@ export class S3FileIO implements FileIO {
   async read(location: string): Promise<Uint8Array> {
     const { bucket, key } = parseS3Location(location);
     return this.retrying(`GetObject ${location}`, async (abortSignal) => {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
+      const res = await this.client.send(new (awsS3().GetObjectCommand)({ Bucket: bucket, Key: key }), { abortSignal });
       return res.Body!.transformToByteArray();
     });
   }
@@ -128,16 +129,16 @@ export class S3FileIO implements FileIO {
   async exists(location: string): Promise<boolean> {
     const { bucket, key } = parseS3Location(location);
     try {
-      await this.retrying(`HeadObject ${location}`, (abortSignal) => this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }));
+      await this.retrying(`HeadObject ${location}`, (abortSignal) => this.client.send(new (awsS3().HeadObjectCommand)({ Bucket: bucket, Key: key }), { abortSignal }));
       return true;
     } catch (error) {
-      if (error instanceof NotFound || error instanceof NoSuchKey || httpStatusOf(error) === 404) return false;
+      if (error instanceof awsS3().NotFound || error instanceof awsS3().NoSuchKey || httpStatusOf(error) === 404) return false;
       throw error;
     }
   }
 
   async delete(location: string): Promise<void> {
     const { bucket, key } = parseS3Location(location);
-    await this.retrying(`DeleteObject ${location}`, (abortSignal) => this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }));
+    await this.retrying(`DeleteObject ${location}`, (abortSignal) => this.client.send(new (awsS3().DeleteObjectCommand)({ Bucket: bucket, Key: key }), { abortSignal }));
   }
 }

@@ -9,16 +9,7 @@
  * table's location (S3 Tables forbids ListObjects there). Every call has the process's timeouts
  * and is retried under its one retry policy (src/remote).
  */
-import {
-  ConflictException,
-  CreateNamespaceCommand,
-  CreateTableCommand,
-  GetTableCommand,
-  NotFoundException,
-  S3TablesClient,
-  UpdateTableMetadataLocationCommand,
-  type S3TablesClientConfig,
-} from '@aws-sdk/client-s3tables';
+import type { S3TablesClientConfig, S3TablesClient } from '@aws-sdk/client-s3tables';
 import type { Catalog, LoadedTable, TableDefinition, TableIdentifier } from './catalog.js';
 import { formatIdentifier } from './catalog.js';
 import { CommitConflictError, IcebergError, NoSuchTableError } from '../errors.js';
@@ -31,6 +22,7 @@ import { awsClientOptions } from '../remote/aws-client-options.js';
 import { callWithRetry } from '../remote/call-with-retry.js';
 import { httpStatusOf } from '../remote/transient-failure.js';
 import { DEFAULT_REMOTE_CALL_SETTINGS, type RemoteCallSettings } from '../remote/remote-call-settings.js';
+import { awsS3Tables } from '../remote/aws-sdk.js';
 
 export interface S3TablesCatalogOptions {
   /** `arn:aws:s3tables:<region>:<account>:bucket/<name>`. */
@@ -48,8 +40,8 @@ export interface S3TablesCatalogOptions {
   readonly calls?: RemoteCallSettings;
 }
 
-const isNotFound = (error: unknown) => error instanceof NotFoundException || httpStatusOf(error) === 404;
-const isConflict = (error: unknown) => error instanceof ConflictException || httpStatusOf(error) === 409;
+const isNotFound = (error: unknown) => error instanceof awsS3Tables().NotFoundException || httpStatusOf(error) === 404;
+const isConflict = (error: unknown) => error instanceof awsS3Tables().ConflictException || httpStatusOf(error) === 409;
 
 /** An S3 Tables table bucket as an Iceberg catalog. */
 export class S3TablesCatalog implements Catalog {
@@ -65,7 +57,7 @@ export class S3TablesCatalog implements Catalog {
     this.maintenance = options.maintenance;
     this.warn = options.warn ?? (() => undefined);
     this.calls = options.calls ?? DEFAULT_REMOTE_CALL_SETTINGS;
-    this.client = options.client ?? new S3TablesClient({ ...awsClientOptions(this.calls.timeouts), ...options.clientConfig });
+    this.client = options.client ?? new (awsS3Tables().S3TablesClient)({ ...awsClientOptions(this.calls.timeouts), ...options.clientConfig });
     // The warehouse bucket is in the table bucket's region.
     const region = options.clientConfig?.region;
     this.fileIO = options.fileIO ?? new S3FileIO({ ...(typeof region === 'string' ? { region } : {}), calls: this.calls });
@@ -79,7 +71,7 @@ export class S3TablesCatalog implements Catalog {
   private async getTable(id: TableIdentifier) {
     try {
       return await this.call(`GetTable ${formatIdentifier(id)}`, (abortSignal) =>
-        this.client.send(new GetTableCommand({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name }), { abortSignal }),
+        this.client.send(new (awsS3Tables().GetTableCommand)({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name }), { abortSignal }),
       );
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -100,11 +92,11 @@ export class S3TablesCatalog implements Catalog {
       let table = await this.getTable(id);
       if (!table) {
         await this.ignoreConflict(() =>
-          this.call(`CreateNamespace ${id.namespace}`, (abortSignal) => this.client.send(new CreateNamespaceCommand({ tableBucketARN: this.tableBucketArn, namespace: [id.namespace] }), { abortSignal })),
+          this.call(`CreateNamespace ${id.namespace}`, (abortSignal) => this.client.send(new (awsS3Tables().CreateNamespaceCommand)({ tableBucketARN: this.tableBucketArn, namespace: [id.namespace] }), { abortSignal })),
         );
         await this.ignoreConflict(() =>
           this.call(`CreateTable ${formatIdentifier(id)}`, (abortSignal) =>
-            this.client.send(new CreateTableCommand({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name, format: 'ICEBERG' }), { abortSignal }),
+            this.client.send(new (awsS3Tables().CreateTableCommand)({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name, format: 'ICEBERG' }), { abortSignal }),
           ),
         );
         table = await this.getTable(id);
@@ -117,7 +109,7 @@ export class S3TablesCatalog implements Catalog {
       try {
         await this.call(`UpdateTableMetadataLocation ${formatIdentifier(id)}`, (abortSignal) =>
           this.client.send(
-            new UpdateTableMetadataLocationCommand({
+            new (awsS3Tables().UpdateTableMetadataLocationCommand)({
               tableBucketARN: this.tableBucketArn,
               namespace: id.namespace,
               name: id.name,
@@ -145,7 +137,7 @@ export class S3TablesCatalog implements Catalog {
       // ancestry check then finds its own snapshot and skips it.
       const res = await this.call(`UpdateTableMetadataLocation ${formatIdentifier(id)}`, (abortSignal) =>
         this.client.send(
-          new UpdateTableMetadataLocationCommand({
+          new (awsS3Tables().UpdateTableMetadataLocationCommand)({
             tableBucketARN: this.tableBucketArn,
             namespace: id.namespace,
             name: id.name,

@@ -5,8 +5,9 @@
  * S3 emulators may not implement the call (moto does not: it answers 404 with an HTML page); that
  * answer, and only that one, is reported as `not-implemented` instead of thrown.
  */
-import { PutTableMaintenanceConfigurationCommand, S3TablesServiceException, type S3TablesClient } from '@aws-sdk/client-s3tables';
+import type { S3TablesClient, PutTableMaintenanceConfigurationCommand } from '@aws-sdk/client-s3tables';
 import type { TableIdentifier } from './catalog.js';
+import { awsS3Tables } from '../remote/aws-sdk.js';
 
 /** What AWS's own maintenance of a table should do. */
 export interface S3TablesMaintenanceSettings {
@@ -30,7 +31,7 @@ const CALL_TIMEOUT_MS = 30_000;
  * (no such table) is a modeled error and is not this.
  */
 export function isOperationNotImplemented(error: unknown): boolean {
-  if (error instanceof S3TablesServiceException) return false;
+  if (error instanceof awsS3Tables().S3TablesServiceException) return false;
   const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
   return status === 404 || status === 405 || status === 501;
 }
@@ -46,14 +47,14 @@ export async function putTableMaintenanceConfiguration(
   const table = { tableBucketARN: tableBucketArn, namespace: id.namespace, name: id.name };
   try {
     await put(
-      new PutTableMaintenanceConfigurationCommand({
+      new (awsS3Tables().PutTableMaintenanceConfigurationCommand)({
         ...table,
         type: 'icebergCompaction',
         value: { status: 'enabled', settings: { icebergCompaction: { targetFileSizeMB: settings.compactionTargetFileSizeMb } } },
       }),
     );
     await put(
-      new PutTableMaintenanceConfigurationCommand({
+      new (awsS3Tables().PutTableMaintenanceConfigurationCommand)({
         ...table,
         type: 'icebergSnapshotManagement',
         value: {

@@ -8,15 +8,9 @@
  * then), and cancels the requests in flight. Shared by the checkpoint store and the Iceberg FileIO,
  * each passing its retry (the shared policy of src/remote, bound to its logging).
  */
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { StreamlineError } from '../errors.js';
+import { awsS3 } from '../remote/aws-sdk.js';
 
 /** S3's smallest part, except the last one. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -94,7 +88,7 @@ export class S3ObjectWriter {
     if (this.uploadId === undefined) {
       const body = this.take(this.bufferedBytes);
       try {
-        await retry(`PutObject ${this.location}`, (abortSignal) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...condition }), { abortSignal }), this.cancel.signal);
+        await retry(`PutObject ${this.location}`, (abortSignal) => client.send(new (awsS3().PutObjectCommand)({ Bucket: bucket, Key: key, Body: body, ...condition }), { abortSignal }), this.cancel.signal);
       } catch (error) {
         this.fail(error);
         throw error;
@@ -111,7 +105,7 @@ export class S3ObjectWriter {
         `CompleteMultipartUpload ${this.location}`,
         (abortSignal) =>
           client.send(
-            new CompleteMultipartUploadCommand({
+            new (awsS3().CompleteMultipartUploadCommand)({
               Bucket: bucket,
               Key: key,
               UploadId: uploadId,
@@ -181,7 +175,7 @@ export class S3ObjectWriter {
       const uploadId = await (this.uploadId ??= this.createUpload());
       const result = await retry(
         `UploadPart ${partNumber} of ${this.location}`,
-        (abortSignal) => client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body }), { abortSignal }),
+        (abortSignal) => client.send(new (awsS3().UploadPartCommand)({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body }), { abortSignal }),
         this.cancel.signal,
       );
       if (result.ETag === undefined) throw new StreamlineError(`UploadPart ${partNumber} of ${this.location} returned no ETag`);
@@ -193,7 +187,7 @@ export class S3ObjectWriter {
 
   private async createUpload(): Promise<string> {
     const { client, bucket, key, retry } = this.options;
-    const created = await retry(`CreateMultipartUpload ${this.location}`, (abortSignal) => client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }), { abortSignal }), this.cancel.signal);
+    const created = await retry(`CreateMultipartUpload ${this.location}`, (abortSignal) => client.send(new (awsS3().CreateMultipartUploadCommand)({ Bucket: bucket, Key: key }), { abortSignal }), this.cancel.signal);
     if (created.UploadId === undefined) throw new StreamlineError(`CreateMultipartUpload of ${this.location} returned no UploadId`);
     return created.UploadId;
   }
@@ -219,6 +213,6 @@ export class S3ObjectWriter {
     const uploadId = await this.uploadId?.catch(() => undefined);
     if (uploadId === undefined) return;
     const { client, bucket, key } = this.options;
-    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+    await client.send(new (awsS3().AbortMultipartUploadCommand)({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
   }
 }

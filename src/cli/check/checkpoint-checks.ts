@@ -3,14 +3,7 @@
  * where the job's checkpoints go (a local folder or an S3 bucket/prefix), as the checkpoint store
  * will; for S3 the bucket's region is compared with AWS_REGION.
  */
-import {
-  DeleteObjectCommand,
-  GetBucketLocationCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +12,7 @@ import type { Clock } from '../../runtime/time/clock.js';
 import { boundedS3Client } from '../remote/aws-clients.js';
 import { withDeadline } from '../remote/deadline.js';
 import { describeFailure, fail, pass, type CheckResult } from './check-result.js';
+import { awsS3 } from '../../remote/aws-sdk.js';
 
 const ITEM = 'checkpoints (CHECKPOINT_URI)';
 
@@ -59,12 +53,12 @@ async function checkS3Location(options: CheckpointCheckOptions, bucket: string, 
   let written = false;
   try {
     const body = `probe ${randomUUID()}`;
-    await call('PutObject', (abortSignal) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }), { abortSignal }));
+    await call('PutObject', (abortSignal) => client.send(new (awsS3().PutObjectCommand)({ Bucket: bucket, Key: key, Body: body }), { abortSignal }));
     written = true;
-    const read = await call('GetObject', async (abortSignal) => (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal })).Body?.transformToString());
+    const read = await call('GetObject', async (abortSignal) => (await client.send(new (awsS3().GetObjectCommand)({ Bucket: bucket, Key: key }), { abortSignal })).Body?.transformToString());
     if (read !== body) return fail(ITEM, `${where} read back differently`, 'check what sits in front of the bucket (a proxy, an S3-compatible store)');
-    await call('ListObjectsV2', (abortSignal) => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }), { abortSignal }));
-    await call('DeleteObject', (abortSignal) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }));
+    await call('ListObjectsV2', (abortSignal) => client.send(new (awsS3().ListObjectsV2Command)({ Bucket: bucket, Prefix: key, MaxKeys: 1 }), { abortSignal }));
+    await call('DeleteObject', (abortSignal) => client.send(new (awsS3().DeleteObjectCommand)({ Bucket: bucket, Key: key }), { abortSignal }));
     written = false;
     const regionNote = await bucketRegionNote(client, bucket, options);
     if (regionNote.mismatch) return fail(ITEM, `s3://${bucket} is writable but ${regionNote.text}`, 'use a checkpoint bucket in the region of the job (AWS_REGION)');
@@ -72,14 +66,14 @@ async function checkS3Location(options: CheckpointCheckOptions, bucket: string, 
   } catch (error) {
     return fail(ITEM, `s3://${bucket}: ${describeFailure(error)}`, s3Fix(error, bucket, prefix));
   } finally {
-    if (written) await call('DeleteObject', (abortSignal) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal })).catch(() => undefined);
+    if (written) await call('DeleteObject', (abortSignal) => client.send(new (awsS3().DeleteObjectCommand)({ Bucket: bucket, Key: key }), { abortSignal })).catch(() => undefined);
     client.destroy();
   }
 }
 
 async function bucketRegionNote(client: S3Client, bucket: string, options: CheckpointCheckOptions): Promise<{ text: string; mismatch: boolean }> {
   try {
-    const { LocationConstraint } = await withDeadline(options.clock, options.timeoutMs, `GetBucketLocation ${bucket}`, (abortSignal) => client.send(new GetBucketLocationCommand({ Bucket: bucket }), { abortSignal }));
+    const { LocationConstraint } = await withDeadline(options.clock, options.timeoutMs, `GetBucketLocation ${bucket}`, (abortSignal) => client.send(new (awsS3().GetBucketLocationCommand)({ Bucket: bucket }), { abortSignal }));
     const region = LocationConstraint || 'us-east-1'; // S3 reports us-east-1 as no constraint
     const configured = options.settings.AWS_REGION || options.settings.AWS_DEFAULT_REGION;
     const mismatch = configured !== undefined && configured !== region;

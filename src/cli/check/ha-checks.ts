@@ -3,7 +3,7 @@
  * deleted) or the local folder; then the job's pointer for this checkpoint location, which must
  * name a checkpoint the location still holds.
  */
-import { DeleteItemCommand, DescribeTableCommand, GetItemCommand, PutItemCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { CheckpointStore } from '../../runtime/checkpoint-store.js';
@@ -17,6 +17,7 @@ import { withDeadline } from '../remote/deadline.js';
 import { checkLocalFolder } from './checkpoint-checks.js';
 import { describeFailure, fail, pass, skipped, type CheckResult } from './check-result.js';
 import { DEFAULT_RETRY_POLICY } from '../../remote/retry-policy.js';
+import { awsDynamoDb } from '../../remote/aws-sdk.js';
 
 export interface HaCheckOptions {
   readonly jobName: string;
@@ -65,9 +66,9 @@ async function describeDynamoTable(client: DynamoDBClient, table: string, option
   const call = <T>(what: string, request: (signal: AbortSignal) => Promise<T>) => withDeadline(options.clock, options.timeoutMs, `${what} ${table}`, request);
   let described;
   try {
-    described = (await call('DescribeTable', (abortSignal) => client.send(new DescribeTableCommand({ TableName: table }), { abortSignal }))).Table;
+    described = (await call('DescribeTable', (abortSignal) => client.send(new (awsDynamoDb().DescribeTableCommand)({ TableName: table }), { abortSignal }))).Table;
   } catch (error) {
-    if (error instanceof ResourceNotFoundException) return undefined;
+    if (error instanceof awsDynamoDb().ResourceNotFoundException) return undefined;
     return fail(STORE, describeFailure(error), 'check AWS_REGION, the credentials (dynamodb:DescribeTable, GetItem, PutItem, UpdateItem, DeleteItem on the table) and the network path to DynamoDB');
   }
   const keys = (described?.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).sort().join(',');
@@ -76,9 +77,9 @@ async function describeDynamoTable(client: DynamoDBClient, table: string, option
   // A probe item of its own partition key: never one of a job's items.
   const key = { pk: { S: `check#${randomUUID()}` }, sk: { S: 'probe' } };
   try {
-    await call('PutItem', (abortSignal) => client.send(new PutItemCommand({ TableName: table, Item: { ...key, probe: { S: 'streamline check' } } }), { abortSignal }));
-    const read = await call('GetItem', (abortSignal) => client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }), { abortSignal }));
-    await call('DeleteItem', (abortSignal) => client.send(new DeleteItemCommand({ TableName: table, Key: key }), { abortSignal }));
+    await call('PutItem', (abortSignal) => client.send(new (awsDynamoDb().PutItemCommand)({ TableName: table, Item: { ...key, probe: { S: 'streamline check' } } }), { abortSignal }));
+    const read = await call('GetItem', (abortSignal) => client.send(new (awsDynamoDb().GetItemCommand)({ TableName: table, Key: key, ConsistentRead: true }), { abortSignal }));
+    await call('DeleteItem', (abortSignal) => client.send(new (awsDynamoDb().DeleteItemCommand)({ TableName: table, Key: key }), { abortSignal }));
     if (read.Item?.probe?.S !== 'streamline check') return fail(STORE, `table '${table}': a probe item read back differently`, 'check what else writes to the table');
     return pass(STORE, `table '${table}' is ACTIVE with keys pk/sk; a probe item was written, read and deleted`);
   } catch (error) {

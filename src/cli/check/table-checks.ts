@@ -3,7 +3,7 @@
  * table exist (or will be created by the first run), and an existing table's schema takes the
  * job's rows. On the local warehouse: the folder is writable, and the same schema comparison.
  */
-import { GetNamespaceCommand, GetTableBucketCommand, GetTableCommand, NotFoundException, type S3TablesClient } from '@aws-sdk/client-s3tables';
+import type { S3TablesClient } from '@aws-sdk/client-s3tables';
 import { NoSuchTableError } from '../../errors.js';
 import { formatIdentifier, type Catalog } from '../../iceberg/catalog.js';
 import { schemaIncompatibilities } from '../../iceberg/schema-compatibility.js';
@@ -17,6 +17,7 @@ import { boundedCatalog } from '../remote/bounded-catalog.js';
 import { withDeadline } from '../remote/deadline.js';
 import { checkLocalFolder } from './checkpoint-checks.js';
 import { describeFailure, fail, pass, skipped, type CheckResult } from './check-result.js';
+import { awsS3Tables } from '../../remote/aws-sdk.js';
 
 export interface TableCheckOptions {
   readonly setting: CatalogSetting;
@@ -66,7 +67,7 @@ function tableItem(target: IcebergSinkTarget): string {
 
 async function bucketResult(client: S3TablesClient, arn: string, options: TableCheckOptions): Promise<CheckResult> {
   try {
-    const bucket = await withDeadline(options.clock, options.timeoutMs, `GetTableBucket ${arn}`, (abortSignal) => client.send(new GetTableBucketCommand({ tableBucketARN: arn }), { abortSignal }));
+    const bucket = await withDeadline(options.clock, options.timeoutMs, `GetTableBucket ${arn}`, (abortSignal) => client.send(new (awsS3Tables().GetTableBucketCommand)({ tableBucketARN: arn }), { abortSignal }));
     return pass(BUCKET, `'${bucket.name}' answers`);
   } catch (error) {
     if (isNotFound(error)) return fail(BUCKET, `${arn} does not exist`, `create it (aws s3tables create-table-bucket --name <name> --region <region>) or correct TABLE_BUCKET_ARN`);
@@ -76,7 +77,7 @@ async function bucketResult(client: S3TablesClient, arn: string, options: TableC
 
 async function namespaceResult(client: S3TablesClient, arn: string, namespace: string, options: TableCheckOptions): Promise<CheckResult> {
   try {
-    await withDeadline(options.clock, options.timeoutMs, `GetNamespace ${namespace}`, (abortSignal) => client.send(new GetNamespaceCommand({ tableBucketARN: arn, namespace }), { abortSignal }));
+    await withDeadline(options.clock, options.timeoutMs, `GetNamespace ${namespace}`, (abortSignal) => client.send(new (awsS3Tables().GetNamespaceCommand)({ tableBucketARN: arn, namespace }), { abortSignal }));
     return pass(NAMESPACE, `'${namespace}' exists`);
   } catch (error) {
     if (isNotFound(error)) return pass(NAMESPACE, `'${namespace}' does not exist yet: the first run creates it (needs s3tables:CreateNamespace)`);
@@ -88,7 +89,7 @@ async function namespaceResult(client: S3TablesClient, arn: string, namespace: s
 async function tableExists(client: S3TablesClient, arn: string, target: IcebergSinkTarget, options: TableCheckOptions): Promise<boolean | CheckResult> {
   try {
     const table = await withDeadline(options.clock, options.timeoutMs, `GetTable ${formatIdentifier(target.table)}`, (abortSignal) =>
-      client.send(new GetTableCommand({ tableBucketARN: arn, namespace: target.table.namespace, name: target.table.name }), { abortSignal }),
+      client.send(new (awsS3Tables().GetTableCommand)({ tableBucketARN: arn, namespace: target.table.namespace, name: target.table.name }), { abortSignal }),
     );
     return table.metadataLocation !== undefined;
   } catch (error) {
@@ -114,6 +115,6 @@ async function schemaResult(catalog: Catalog, target: IcebergSinkTarget, options
 }
 
 function isNotFound(error: unknown): boolean {
-  return error instanceof NotFoundException || httpStatusOf(error) === 404;
+  return error instanceof awsS3Tables().NotFoundException || httpStatusOf(error) === 404;
 }
 

@@ -3,10 +3,11 @@
  * run's (AWS_ENDPOINT_URL[_S3|_DYNAMODB], AWS_REGION), but every request bounded by a timeout and
  * tried at most twice, so an unreachable service is an answer within seconds, not a hang.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3TablesClient } from '@aws-sdk/client-s3tables';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { S3TablesClient } from '@aws-sdk/client-s3tables';
 import { createS3Client } from '../../iceberg/s3-file-io.js';
+import { awsDynamoDb, awsS3Tables } from '../../remote/aws-sdk.js';
 
 type Settings = Readonly<Record<string, string | undefined>>;
 
@@ -28,12 +29,12 @@ export function boundedS3Client(settings: Settings, timeoutMs: number, region?: 
 /** S3 Tables in the table bucket's region. */
 export function boundedS3TablesClient(settings: Settings, timeoutMs: number, region: string): S3TablesClient {
   const endpoint = settings.AWS_ENDPOINT_URL_S3TABLES ?? settings.AWS_ENDPOINT_URL;
-  return new S3TablesClient({ ...requestLimits(timeoutMs), region, ...(endpoint ? { endpoint } : {}) });
+  return new (awsS3Tables().S3TablesClient)({ ...requestLimits(timeoutMs), region, ...(endpoint ? { endpoint } : {}) });
 }
 
 /** DynamoDB (the HA table). */
 export function boundedDynamoClient(settings: Settings, timeoutMs: number): DynamoDBClient {
   const endpoint = settings.AWS_ENDPOINT_URL_DYNAMODB ?? settings.AWS_ENDPOINT_URL;
   const region = regionOf(settings);
-  return new DynamoDBClient({ ...requestLimits(timeoutMs), ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) });
+  return new (awsDynamoDb().DynamoDBClient)({ ...requestLimits(timeoutMs), ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) });
 }

@@ -2,7 +2,7 @@
  * Turns CHECKPOINT_URI into a store: `file:///abs/path` or a plain path → LocalCheckpointStore,
  * `s3://bucket/prefix` → S3CheckpointStore. Anything else is a ConfigError naming CHECKPOINT_URI.
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckpointStore } from '../checkpoint-store.js';
@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { LocalCheckpointStore } from './local-checkpoint-store.js';
 import { S3CheckpointStore, type S3CheckpointStoreOptions } from './s3-checkpoint-store.js';
 import { awsClientOptions } from '../../remote/aws-client-options.js';
+import { awsS3 } from '../../remote/aws-sdk.js';
 import { REMOTE_CALL_SETTINGS, remoteCallSettings, type RemoteCallSettings } from '../../remote/remote-call-settings.js';
 
 const SETTING = 'CHECKPOINT_URI';
@@ -83,5 +84,5 @@ function s3ClientFromEnv(env: NodeJS.ProcessEnv, calls: RemoteCallSettings): S3C
   if (region === undefined || region === '') throw new ConfigError('AWS_REGION', 'is required for an s3:// CHECKPOINT_URI');
   // Custom endpoints (moto, MinIO) generally need path-style addressing.
   const customEndpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  return new S3Client({ ...awsClientOptions(calls.timeouts), region, ...(customEndpoint ? { endpoint: customEndpoint, forcePathStyle: true } : {}) });
+  return new (awsS3().S3Client)({ ...awsClientOptions(calls.timeouts), region, ...(customEndpoint ? { endpoint: customEndpoint, forcePathStyle: true } : {}) });
 }

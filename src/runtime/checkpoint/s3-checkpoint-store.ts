@@ -5,15 +5,7 @@
  * Large state goes up as a multipart upload; every request is retried under the one retry
  * policy (src/remote), which names S3 and the call when it gives up.
  */
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  NoSuchKey,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { CheckpointMetadata, CheckpointScopeActivity, CheckpointStore, CheckpointStoreSpec, CompletedCheckpoint, SharedStateFile, StateHandle } from '../checkpoint-store.js';
@@ -36,6 +28,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../remote/retry-polic
 import { httpStatusOf } from '../../remote/transient-failure.js';
 import { sha256Hex, verifyState } from './state-checksum.js';
 import { assertSharedName, ChunkDigest, SHARED_DIR, unreferencedSharedFiles, verifiedChunks } from './shared-state-files.js';
+import { awsS3 } from '../../remote/aws-sdk.js';
 
 /**
  * `auto`: send `If-None-Match: *`, fall back to check-then-put if the endpoint rejects the header;
@@ -116,9 +109,9 @@ export class S3CheckpointStore implements CheckpointStore {
     const body = async function* (store: S3CheckpointStore): AsyncGenerator<Uint8Array> {
       let result;
       try {
-        result = await store.retry(`GetObject ${location}`, (abortSignal) => store.client.send(new GetObjectCommand({ Bucket: store.bucket, Key: key }), { abortSignal }));
+        result = await store.retry(`GetObject ${location}`, (abortSignal) => store.client.send(new (awsS3().GetObjectCommand)({ Bucket: store.bucket, Key: key }), { abortSignal }));
       } catch (err) {
-        if (err instanceof NoSuchKey || httpStatusOf(err) === 404) throw new CorruptCheckpointError(`shared state file ${location} is missing`);
+        if (err instanceof awsS3().NoSuchKey || httpStatusOf(err) === 404) throw new CorruptCheckpointError(`shared state file ${location} is missing`);
         throw err;
       }
       if (result.Body === undefined) throw new CorruptCheckpointError(`GetObject ${location} returned no body`);
@@ -184,13 +177,13 @@ export class S3CheckpointStore implements CheckpointStore {
     // `_metadata` first: a half-discarded checkpoint must read as incomplete, never as complete-but-broken.
     const metadataKey = this.key(jobName, checkpointId, METADATA_NAME);
     if (keys.includes(metadataKey)) {
-      await this.retry(`DeleteObject s3://${this.bucket}/${metadataKey}`, (abortSignal) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: metadataKey }), { abortSignal }));
+      await this.retry(`DeleteObject s3://${this.bucket}/${metadataKey}`, (abortSignal) => this.client.send(new (awsS3().DeleteObjectCommand)({ Bucket: this.bucket, Key: metadataKey }), { abortSignal }));
     }
     const rest = keys.filter((key) => key !== metadataKey);
     for (let i = 0; i < rest.length; i += 1000) {
       const batch = rest.slice(i, i + 1000);
       const result = await this.retry(`DeleteObjects in ${this.location(jobName, checkpointId)}`, (abortSignal) =>
-        this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }),
+        this.client.send(new (awsS3().DeleteObjectsCommand)({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }),
       );
       const failed = result.Errors ?? [];
       if (failed.length > 0) {
@@ -209,7 +202,7 @@ export class S3CheckpointStore implements CheckpointStore {
     for (let i = 0; i < doomed.length; i += 1000) {
       const batch = doomed.slice(i, i + 1000);
       await this.retry(`DeleteObjects of unreferenced shared state of ${jobName}`, (abortSignal) =>
-        this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }),
+        this.client.send(new (awsS3().DeleteObjectsCommand)({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }),
       );
     }
   }
@@ -219,7 +212,7 @@ export class S3CheckpointStore implements CheckpointStore {
     const newest = new Map<string, number>();
     let token: string | undefined;
     do {
-      const page = await this.retry(`ListObjectsV2 s3://${this.bucket}/${base}${namePrefix}`, (abortSignal) => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${base}${namePrefix}`, ContinuationToken: token }), { abortSignal }));
+      const page = await this.retry(`ListObjectsV2 s3://${this.bucket}/${base}${namePrefix}`, (abortSignal) => this.client.send(new (awsS3().ListObjectsV2Command)({ Bucket: this.bucket, Prefix: `${base}${namePrefix}`, ContinuationToken: token }), { abortSignal }));
       for (const object of page.Contents ?? []) {
         const [scope, ...rest] = (object.Key ?? '').slice(base.length).split('/');
         if (scope === undefined || rest.length === 0) continue;
@@ -236,7 +229,7 @@ export class S3CheckpointStore implements CheckpointStore {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.retry(`ListObjectsV2 s3://${this.bucket}/${prefix}`, (abortSignal) => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal }));
+      const page = await this.retry(`ListObjectsV2 s3://${this.bucket}/${prefix}`, (abortSignal) => this.client.send(new (awsS3().ListObjectsV2Command)({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal }));
       for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
@@ -244,7 +237,7 @@ export class S3CheckpointStore implements CheckpointStore {
     const ordered = [...keys.filter((k) => k.endsWith(`/${METADATA_NAME}`)), ...keys.filter((k) => !k.endsWith(`/${METADATA_NAME}`))];
     for (let i = 0; i < ordered.length; i += 1000) {
       const batch = ordered.slice(i, i + 1000);
-      const result = await this.retry(`DeleteObjects of scope ${scope}`, (abortSignal) => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }));
+      const result = await this.retry(`DeleteObjects of scope ${scope}`, (abortSignal) => this.client.send(new (awsS3().DeleteObjectsCommand)({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }));
       const failed = result.Errors ?? [];
       if (failed.length > 0) throw new CheckpointError(0, `could not delete ${failed.length} object(s) of scope '${scope}', e.g. ${failed[0]?.Key}: ${failed[0]?.Code} ${failed[0]?.Message}`);
     }
@@ -263,7 +256,7 @@ export class S3CheckpointStore implements CheckpointStore {
    */
   async probeConditionalWrites(): Promise<ConditionalWriteSupport> {
     const key = `${this.prefix ? `${this.prefix}/` : ''}.conditional-write-probe-${randomUUID()}`;
-    const put = (): Promise<unknown> => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: new Uint8Array([1]), IfNoneMatch: '*' }));
+    const put = (): Promise<unknown> => this.client.send(new (awsS3().PutObjectCommand)({ Bucket: this.bucket, Key: key, Body: new Uint8Array([1]), IfNoneMatch: '*' }));
     try {
       await put();
     } catch (err) {
@@ -277,7 +270,7 @@ export class S3CheckpointStore implements CheckpointStore {
       if (isPreconditionFailed(err)) return 'enforced';
       throw err;
     } finally {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+      await this.client.send(new (awsS3().DeleteObjectCommand)({ Bucket: this.bucket, Key: key })).catch(() => undefined);
     }
   }
 
@@ -299,7 +292,7 @@ export class S3CheckpointStore implements CheckpointStore {
     let token: string | undefined;
     do {
       const page = await this.retry(`ListObjectsV2 s3://${this.bucket}/${prefix}`, (abortSignal) =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal }),
+        this.client.send(new (awsS3().ListObjectsV2Command)({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal }),
       );
       for (const object of page.Contents ?? []) {
         const name = (object.Key ?? '').slice(prefix.length);
@@ -373,7 +366,7 @@ export class S3CheckpointStore implements CheckpointStore {
     if (bytes.byteLength < this.multipartThreshold) {
       const checksum = Buffer.from(sha256Hex(bytes), 'hex').toString('base64');
       await this.retry(`PutObject s3://${this.bucket}/${key}`, (abortSignal) =>
-        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, IfNoneMatch: ifNoneMatch, ChecksumSHA256: checksum }), { abortSignal }),
+        this.client.send(new (awsS3().PutObjectCommand)({ Bucket: this.bucket, Key: key, Body: bytes, IfNoneMatch: ifNoneMatch, ChecksumSHA256: checksum }), { abortSignal }),
       );
       return;
     }
@@ -401,12 +394,12 @@ export class S3CheckpointStore implements CheckpointStore {
   private async getObject(key: string): Promise<Uint8Array | undefined> {
     try {
       return await this.retry(`GetObject s3://${this.bucket}/${key}`, async (abortSignal) => {
-        const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal });
+        const result = await this.client.send(new (awsS3().GetObjectCommand)({ Bucket: this.bucket, Key: key }), { abortSignal });
         if (result.Body === undefined) throw new Error(`GetObject ${key} returned no body`);
         return result.Body.transformToByteArray();
       });
     } catch (err) {
-      if (err instanceof NoSuchKey || httpStatusOf(err) === 404) return undefined;
+      if (err instanceof awsS3().NoSuchKey || httpStatusOf(err) === 404) return undefined;
       throw err;
     }
   }
@@ -419,7 +412,7 @@ export class S3CheckpointStore implements CheckpointStore {
     let token: string | undefined;
     do {
       const page = await this.retry(`ListObjectsV2 s3://${this.bucket}/${prefix}`, (abortSignal) =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal }),
+        this.client.send(new (awsS3().ListObjectsV2Command)({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal }),
       );
       for (const object of page.Contents ?? []) {
         const [dir, name, ...deeper] = (object.Key ?? '').slice(base.length).split('/');

@@ -11,19 +11,7 @@
  * transaction that also checks the lease item, so "only the token holder" and "only forward"
  * are decided atomically by DynamoDB.
  */
-import {
-  ConditionalCheckFailedException,
-  CreateTableCommand,
-  DescribeTableCommand,
-  GetItemCommand,
-  ResourceInUseException,
-  ResourceNotFoundException,
-  TransactionCanceledException,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { ConfigError, StreamlineError } from '../../errors.js';
 import type { CheckpointPointer, HaCallOptions, HaStore, Lease, LeaseHolder } from '../ha-store.js';
@@ -36,6 +24,7 @@ import { leaseLost, pointerNotNewer, staleToken, type HolderView } from './ha-re
 import type { Clock } from '../time/clock.js';
 import { systemClock } from '../time/system-clock.js';
 import { abortable } from '../../remote/abortable.js';
+import { awsDynamoDb } from '../../remote/aws-sdk.js';
 
 /** Options of DynamoDbHaStore. */
 export interface DynamoDbHaStoreOptions {
@@ -76,7 +65,7 @@ export class DynamoDbHaStore implements HaStore {
     try {
       const result = await this.retry(`acquire the lease of job '${jobName}'`, (abortSignal) =>
         this.client.send(
-          new UpdateItemCommand({
+          new (awsDynamoDb().UpdateItemCommand)({
             TableName: this.tableName,
             Key: key(jobName, 'lease'),
             // The same owner may re-acquire: a retried request whose first attempt landed then succeeds.
@@ -98,7 +87,7 @@ export class DynamoDbHaStore implements HaStore {
       const item = result.Attributes ?? {};
       return { jobName, owner, expiresAt: Number(item.expiresAt?.N), fencingToken: BigInt(item.fencingToken?.N ?? '0') };
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return undefined;
+      if (err instanceof awsDynamoDb().ConditionalCheckFailedException) return undefined;
       throw this.wrap(err, `acquire the lease of job '${jobName}'`);
     }
   }
@@ -111,7 +100,7 @@ export class DynamoDbHaStore implements HaStore {
       await this.retry(`renew the lease of job '${lease.jobName}'`, (abortSignal) => this.client.send(this.holderUpdate(lease, expiresAt), { abortSignal }), options);
       return { ...lease, expiresAt };
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw leaseLost(lease, await this.readHolder(lease.jobName));
+      if (err instanceof awsDynamoDb().ConditionalCheckFailedException) throw leaseLost(lease, await this.readHolder(lease.jobName));
       throw this.wrap(err, `renew the lease of job '${lease.jobName}'`);
     }
   }
@@ -122,7 +111,7 @@ export class DynamoDbHaStore implements HaStore {
       // Owner and token stay: the token must keep increasing after a release.
       await this.retry(`release the lease of job '${lease.jobName}'`, (abortSignal) => this.client.send(this.holderUpdate(lease, 0), { abortSignal }), options);
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return; // already lost: nothing to give up
+      if (err instanceof awsDynamoDb().ConditionalCheckFailedException) return; // already lost: nothing to give up
       throw this.wrap(err, `release the lease of job '${lease.jobName}'`);
     }
   }
@@ -142,7 +131,7 @@ export class DynamoDbHaStore implements HaStore {
   async publishPointer(lease: Lease, checkpoints: string, pointer: Omit<CheckpointPointer, 'fencingToken'>): Promise<void> {
     await this.ensureTable();
     const token = { N: lease.fencingToken.toString() };
-    const command = new TransactWriteItemsCommand({
+    const command = new (awsDynamoDb().TransactWriteItemsCommand)({
       TransactItems: [
         {
           ConditionCheck: {
@@ -168,7 +157,7 @@ export class DynamoDbHaStore implements HaStore {
     try {
       await this.retry(`publish checkpoint ${pointer.checkpointId} of job '${lease.jobName}'`, (abortSignal) => this.client.send(command, { abortSignal }), {}, isTransactionConflict);
     } catch (err) {
-      if (!(err instanceof TransactionCanceledException) || isTransactionConflict(err)) {
+      if (!(err instanceof awsDynamoDb().TransactionCanceledException) || isTransactionConflict(err)) {
         throw this.wrap(err, `publish checkpoint ${pointer.checkpointId} of job '${lease.jobName}'`);
       }
       // Decide from the items themselves; cancellation reasons are not always reported.
@@ -199,7 +188,7 @@ export class DynamoDbHaStore implements HaStore {
   }
 
   private holderUpdate(lease: Lease, expiresAt: number): UpdateItemCommand {
-    return new UpdateItemCommand({
+    return new (awsDynamoDb().UpdateItemCommand)({
       TableName: this.tableName,
       Key: key(lease.jobName, 'lease'),
       ConditionExpression: '#owner = :owner AND #tok = :tok',
@@ -223,7 +212,7 @@ export class DynamoDbHaStore implements HaStore {
     await this.ensureTable();
     try {
       const result = await this.retry(`read the ${sk} item of job '${jobName}'`, (abortSignal) =>
-        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key(jobName, sk), ConsistentRead: true }), { abortSignal }),
+        this.client.send(new (awsDynamoDb().GetItemCommand)({ TableName: this.tableName, Key: key(jobName, sk), ConsistentRead: true }), { abortSignal }),
       );
       return result.Item;
     } catch (err) {
@@ -239,7 +228,7 @@ export class DynamoDbHaStore implements HaStore {
       try {
         await this.retry(`create table '${this.tableName}'`, (abortSignal) =>
           this.client.send(
-            new CreateTableCommand({
+            new (awsDynamoDb().CreateTableCommand)({
               TableName: this.tableName,
               BillingMode: 'PAY_PER_REQUEST',
               AttributeDefinitions: [
@@ -256,7 +245,7 @@ export class DynamoDbHaStore implements HaStore {
         );
       } catch (err) {
         // Another instance created it at the same moment.
-        if (!(err instanceof ResourceInUseException)) throw this.wrap(err, `create table '${this.tableName}'`);
+        if (!(err instanceof awsDynamoDb().ResourceInUseException)) throw this.wrap(err, `create table '${this.tableName}'`);
       }
       status = await this.describeTable();
     }
@@ -271,14 +260,14 @@ export class DynamoDbHaStore implements HaStore {
   // Table status, or undefined when the table does not exist; checks the key schema.
   private async describeTable(): Promise<string | undefined> {
     try {
-      const { Table: table } = await this.retry(`describe table '${this.tableName}'`, (abortSignal) => this.client.send(new DescribeTableCommand({ TableName: this.tableName }), { abortSignal }));
+      const { Table: table } = await this.retry(`describe table '${this.tableName}'`, (abortSignal) => this.client.send(new (awsDynamoDb().DescribeTableCommand)({ TableName: this.tableName }), { abortSignal }));
       const keys = (table?.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).sort().join(',');
       if (keys !== 'pk:HASH,sk:RANGE') {
         throw new ConfigError('DYNAMODB_TABLE', `table '${this.tableName}' has key schema [${keys}]; the HA store needs string keys pk (HASH) and sk (RANGE)`);
       }
       return table?.TableStatus;
     } catch (err) {
-      if (err instanceof ResourceNotFoundException) return undefined;
+      if (err instanceof awsDynamoDb().ResourceNotFoundException) return undefined;
       if (err instanceof StreamlineError) throw err;
       throw this.wrap(err, `describe table '${this.tableName}'`);
     }
@@ -324,7 +313,7 @@ function key(jobName: string, sk: string): Record<string, AttributeValue> {
 }
 
 function isTransactionConflict(err: unknown): boolean {
-  return err instanceof TransactionCanceledException && (err.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
+  return err instanceof awsDynamoDb().TransactionCanceledException && (err.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
 }
 
 function assertTtl(ttlMs: number): void {

@@ -2,13 +2,14 @@
  * Chooses the HA store: DYNAMODB_TABLE set → DynamoDbHaStore, otherwise the file-based store
  * under a local folder (the embedded default).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../../errors.js';
 import type { HaStore } from '../ha-store.js';
 import type { Logger } from '../logger.js';
 import { DynamoDbHaStore } from './dynamodb-ha-store.js';
 import { LocalHaStore } from './local-ha-store.js';
 import { awsClientOptions } from '../../remote/aws-client-options.js';
+import { awsDynamoDb } from '../../remote/aws-sdk.js';
 import { remoteCallSettings } from '../../remote/remote-call-settings.js';
 
 /** Options of haStoreFromConfig. */
@@ -37,7 +38,7 @@ export function haStoreFromConfig(config: HaStoreConfig): HaStore {
     const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
     if (region === undefined || region === '') throw new ConfigError('AWS_REGION', 'is required when DYNAMODB_TABLE is set');
     const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
-    client = new DynamoDBClient({ ...awsClientOptions(calls.timeouts), region, ...(endpoint ? { endpoint } : {}) });
+    client = new (awsDynamoDb().DynamoDBClient)({ ...awsClientOptions(calls.timeouts), region, ...(endpoint ? { endpoint } : {}) });
   }
   return new DynamoDbHaStore({ client, tableName: table, logger: config.logger, retry: calls.retry, ...(config.createTable === false ? { createTable: false } : {}) });
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -81,4 +81,58 @@ test('check and inspect need a job; an unknown one is exit 2', () => {
   const unknown = run(['inspect', 'jobs/nope']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /No job module at 'jobs\/nope'/);
+});
+
+/** A preload that notes, in every thread it runs in, the thread and each remote client or store module it loads. */
+const LOAD_RECORDER = `
+const { appendFileSync } = require('node:fs');
+const Module = require('node:module');
+const { threadId } = require('node:worker_threads');
+const out = process.env.LOAD_RECORD_FILE;
+appendFileSync(out, 'thread ' + threadId + '\\n');
+const pattern = /@aws-sdk\\/|@smithy\\/|aws-msk-iam-sasl-signer-js|kafkajs|classic-level/;
+const load = Module._load;
+// A package's own requires name it as the parent: that catches a package whose entry an ESM import loaded.
+Module._load = function (request, parent) {
+  const from = parent && parent.filename ? parent.filename : '';
+  if (pattern.test(String(request)) || pattern.test(from)) appendFileSync(out, 'unused ' + threadId + ' ' + request + ' from ' + from + '\\n');
+  return load.apply(this, arguments);
+};
+`;
+
+function recordLoads(args: string[]): { threads: Set<string>; loaded: string[]; code: number | null; stderr: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'loads-'));
+  try {
+    const recorder = join(dir, 'recorder.cjs');
+    const record = join(dir, 'record.txt');
+    writeFileSync(recorder, LOAD_RECORDER);
+    writeFileSync(record, '');
+    const result = spawnSync(process.execPath, ['--require', recorder, ...args], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', STREAMLINE_WORK_DIR: join(dir, 'work'), LOG_LEVEL: 'warn', PARALLELISM: '2', LOAD_RECORD_FILE: record },
+    });
+    const lines = readFileSync(record, 'utf8').split('\n').filter((line) => line !== '');
+    return {
+      threads: new Set(lines.filter((line) => line.startsWith('thread ')).map((line) => line.slice(7))),
+      loaded: lines.filter((line) => line.startsWith('unused ')),
+      code: result.status,
+      stderr: result.stderr,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a run on the embedded defaults loads none of the clients and stores it does not use (AWS SDK, MSK signer, kafkajs, LevelDB) in any of its threads', () => {
+  // The recorder sees such loads, also through an ESM import (so an empty list below means none happened).
+  const control = recordLoads(['--input-type=module', '-e', "await import('@aws-sdk/client-s3'); await import('classic-level'); await import('kafkajs')"]);
+  assert.equal(control.code, 0, control.stderr);
+  for (const name of ['@aws-sdk/', 'classic-level', 'kafkajs']) assert.ok(control.loaded.some((line) => line.includes(name)), `the recorder did not see ${name} load`);
+
+  const r = recordLoads([RUN, 'jobs/orders', '--generator-count', '3000', '--checkpoint-interval-ms', '200']);
+  assert.equal(r.code, 0, r.stderr);
+  // main, two subtasks, the snapshot worker and the Parquet worker
+  assert.ok(r.threads.size >= 5, `the recorder ran in ${r.threads.size} threads`);
+  assert.deepEqual(r.loaded, []);
 });

@@ -1,4 +1,5 @@
-import { ClassicLevel } from 'classic-level';
+import type { ClassicLevel } from 'classic-level';
+import { createRequire } from 'node:module';
 import { mkdir, rm } from 'node:fs/promises';
 import { StreamlineError } from '../../../errors.js';
 
@@ -10,6 +11,10 @@ const BATCH_LIMIT = 20_000;
  * waiting here costs a few hundred bytes of heap.
  */
 const PENDING_LIMIT = 2 * BATCH_LIMIT;
+
+/** classic-level and its native LevelDB, loaded with the first store: a job with keyed state on the heap never loads them. */
+const load = createRequire(import.meta.url);
+const classicLevel = (): typeof import('classic-level') => load('classic-level') as typeof import('classic-level');
 
 /**
  * The disk backend's working copy: a LevelDB (classic-level, prebuilt binaries) in a folder of
@@ -39,7 +44,7 @@ export class DiskStateStore {
   static async open(dir: string): Promise<DiskStateStore> {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer', createIfMissing: true, errorIfExists: true });
+    const db = new (classicLevel().ClassicLevel)<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer', createIfMissing: true, errorIfExists: true });
     await db.open();
     return new DiskStateStore(db, dir);
   }

@@ -30,8 +30,11 @@ export interface KafkaSourceOptions<T> {
   /** How long `poll` waits for data before answering 'idle', ms. Default 100. */
   readonly pollTimeoutMs?: number;
   /**
-   * Fetch sizing handed to the client. `maxWaitTimeMs` defaults to 500: kafkajs also sleeps that
-   * long when every partition is paused, so its default (5 s) would stall the source after a resume.
+   * Fetch sizing handed to the client. `maxWaitTimeMs` (how long the broker holds a fetch that
+   * finds no data) defaults to 100: kafkajs also sleeps that long, and cannot be woken, when every
+   * partition is paused, as the reader pauses them when its queue is full. The reader resumes at
+   * half its queue, which a subtask takes in ~250 ms; with 500 the queue ran dry before kafkajs
+   * fetched again, and a subtask idled 5–38 % of each half second (BENCHMARKS.md, session 19).
    */
   readonly fetch?: { readonly maxBytes?: number; readonly maxBytesPerPartition?: number; readonly maxWaitTimeMs?: number };
   /** Client factory; the one KAFKA_CLIENT names (`createKafkaClient`) by default. */
@@ -44,11 +47,14 @@ export interface KafkaSourceOptions<T> {
   readonly lagRefreshMs?: number;
 }
 
+/** The fetch wait of a source that sets none, ms (see `fetch` above). */
+export const DEFAULT_FETCH_MAX_WAIT_MS = 100;
+
 /** The fetch sizing a consumer of this source gets. */
 export function fetchOptions(options: Pick<KafkaSourceOptions<unknown>, 'fetch'>): { maxBytes?: number; maxBytesPerPartition?: number; maxWaitTimeMs: number } {
   return {
     ...(options.fetch?.maxBytes === undefined ? {} : { maxBytes: options.fetch.maxBytes }),
     ...(options.fetch?.maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition: options.fetch.maxBytesPerPartition }),
-    maxWaitTimeMs: options.fetch?.maxWaitTimeMs ?? 500,
+    maxWaitTimeMs: options.fetch?.maxWaitTimeMs ?? DEFAULT_FETCH_MAX_WAIT_MS,
   };
 }

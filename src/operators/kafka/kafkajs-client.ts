@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { Admin, Consumer, Kafka, KafkaConfig as KafkaJsConfig, LogEntry, SASLOptions } from 'kafkajs';
 import type { Logger } from '../../runtime/logger.js';
 import type {
@@ -17,14 +16,10 @@ import type { KafkaConfig } from './kafka-config.js';
 import { registerRejoinHook } from './kafkajs-rejoin-hook.js';
 import { mskIamToken } from './msk-iam-token.js';
 import { kafkaJsRetry } from './kafkajs-retry.js';
+import { lazyPackage } from '../../runtime/lazy-package.js';
 
-/**
- * kafkajs, loaded with the first client (a CommonJS package: `require` is synchronous): threads
- * that import the Kafka operators without connecting (a subtask fed by its coordinator, the
- * embedded default) skip its ~45 ms and ~12 MiB.
- */
-const load = createRequire(import.meta.url);
-const kafkajs = (): typeof import('kafkajs') => load('kafkajs') as typeof import('kafkajs');
+/** kafkajs, loaded with the first client (runtime/lazy-package.ts): a run that uses no Kafka never loads it. */
+const kafkajs = lazyPackage<typeof import('kafkajs')>('kafkajs');
 
 /** Connection limits of a client; kafkajs' defaults (1 s connect, 30 s requests, 5 retries) when absent. */
 export interface KafkaJsClientOptions {

@@ -83,24 +83,28 @@ test('check and inspect need a job; an unknown one is exit 2', () => {
   assert.match(unknown.stderr, /No job module at 'jobs\/nope'/);
 });
 
-/** A preload that notes, in every thread it runs in, the thread and each remote client or store module it loads. */
+/**
+ * A preload that notes, in every thread it runs in, the thread and each load of a remote client or
+ * store, and of flatbuffers (Apache Arrow's one CommonJS dependency: Arrow itself is ESM, which
+ * this hook does not see).
+ */
 const LOAD_RECORDER = `
 const { appendFileSync } = require('node:fs');
 const Module = require('node:module');
 const { threadId } = require('node:worker_threads');
 const out = process.env.LOAD_RECORD_FILE;
 appendFileSync(out, 'thread ' + threadId + '\\n');
-const pattern = /@aws-sdk\\/|@smithy\\/|aws-msk-iam-sasl-signer-js|kafkajs|classic-level/;
+const pattern = /@aws-sdk\\/|@smithy\\/|aws-msk-iam-sasl-signer-js|kafkajs|classic-level|flatbuffers/;
 const load = Module._load;
 // A package's own requires name it as the parent: that catches a package whose entry an ESM import loaded.
 Module._load = function (request, parent) {
   const from = parent && parent.filename ? parent.filename : '';
-  if (pattern.test(String(request)) || pattern.test(from)) appendFileSync(out, 'unused ' + threadId + ' ' + request + ' from ' + from + '\\n');
+  if (pattern.test(String(request)) || pattern.test(from)) appendFileSync(out, 'load ' + threadId + ' ' + request + ' from ' + from + '\\n');
   return load.apply(this, arguments);
 };
 `;
 
-function recordLoads(args: string[]): { threads: Set<string>; loaded: string[]; code: number | null; stderr: string } {
+function recordLoads(args: string[]): { threads: Set<string>; loads: Array<{ thread: string; line: string }>; code: number | null; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), 'loads-'));
   try {
     const recorder = join(dir, 'recorder.cjs');
@@ -115,7 +119,7 @@ function recordLoads(args: string[]): { threads: Set<string>; loaded: string[]; 
     const lines = readFileSync(record, 'utf8').split('\n').filter((line) => line !== '');
     return {
       threads: new Set(lines.filter((line) => line.startsWith('thread ')).map((line) => line.slice(7))),
-      loaded: lines.filter((line) => line.startsWith('unused ')),
+      loads: lines.filter((line) => line.startsWith('load ')).map((line) => ({ thread: line.split(' ')[1]!, line })),
       code: result.status,
       stderr: result.stderr,
     };
@@ -124,15 +128,20 @@ function recordLoads(args: string[]): { threads: Set<string>; loaded: string[]; 
   }
 }
 
-test('a run on the embedded defaults loads none of the clients and stores it does not use (AWS SDK, MSK signer, kafkajs, LevelDB) in any of its threads', () => {
+test('a run on the embedded defaults loads none of the clients and stores it does not use (AWS SDK, MSK signer, kafkajs, LevelDB) in any thread, nor Apache Arrow in the coordinator', () => {
+  const unused = /@aws-sdk\/|@smithy\/|aws-msk-iam-sasl-signer-js|kafkajs|classic-level/;
   // The recorder sees such loads, also through an ESM import (so an empty list below means none happened).
-  const control = recordLoads(['--input-type=module', '-e', "await import('@aws-sdk/client-s3'); await import('classic-level'); await import('kafkajs')"]);
+  const control = recordLoads(['--input-type=module', '-e', "await import('@aws-sdk/client-s3'); await import('classic-level'); await import('kafkajs'); await import('apache-arrow')"]);
   assert.equal(control.code, 0, control.stderr);
-  for (const name of ['@aws-sdk/', 'classic-level', 'kafkajs']) assert.ok(control.loaded.some((line) => line.includes(name)), `the recorder did not see ${name} load`);
+  for (const name of ['@aws-sdk/', 'classic-level', 'kafkajs', 'flatbuffers']) assert.ok(control.loads.some(({ line }) => line.includes(name)), `the recorder did not see ${name} load`);
 
   const r = recordLoads([RUN, 'jobs/orders', '--generator-count', '3000', '--checkpoint-interval-ms', '200']);
   assert.equal(r.code, 0, r.stderr);
   // main, two subtasks, the snapshot worker and the Parquet worker
   assert.ok(r.threads.size >= 5, `the recorder ran in ${r.threads.size} threads`);
-  assert.deepEqual(r.loaded, []);
+  assert.deepEqual(r.loads.filter(({ line }) => unused.test(line)).map(({ line }) => line), []);
+  // The threads that write load Arrow; the coordinator (thread 0) only commits.
+  const arrow = r.loads.filter(({ line }) => line.includes('flatbuffers'));
+  assert.ok(arrow.some(({ thread }) => thread !== '0'), 'no writing thread loaded Apache Arrow');
+  assert.deepEqual(arrow.filter(({ thread }) => thread === '0').map(({ line }) => line), []);
 });

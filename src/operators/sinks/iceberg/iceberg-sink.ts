@@ -6,7 +6,6 @@ import type { VersionedSerializer } from '../../../runtime/serializer.js';
 import type { TwoPhaseCommitSink } from '../../../runtime/sink.js';
 import { createIcebergCommitter } from './iceberg-committer.js';
 import type { IcebergSinkOptions } from './iceberg-sink-options.js';
-import { createIcebergSinkWriter } from './iceberg-sink-writer.js';
 import { createIcebergTableMaintainer } from './iceberg-table-maintainer.js';
 
 /** Data files in checkpoints: the JSON form of the table-format library, version 1. */
@@ -51,7 +50,9 @@ export function icebergSink<T>(options: IcebergSinkOptions<T>): IcebergSink<T> {
     kind: 'iceberg',
     target: { table: options.table, schema: options.schema, ...(options.partitionSpec ? { partitionSpec: options.partitionSpec } : {}) },
     committableSerializer: dataFileSerializer,
-    createWriter: (ctx) => createIcebergSinkWriter(options, ctx),
+    // The writer (Apache Arrow, the Parquet encoders) loads only in the threads that write: a
+    // coordinator of parallel subtasks commits and never writes.
+    createWriter: async (ctx) => (await import('./iceberg-sink-writer.js')).createIcebergSinkWriter(options, ctx),
     createCommitter: (ctx) => createIcebergCommitter(options, ctx),
     createMaintainer: (ctx) => createIcebergTableMaintainer(options, ctx),
   };

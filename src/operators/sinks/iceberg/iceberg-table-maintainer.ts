@@ -1,6 +1,5 @@
 import type { DataFile } from '../../../iceberg/data-file.js';
 import { fileListerOf } from '../../../iceberg/file-io.js';
-import { compactDataFiles } from '../../../iceberg/maintenance/compact-data-files.js';
 import { expireSnapshots } from '../../../iceberg/maintenance/expire-snapshots.js';
 import { removeOrphanFiles } from '../../../iceberg/maintenance/remove-orphan-files.js';
 import { S3TablesCatalog } from '../../../iceberg/s3-tables-catalog.js';
@@ -72,6 +71,8 @@ export async function createIcebergTableMaintainer<T>(options: IcebergSinkOption
         }
       };
       await task('compact', async () => {
+        // Compaction reads and writes Parquet (Apache Arrow, hyparquet): loaded when a compaction runs.
+        const { compactDataFiles } = await import('../../../iceberg/maintenance/compact-data-files.js');
         const result = await compactDataFiles(catalog, id, {
           targetFileSizeBytes: settings.compactTargetBytes,
           minInputFiles: settings.compactMinFiles,

@@ -1,7 +1,7 @@
 import type { ClassicLevel } from 'classic-level';
-import { createRequire } from 'node:module';
 import { mkdir, rm } from 'node:fs/promises';
 import { StreamlineError } from '../../../errors.js';
+import { lazyPackage } from '../../lazy-package.js';
 
 /** Records handed over in one LevelDB batch at most. */
 const BATCH_LIMIT = 20_000;
@@ -12,9 +12,8 @@ const BATCH_LIMIT = 20_000;
  */
 const PENDING_LIMIT = 2 * BATCH_LIMIT;
 
-/** classic-level and its native LevelDB, loaded with the first store: a job with keyed state on the heap never loads them. */
-const load = createRequire(import.meta.url);
-const classicLevel = (): typeof import('classic-level') => load('classic-level') as typeof import('classic-level');
+/** classic-level and its native LevelDB, loaded with the first store (runtime/lazy-package.ts): a job with keyed state on the heap never loads them. */
+const classicLevel = lazyPackage<typeof import('classic-level')>('classic-level');
 
 /**
  * The disk backend's working copy: a LevelDB (classic-level, prebuilt binaries) in a folder of

@@ -34,7 +34,7 @@ export interface KafkaSourceOptions<T> {
    * finds no data) defaults to 100: kafkajs also sleeps that long, and cannot be woken, when every
    * partition is paused, as the reader pauses them when its queue is full. The reader resumes at
    * half its queue, which a subtask takes in ~250 ms; with 500 the queue ran dry before kafkajs
-   * fetched again, and a subtask idled 5–38 % of each half second (BENCHMARKS.md, session 19).
+   * fetched again, and a subtask idled 16 % of the steady state (BENCHMARKS.md, session 19).
    */
   readonly fetch?: { readonly maxBytes?: number; readonly maxBytesPerPartition?: number; readonly maxWaitTimeMs?: number };
   /** Client factory; the one KAFKA_CLIENT names (`createKafkaClient`) by default. */

@@ -85,8 +85,8 @@ test('check and inspect need a job; an unknown one is exit 2', () => {
 
 /**
  * A preload that notes, in every thread it runs in, the thread and each load of a remote client or
- * store, and of flatbuffers (Apache Arrow's one CommonJS dependency: Arrow itself is ESM, which
- * this hook does not see).
+ * store, and of flatbuffers: Apache Arrow is ESM, which this hook does not see, but it loads
+ * flatbuffers (CommonJS) with it.
  */
 const LOAD_RECORDER = `
 const { appendFileSync } = require('node:fs');

@@ -10,8 +10,7 @@ import { MIN_PART_BYTES, S3ObjectWriter } from '../storage/s3-object-writer.js';
 import { awsClientOptions } from '../remote/aws-client-options.js';
 import { callWithRetry } from '../remote/call-with-retry.js';
 import { DEFAULT_REMOTE_CALL_SETTINGS, type RemoteCallSettings } from '../remote/remote-call-settings.js';
-import { httpStatusOf } from '../remote/transient-failure.js';
-import { awsS3 } from '../remote/aws-sdk.js';
+import { awsS3, isS3NotFound } from '../remote/aws-sdk.js';
 
 /** `s3://bucket/key/with/slashes` → bucket and key. */
 export function parseS3Location(location: string): { bucket: string; key: string } {
@@ -132,7 +131,7 @@ export class S3FileIO implements FileIO {
       await this.retrying(`HeadObject ${location}`, (abortSignal) => this.client.send(new (awsS3().HeadObjectCommand)({ Bucket: bucket, Key: key }), { abortSignal }));
       return true;
     } catch (error) {
-      if (error instanceof awsS3().NotFound || error instanceof awsS3().NoSuchKey || httpStatusOf(error) === 404) return false;
+      if (isS3NotFound(error)) return false;
       throw error;
     }
   }

@@ -22,7 +22,7 @@ import { awsClientOptions } from '../remote/aws-client-options.js';
 import { callWithRetry } from '../remote/call-with-retry.js';
 import { httpStatusOf } from '../remote/transient-failure.js';
 import { DEFAULT_REMOTE_CALL_SETTINGS, type RemoteCallSettings } from '../remote/remote-call-settings.js';
-import { awsS3Tables } from '../remote/aws-sdk.js';
+import { awsS3Tables, isS3TablesNotFound } from '../remote/aws-sdk.js';
 
 export interface S3TablesCatalogOptions {
   /** `arn:aws:s3tables:<region>:<account>:bucket/<name>`. */
@@ -40,7 +40,6 @@ export interface S3TablesCatalogOptions {
   readonly calls?: RemoteCallSettings;
 }
 
-const isNotFound = (error: unknown) => error instanceof awsS3Tables().NotFoundException || httpStatusOf(error) === 404;
 const isConflict = (error: unknown) => error instanceof awsS3Tables().ConflictException || httpStatusOf(error) === 409;
 
 /** An S3 Tables table bucket as an Iceberg catalog. */
@@ -74,7 +73,7 @@ export class S3TablesCatalog implements Catalog {
         this.client.send(new (awsS3Tables().GetTableCommand)({ tableBucketARN: this.tableBucketArn, namespace: id.namespace, name: id.name }), { abortSignal }),
       );
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isS3TablesNotFound(error)) return undefined;
       throw error;
     }
   }

@@ -10,14 +10,13 @@ import { schemaIncompatibilities } from '../../iceberg/schema-compatibility.js';
 import { currentSchema } from '../../iceberg/table-metadata.js';
 import type { CatalogSetting } from '../../operators/sinks/iceberg/catalog-from-settings.js';
 import type { IcebergSinkTarget } from '../../operators/sinks/iceberg/iceberg-sink.js';
-import { httpStatusOf } from '../../remote/transient-failure.js';
 import type { Clock } from '../../runtime/time/clock.js';
 import { boundedS3TablesClient } from '../remote/aws-clients.js';
 import { boundedCatalog } from '../remote/bounded-catalog.js';
 import { withDeadline } from '../remote/deadline.js';
 import { checkLocalFolder } from './checkpoint-checks.js';
 import { describeFailure, fail, pass, skipped, type CheckResult } from './check-result.js';
-import { awsS3Tables } from '../../remote/aws-sdk.js';
+import { awsS3Tables, isS3TablesNotFound } from '../../remote/aws-sdk.js';
 
 export interface TableCheckOptions {
   readonly setting: CatalogSetting;
@@ -70,7 +69,7 @@ async function bucketResult(client: S3TablesClient, arn: string, options: TableC
     const bucket = await withDeadline(options.clock, options.timeoutMs, `GetTableBucket ${arn}`, (abortSignal) => client.send(new (awsS3Tables().GetTableBucketCommand)({ tableBucketARN: arn }), { abortSignal }));
     return pass(BUCKET, `'${bucket.name}' answers`);
   } catch (error) {
-    if (isNotFound(error)) return fail(BUCKET, `${arn} does not exist`, `create it (aws s3tables create-table-bucket --name <name> --region <region>) or correct TABLE_BUCKET_ARN`);
+    if (isS3TablesNotFound(error)) return fail(BUCKET, `${arn} does not exist`, `create it (aws s3tables create-table-bucket --name <name> --region <region>) or correct TABLE_BUCKET_ARN`);
     return fail(BUCKET, describeFailure(error), 'check the AWS credentials (s3tables:GetTableBucket and the table permissions on the bucket) and the network path to S3 Tables');
   }
 }
@@ -80,7 +79,7 @@ async function namespaceResult(client: S3TablesClient, arn: string, namespace: s
     await withDeadline(options.clock, options.timeoutMs, `GetNamespace ${namespace}`, (abortSignal) => client.send(new (awsS3Tables().GetNamespaceCommand)({ tableBucketARN: arn, namespace }), { abortSignal }));
     return pass(NAMESPACE, `'${namespace}' exists`);
   } catch (error) {
-    if (isNotFound(error)) return pass(NAMESPACE, `'${namespace}' does not exist yet: the first run creates it (needs s3tables:CreateNamespace)`);
+    if (isS3TablesNotFound(error)) return pass(NAMESPACE, `'${namespace}' does not exist yet: the first run creates it (needs s3tables:CreateNamespace)`);
     return fail(NAMESPACE, describeFailure(error), 'grant s3tables:GetNamespace and s3tables:CreateNamespace on the table bucket');
   }
 }
@@ -93,7 +92,7 @@ async function tableExists(client: S3TablesClient, arn: string, target: IcebergS
     );
     return table.metadataLocation !== undefined;
   } catch (error) {
-    if (isNotFound(error)) return false;
+    if (isS3TablesNotFound(error)) return false;
     return fail(tableItem(target), describeFailure(error), 'grant s3tables:GetTable, GetTableMetadataLocation, UpdateTableMetadataLocation, CreateTable and PutTableData/GetTableData on the table bucket');
   }
 }
@@ -113,8 +112,3 @@ async function schemaResult(catalog: Catalog, target: IcebergSinkTarget, options
   }
   return pass(item, `exists, schema compatible with the job's (${target.schema.fields.length} columns), ${loaded.metadata.snapshots.length} snapshots`);
 }
-
-function isNotFound(error: unknown): boolean {
-  return error instanceof awsS3Tables().NotFoundException || httpStatusOf(error) === 404;
-}
-

@@ -28,7 +28,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../remote/retry-polic
 import { httpStatusOf } from '../../remote/transient-failure.js';
 import { sha256Hex, verifyState } from './state-checksum.js';
 import { assertSharedName, ChunkDigest, SHARED_DIR, unreferencedSharedFiles, verifiedChunks } from './shared-state-files.js';
-import { awsS3 } from '../../remote/aws-sdk.js';
+import { awsS3, isS3NotFound } from '../../remote/aws-sdk.js';
 
 /**
  * `auto`: send `If-None-Match: *`, fall back to check-then-put if the endpoint rejects the header;
@@ -111,7 +111,7 @@ export class S3CheckpointStore implements CheckpointStore {
       try {
         result = await store.retry(`GetObject ${location}`, (abortSignal) => store.client.send(new (awsS3().GetObjectCommand)({ Bucket: store.bucket, Key: key }), { abortSignal }));
       } catch (err) {
-        if (err instanceof awsS3().NoSuchKey || httpStatusOf(err) === 404) throw new CorruptCheckpointError(`shared state file ${location} is missing`);
+        if (isS3NotFound(err)) throw new CorruptCheckpointError(`shared state file ${location} is missing`);
         throw err;
       }
       if (result.Body === undefined) throw new CorruptCheckpointError(`GetObject ${location} returned no body`);
@@ -399,7 +399,7 @@ export class S3CheckpointStore implements CheckpointStore {
         return result.Body.transformToByteArray();
       });
     } catch (err) {
-      if (err instanceof awsS3().NoSuchKey || httpStatusOf(err) === 404) return undefined;
+      if (isS3NotFound(err)) return undefined;
       throw err;
     }
   }

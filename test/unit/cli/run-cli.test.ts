@@ -83,10 +83,13 @@ test('check and inspect need a job; an unknown one is exit 2', () => {
   assert.match(unknown.stderr, /No job module at 'jobs\/nope'/);
 });
 
+/** The clients and stores a run on the embedded defaults does not use. */
+const UNUSED_PACKAGES = /@aws-sdk\/|@smithy\/|aws-msk-iam-sasl-signer-js|kafkajs|classic-level/;
+
 /**
- * A preload that notes, in every thread it runs in, the thread and each load of a remote client or
- * store, and of flatbuffers: Apache Arrow is ESM, which this hook does not see, but it loads
- * flatbuffers (CommonJS) with it.
+ * A preload that notes, in every thread it runs in, the thread and each load of those packages,
+ * and of flatbuffers: Apache Arrow is ESM, which this hook does not see, but it loads flatbuffers
+ * (CommonJS) with it.
  */
 const LOAD_RECORDER = `
 const { appendFileSync } = require('node:fs');
@@ -94,7 +97,7 @@ const Module = require('node:module');
 const { threadId } = require('node:worker_threads');
 const out = process.env.LOAD_RECORD_FILE;
 appendFileSync(out, 'thread ' + threadId + '\\n');
-const pattern = /@aws-sdk\\/|@smithy\\/|aws-msk-iam-sasl-signer-js|kafkajs|classic-level|flatbuffers/;
+const pattern = /${UNUSED_PACKAGES.source}|flatbuffers/;
 const load = Module._load;
 // A package's own requires name it as the parent: that catches a package whose entry an ESM import loaded.
 Module._load = function (request, parent) {
@@ -129,7 +132,6 @@ function recordLoads(args: string[]): { threads: Set<string>; loads: Array<{ thr
 }
 
 test('a run on the embedded defaults loads none of the clients and stores it does not use (AWS SDK, MSK signer, kafkajs, LevelDB) in any thread, nor Apache Arrow in the coordinator', () => {
-  const unused = /@aws-sdk\/|@smithy\/|aws-msk-iam-sasl-signer-js|kafkajs|classic-level/;
   // The recorder sees such loads, also through an ESM import (so an empty list below means none happened).
   const control = recordLoads(['--input-type=module', '-e', "await import('@aws-sdk/client-s3'); await import('classic-level'); await import('kafkajs'); await import('apache-arrow')"]);
   assert.equal(control.code, 0, control.stderr);
@@ -139,7 +141,7 @@ test('a run on the embedded defaults loads none of the clients and stores it doe
   assert.equal(r.code, 0, r.stderr);
   // main, two subtasks, the snapshot worker and the Parquet worker
   assert.ok(r.threads.size >= 5, `the recorder ran in ${r.threads.size} threads`);
-  assert.deepEqual(r.loads.filter(({ line }) => unused.test(line)).map(({ line }) => line), []);
+  assert.deepEqual(r.loads.filter(({ line }) => UNUSED_PACKAGES.test(line)).map(({ line }) => line), []);
   // The threads that write load Arrow; the coordinator (thread 0) only commits.
   const arrow = r.loads.filter(({ line }) => line.includes('flatbuffers'));
   assert.ok(arrow.some(({ thread }) => thread !== '0'), 'no writing thread loaded Apache Arrow');
